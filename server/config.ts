@@ -1,0 +1,204 @@
+// The only place that reads the environment (DESIGN §4). Every value is validated here, so a bad
+// one stops start-up with a single line naming the variable instead of failing deep in a pass.
+import { Cron } from 'croner';
+import { z } from 'zod';
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, problem: string) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const DEFAULTS = {
+  DATABASE_URL: 'mysql://root@127.0.0.1:3306/autofollow',
+  OUTBOUNDBOT_ENDPOINT: 'https://outboundbot.cn-shanghai.aliyuncs.com',
+  LLM_BASE_URL: 'https://dashscope.aliyuncs.com/compatible-mode/v1',
+  LLM_MODEL: 'qwen-plus',
+  MONITOR_CRON: '*/5 * * * *',
+  HOST: '127.0.0.1',
+  PORT: '3000',
+  TZ: 'Asia/Shanghai',
+  OUTBOUNDBOT_QPS: '5',
+  LLM_CONCURRENCY: '4',
+  LEASE_SECONDS: '300',
+  STUCK_AFTER: '2h',
+  RETRY_ATTEMPTS: '5',
+  RETRY_BASE_MS: '500',
+  RETRY_MAX_MS: '8000',
+  OUTBOUNDBOT_TIMEOUT_MS: '15000',
+  LLM_TIMEOUT_MS: '60000',
+  LOG_LEVEL: 'info',
+} as const;
+
+export interface Config {
+  databaseUrl: string;
+  /** Database name taken from DATABASE_URL; created by `migrate` when missing. */
+  databaseName: string;
+  accessKeyId: string | undefined;
+  accessKeySecret: string | undefined;
+  outboundbotEndpoint: string;
+  outboundbotInstanceId: string | undefined;
+  llmBaseUrl: string;
+  llmApiKey: string | undefined;
+  llmModel: string;
+  monitorCron: string;
+  host: string;
+  port: number;
+  dashboardPassword: string | undefined;
+  apiToken: string | undefined;
+  timeZone: string;
+  outboundbotQps: number;
+  llmConcurrency: number;
+  leaseSeconds: number;
+  stuckAfterSeconds: number;
+  retryAttempts: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  outboundbotTimeoutMs: number;
+  llmTimeoutMs: number;
+  logLevel: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads and validates the environment; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const read = (name: keyof typeof DEFAULTS): string => nonEmpty(env[name]) ?? DEFAULTS[name];
+  const optional = (name: string): string | undefined => nonEmpty(env[name]);
+
+  const databaseUrl = read('DATABASE_URL');
+  const config: Config = {
+    databaseUrl,
+    databaseName: databaseNameOf(databaseUrl),
+    accessKeyId: optional('ALIBABA_CLOUD_ACCESS_KEY_ID'),
+    accessKeySecret: optional('ALIBABA_CLOUD_ACCESS_KEY_SECRET'),
+    outboundbotEndpoint: httpUrl('OUTBOUNDBOT_ENDPOINT', read('OUTBOUNDBOT_ENDPOINT')),
+    outboundbotInstanceId: optional('OUTBOUNDBOT_INSTANCE_ID'),
+    llmBaseUrl: httpUrl('LLM_BASE_URL', read('LLM_BASE_URL')),
+    llmApiKey: optional('LLM_API_KEY') ?? optional('DASHSCOPE_API_KEY'),
+    llmModel: read('LLM_MODEL'),
+    monitorCron: cronPattern('MONITOR_CRON', read('MONITOR_CRON')),
+    host: read('HOST'),
+    port: integer('PORT', read('PORT'), 0, 65535),
+    dashboardPassword: optional('DASHBOARD_PASSWORD'),
+    apiToken: optional('API_TOKEN'),
+    timeZone: timeZone('TZ', read('TZ')),
+    outboundbotQps: positiveNumber('OUTBOUNDBOT_QPS', read('OUTBOUNDBOT_QPS')),
+    llmConcurrency: integer('LLM_CONCURRENCY', read('LLM_CONCURRENCY'), 1, 256),
+    leaseSeconds: integer('LEASE_SECONDS', read('LEASE_SECONDS'), 5, 86_400),
+    stuckAfterSeconds: duration('STUCK_AFTER', read('STUCK_AFTER')),
+    retryAttempts: integer('RETRY_ATTEMPTS', read('RETRY_ATTEMPTS'), 1, 20),
+    retryBaseMs: integer('RETRY_BASE_MS', read('RETRY_BASE_MS'), 1, 60_000),
+    retryMaxMs: integer('RETRY_MAX_MS', read('RETRY_MAX_MS'), 1, 300_000),
+    outboundbotTimeoutMs: integer('OUTBOUNDBOT_TIMEOUT_MS', read('OUTBOUNDBOT_TIMEOUT_MS'), 100, 600_000),
+    llmTimeoutMs: integer('LLM_TIMEOUT_MS', read('LLM_TIMEOUT_MS'), 100, 600_000),
+    logLevel: oneOf('LOG_LEVEL', read('LOG_LEVEL'), ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  };
+  if (config.retryMaxMs < config.retryBaseMs) {
+    throw new ConfigError('RETRY_MAX_MS', `must be at least RETRY_BASE_MS (${config.retryBaseMs})`);
+  }
+  if ((config.accessKeyId === undefined) !== (config.accessKeySecret === undefined)) {
+    const missing = config.accessKeyId === undefined ? 'ALIBABA_CLOUD_ACCESS_KEY_ID' : 'ALIBABA_CLOUD_ACCESS_KEY_SECRET';
+    throw new ConfigError(missing, 'is required when the other half of the access key pair is set');
+  }
+  if (config.accessKeyId !== undefined && config.outboundbotInstanceId === undefined) {
+    throw new ConfigError('OUTBOUNDBOT_INSTANCE_ID', 'is required when OutboundBot credentials are set');
+  }
+  return Object.freeze(config);
+}
+
+/**
+ * `serve` and `run-once` talk to the real services: without credentials they refuse to start,
+ * so simulated data can never be written into a real CRM database (DESIGN §5).
+ */
+export function requireLiveCredentials(config: Config): void {
+  const missing: string[] = [];
+  if (!config.accessKeyId) missing.push('ALIBABA_CLOUD_ACCESS_KEY_ID');
+  if (!config.accessKeySecret) missing.push('ALIBABA_CLOUD_ACCESS_KEY_SECRET');
+  if (!config.outboundbotInstanceId) missing.push('OUTBOUNDBOT_INSTANCE_ID');
+  if (!config.llmApiKey) missing.push('LLM_API_KEY');
+  if (missing.length > 0) {
+    throw new ConfigError(
+      missing[0]!,
+      `is not set (missing: ${missing.join(', ')}). Set the credentials, or run \`npx autofollow demo\` to try autofollow on the built-in simulator.`,
+    );
+  }
+}
+
+/** Dashboard and API must not be reachable beyond loopback without their secrets (DESIGN §4). */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\./.test(host);
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed ? trimmed : undefined;
+}
+
+function databaseNameOf(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError('DATABASE_URL', `is not a URL (expected mysql://user:pass@host:port/db)`);
+  }
+  if (parsed.protocol !== 'mysql:') throw new ConfigError('DATABASE_URL', 'must start with mysql://');
+  const name = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  if (!/^[A-Za-z0-9_$]{1,64}$/.test(name)) {
+    throw new ConfigError('DATABASE_URL', 'must name a database (letters, digits, _ or $), e.g. mysql://root@127.0.0.1:3306/autofollow');
+  }
+  return name;
+}
+
+function httpUrl(variable: string, value: string): string {
+  const parsed = z.url({ protocol: /^https?$/ }).safeParse(value);
+  if (!parsed.success) throw new ConfigError(variable, `must be an http:// or https:// URL, got "${value}"`);
+  return value.replace(/\/+$/, '');
+}
+
+function integer(variable: string, value: string, min: number, max: number): number {
+  if (!/^-?\d+$/.test(value)) throw new ConfigError(variable, `must be a whole number, got "${value}"`);
+  const n = Number(value);
+  if (n < min || n > max) throw new ConfigError(variable, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function positiveNumber(variable: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new ConfigError(variable, `must be a number above 0, got "${value}"`);
+  return n;
+}
+
+function oneOf(variable: string, value: string, allowed: string[]): string {
+  if (!allowed.includes(value)) throw new ConfigError(variable, `must be one of ${allowed.join(', ')}, got "${value}"`);
+  return value;
+}
+
+/** Seconds from "90", "90s", "30m", "2h" or "1d". */
+function duration(variable: string, value: string): number {
+  const match = /^(\d+)\s*(s|m|h|d)?$/.exec(value);
+  if (!match) throw new ConfigError(variable, `must be a duration such as 90s, 30m, 2h or 1d, got "${value}"`);
+  const unit = { s: 1, m: 60, h: 3600, d: 86_400 }[(match[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
+  const seconds = Number(match[1]) * unit;
+  if (seconds < 1) throw new ConfigError(variable, 'must be at least one second');
+  return seconds;
+}
+
+function cronPattern(variable: string, value: string): string {
+  try {
+    new Cron(value, { paused: true }).stop();
+  } catch (error) {
+    throw new ConfigError(variable, `is not a valid cron pattern ("${value}"): ${(error as Error).message}`);
+  }
+  return value;
+}
+
+function timeZone(variable: string, value: string): string {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: value });
+  } catch {
+    throw new ConfigError(variable, `is not a known IANA time zone, got "${value}" (e.g. Asia/Shanghai)`);
+  }
+  return value;
+}

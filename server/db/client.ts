@@ -1,0 +1,59 @@
+// One connection pool + drizzle instance for server, CLI and tests alike.
+import { drizzle, type MySql2Database } from 'drizzle-orm/mysql2';
+import mysql from 'mysql2/promise';
+import * as appSchema from './schema/app.ts';
+import * as crmSchema from './schema/crm.ts';
+
+export const schema = { ...crmSchema, ...appSchema };
+export type Db = MySql2Database<typeof schema>;
+
+export interface Database {
+  db: Db;
+  pool: mysql.Pool;
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  /** Connect to this database instead of the one named in the URL (tests, demo). */
+  databaseName?: string;
+  connectionLimit?: number;
+  /** Called with each SQL statement drizzle runs (used by the index-usage test). */
+  onQuery?: (sql: string, params: unknown[]) => void;
+}
+
+export function openDatabase(url: string, options: OpenDatabaseOptions = {}): Database {
+  const pool = mysql.createPool({
+    uri: url,
+    ...(options.databaseName ? { database: options.databaseName } : {}),
+    connectionLimit: options.connectionLimit ?? 10,
+    // App tables hold UTC; CRM DATETIMEs are read and written as zone-less strings (crm-time.ts).
+    timezone: 'Z',
+    dateStrings: true,
+    charset: 'utf8mb4',
+    connectTimeout: 5000,
+    enableKeepAlive: true,
+  });
+  const onQuery = options.onQuery;
+  const db = drizzle(pool, {
+    schema,
+    mode: 'default',
+    ...(onQuery ? { logger: { logQuery: (sql: string, params: unknown[]) => onQuery(sql, params) } } : {}),
+  });
+  return { db, pool, close: () => pool.end() };
+}
+
+/** mysql2 result header of an UPDATE/INSERT/DELETE run through drizzle. */
+export interface WriteResult {
+  affectedRows: number;
+  insertId: number;
+}
+
+export function writeResult(result: unknown): WriteResult {
+  const header = (Array.isArray(result) ? result[0] : result) as WriteResult;
+  return { affectedRows: header.affectedRows, insertId: header.insertId };
+}
+
+/** Rows of a SELECT run with db.execute(sql`...`). */
+export function rowsOf<T>(result: unknown): T[] {
+  return (result as [T[], unknown])[0];
+}

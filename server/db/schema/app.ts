@@ -1,0 +1,58 @@
+// autofollow's own tables, created by its migrations (drizzle/). Times here are UTC (the pool runs
+// with timezone 'Z' and SQL uses UTC_TIMESTAMP), so processes in any zone agree on lease expiry.
+import { bigint, datetime, index, int, mysqlTable, text, tinyint, varchar } from 'drizzle-orm/mysql-core';
+
+/** One row per task ever claimed; owner NULL means free (DESIGN §3.8). */
+export const taskLeases = mysqlTable('af_task_leases', {
+  taskId: int('task_id', { unsigned: true }).primaryKey(),
+  owner: varchar('owner', { length: 128 }),
+  acquiredAt: datetime('acquired_at', { mode: 'date', fsp: 3 }),
+  renewedAt: datetime('renewed_at', { mode: 'date', fsp: 3 }),
+  expiresAt: datetime('expires_at', { mode: 'date', fsp: 3 }),
+});
+
+/** Run history: one row per processing of a task, with per-step counts, durations and errors. */
+export const taskRuns = mysqlTable(
+  'af_task_runs',
+  {
+    id: bigint('id', { mode: 'number', unsigned: true }).autoincrement().primaryKey(),
+    taskId: int('task_id', { unsigned: true }).notNull(),
+    owner: varchar('owner', { length: 128 }).notNull(),
+    trigger: varchar('trigger', { length: 32 }).notNull(),
+    startedAt: datetime('started_at', { mode: 'date', fsp: 3 }).notNull(),
+    finishedAt: datetime('finished_at', { mode: 'date', fsp: 3 }),
+    /** running | ok | partial | failed | lease-lost */
+    outcome: varchar('outcome', { length: 16 }).notNull(),
+    stageBefore: tinyint('stage_before').notNull(),
+    stageAfter: tinyint('stage_after'),
+    /** JSON text: StepReport[] (see pipeline/step-report.ts). */
+    steps: text('steps'),
+    errorCode: varchar('error_code', { length: 128 }),
+    errorMessage: text('error_message'),
+  },
+  (t) => [index('idx_af_runs_task').on(t.taskId, t.startedAt)],
+);
+
+/**
+ * What autofollow knows about a lead that the CRM's columns cannot hold: why a call failed (for the
+ * remark), whether its analysis failed (so an operator can re-run it, DESIGN §3.5), whether a complete
+ * listing of its job group lacked it (DESIGN §3.6), and the last API error that touched it.
+ */
+export const leadStates = mysqlTable(
+  'af_lead_states',
+  {
+    leadRowId: int('lead_row_id', { unsigned: true }).primaryKey(), // leads_task_list.id
+    taskId: int('task_id', { unsigned: true }).notNull(),
+    jobFailureReason: varchar('job_failure_reason', { length: 64 }),
+    lastTaskStatus: varchar('last_task_status', { length: 64 }),
+    /** ok | failed: the outcome of the last LLM analysis of this lead's conversation. */
+    analysisStatus: varchar('analysis_status', { length: 16 }),
+    analysisError: text('analysis_error'),
+    analysedAt: datetime('analysed_at', { mode: 'date', fsp: 3 }),
+    notInGroupSince: datetime('not_in_group_since', { mode: 'date', fsp: 3 }),
+    apiErrorCode: varchar('api_error_code', { length: 128 }),
+    apiErrorMessage: text('api_error_message'),
+    apiErrorAt: datetime('api_error_at', { mode: 'date', fsp: 3 }),
+  },
+  (t) => [index('idx_af_lead_states_task').on(t.taskId)],
+);

@@ -1,0 +1,24 @@
+// One logger for the whole process. Logs go to stderr so that `diagnose --json` keeps stdout for
+// JSON; pretty lines on a terminal, JSON lines otherwise. Never log secrets or whole phone numbers.
+import pino, { type Logger } from 'pino';
+
+export type { Logger };
+
+export function createLogger(level: string, options: { pretty?: boolean } = {}): Logger {
+  const pretty = options.pretty ?? Boolean(process.stderr.isTTY);
+  if (pretty) {
+    return pino({
+      level,
+      transport: { target: 'pino-pretty', options: { destination: 2, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } },
+    });
+  }
+  return pino({ level, redact: ['accessKeySecret', 'apiKey', 'password', '*.accessKeySecret', '*.apiKey'] }, pino.destination(2));
+}
+
+/** 13812345678 -> 138****5678: phone numbers are personal data. */
+export function maskPhone(phone: string | null | undefined): string {
+  if (!phone) return '';
+  const digits = phone.replace(/\D/g, '');
+  if (digits.length < 7) return '*'.repeat(digits.length);
+  return `${digits.slice(0, 3)}****${digits.slice(-4)}`;
+}
