@@ -1,6 +1,7 @@
 CREATE TABLE `af_lead_states` (
 	`lead_row_id` int unsigned NOT NULL,
 	`task_id` int unsigned NOT NULL,
+	`last_job_status` varchar(32),
 	`job_failure_reason` varchar(64),
 	`last_task_status` varchar(64),
 	`analysis_status` varchar(16),

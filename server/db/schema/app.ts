@@ -43,6 +43,8 @@ export const leadStates = mysqlTable(
   {
     leadRowId: int('lead_row_id', { unsigned: true }).primaryKey(), // leads_task_list.id
     taskId: int('task_id', { unsigned: true }).notNull(),
+    /** Last job status the API reported, final or not (call_status only ever holds final ones). */
+    lastJobStatus: varchar('last_job_status', { length: 32 }),
     jobFailureReason: varchar('job_failure_reason', { length: 64 }),
     lastTaskStatus: varchar('last_task_status', { length: 64 }),
     /** ok | failed: the outcome of the last LLM analysis of this lead's conversation. */
