@@ -1,0 +1,120 @@
+// Spec 3.3 create_leads_follow and 3.4 create_leads_follow_by_task_and_phone: decide each ready
+// lead's follow record (fixed remark for a Failed call, LLM analysis for a Succeeded one with its
+// conversation) and write them exactly once (write-follow-ups.ts). A Succeeded call without its
+// conversation is not ready and waits (DESIGN §3.4).
+import { and, asc, eq, gt, type SQL } from 'drizzle-orm';
+import { leadStates } from '../db/schema/app.ts';
+import { leadsTaskList as lead } from '../db/schema/crm.ts';
+import type { Utterance } from '../outboundbot/types.ts';
+import { toCrmDateTime } from './crm-time.ts';
+import type { PipelineDeps } from './deps.ts';
+import type { PendingTask } from './find-pending-tasks.ts';
+import { ANALYSIS_FAILED_REMARK, failedCallRemark } from './follow-up-remarks.ts';
+import { isReadyForFollowUp, lacksJobId, leadOfTask } from './lead-conditions.ts';
+import type { HeldLease } from './leases.ts';
+import { normalizePhone } from './phone.ts';
+import { startStep, type StepReport } from './step-report.ts';
+import { writeFollowUps, type FollowUpDecision, type WriteOutcome } from './write-follow-ups.ts';
+
+/** Leads decided and written per transaction; small enough that progress shows while the LLM works. */
+export const FOLLOW_UP_PAGE_SIZE = 50;
+
+interface ReadyLead {
+  id: number;
+  taskId: number;
+  leadsId: number;
+  name: string | null;
+  phone: string;
+  callStatus: string | null;
+  conversation: string | null;
+  jobFailureReason: string | null;
+  lastTaskStatus: string | null;
+}
+
+export async function createFollowUps(deps: PipelineDeps, task: PendingTask, lease: HeldLease): Promise<StepReport> {
+  const step = startStep('create_leads_follow', deps.clock.now);
+  let afterId = 0;
+  for (;;) {
+    lease.check();
+    const leads = await readyLeads(deps, and(leadOfTask(task.id), gt(lead.id, afterId))!, FOLLOW_UP_PAGE_SIZE);
+    if (leads.length === 0) break;
+    afterId = leads[leads.length - 1]!.id;
+    const outcome = await decideAndWrite(deps, leads);
+    step.add('created', outcome.created);
+    if (outcome.alreadyDone) step.add('alreadyDone', outcome.alreadyDone);
+    if (outcome.analysisFailed) step.add('analysisFailed', outcome.analysisFailed);
+  }
+  return step.finish();
+}
+
+/** Spec 3.3 for one job: the lead(s) of that call_job_id. */
+export async function createFollowUpForJob(deps: PipelineDeps, callJobId: string): Promise<WriteOutcome> {
+  return decideAndWrite(deps, await readyLeads(deps, eq(lead.callJobId, callJobId), FOLLOW_UP_PAGE_SIZE));
+}
+
+/** Spec 3.4: a lead without call_job_id, found by task and phone (compared as normalised digits). */
+export async function createFollowUpByTaskAndPhone(deps: PipelineDeps, taskId: number, phone: string): Promise<WriteOutcome> {
+  const candidates = await readyLeads(deps, and(leadOfTask(taskId), lacksJobId)!, Number.MAX_SAFE_INTEGER);
+  const wanted = normalizePhone(phone);
+  return decideAndWrite(deps, candidates.filter((l) => normalizePhone(l.phone) === wanted));
+}
+
+async function readyLeads(deps: PipelineDeps, where: SQL, limit: number): Promise<ReadyLead[]> {
+  return deps.db
+    .select({
+      id: lead.id,
+      taskId: lead.taskId,
+      leadsId: lead.leadsId,
+      name: lead.leadsName,
+      phone: lead.leadsPhone,
+      callStatus: lead.callStatus,
+      conversation: lead.callConversation,
+      jobFailureReason: leadStates.jobFailureReason,
+      lastTaskStatus: leadStates.lastTaskStatus,
+    })
+    .from(lead)
+    .leftJoin(leadStates, eq(leadStates.leadRowId, lead.id))
+    .where(and(where, isReadyForFollowUp))
+    .orderBy(asc(lead.id))
+    .limit(limit);
+}
+
+async function decideAndWrite(deps: PipelineDeps, leads: ReadyLead[]): Promise<WriteOutcome & { analysisFailed: number }> {
+  const now = deps.clock.now();
+  const crmNow = toCrmDateTime(now, deps.config.timeZone);
+  // The LLM is called here, before and outside the write transaction (DESIGN §3.2).
+  const decisions = await Promise.all(leads.map((l) => decide(deps, l, crmNow)));
+  const outcome = await writeFollowUps(deps.db, decisions, crmNow, new Date(now));
+  return { ...outcome, analysisFailed: decisions.filter((d) => d.analysis?.status === 'failed').length };
+}
+
+async function decide(deps: PipelineDeps, l: ReadyLead, crmNow: string): Promise<FollowUpDecision> {
+  const base = { leadRowId: l.id, taskId: l.taskId, leadsId: l.leadsId };
+  if (l.callStatus === 'Failed') {
+    // A call that never connected needs no LLM (DESIGN §3.3).
+    return { ...base, remark: failedCallRemark(l.jobFailureReason, l.lastTaskStatus), isInterested: 0, nextFollowTime: null, analysis: null };
+  }
+  const conversation = parseConversation(l.conversation);
+  const analysis = conversation
+    ? await deps.llm.analyse({ leadName: l.name, conversation, now: crmNow })
+    : ({ ok: false, error: 'call_conversation is not a JSON list of utterances' } as const);
+  if (!analysis.ok) {
+    return { ...base, remark: ANALYSIS_FAILED_REMARK, isInterested: 0, nextFollowTime: null, analysis: { status: 'failed', error: analysis.error } };
+  }
+  return { ...base, remark: analysis.remark, isInterested: analysis.isInterested, nextFollowTime: analysis.nextFollowTime, analysis: { status: 'ok', error: null } };
+}
+
+function parseConversation(text: string | null): Utterance[] | null {
+  if (!text) return null;
+  try {
+    const value: unknown = JSON.parse(text);
+    if (!Array.isArray(value) || value.length === 0) return null;
+    return value.map((u: Record<string, unknown>) => ({
+      speaker: String(u.speaker ?? u.Speaker ?? ''),
+      script: String(u.script ?? u.Script ?? ''),
+      timestamp: typeof (u.timestamp ?? u.Timestamp) === 'number' ? Number(u.timestamp ?? u.Timestamp) : null,
+    }));
+  } catch {
+    return null;
+  }
+}

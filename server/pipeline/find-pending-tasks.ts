@@ -1,0 +1,61 @@
+// Spec 2.1.1 get_pending_tasks: stage 2 tasks with a job group, and stage 3 tasks that still have
+// unfinished leads; minus tasks another live process holds a lease on (DESIGN §3.8 replaces the
+// spec's in-memory set).
+import { and, asc, eq, exists, inArray, isNotNull, ne, not, or, sql } from 'drizzle-orm';
+import type { Db } from '../db/client.ts';
+import { taskLeases } from '../db/schema/app.ts';
+import { callTasks as task, leadsTaskList as lead } from '../db/schema/crm.ts';
+import { lacksFinalStatus } from './lead-conditions.ts';
+import { leaseIsLive } from './leases.ts';
+import { STAGE } from './task-stages.ts';
+
+export interface PendingTask {
+  id: number;
+  name: string;
+  taskType: number;
+  jobGroupId: string | null;
+}
+
+const taskColumns = { id: task.id, name: task.taskName, taskType: task.taskType, jobGroupId: task.jobGroupId };
+
+export const hasJobGroup = and(isNotNull(task.jobGroupId), ne(task.jobGroupId, ''))!;
+
+/** Spec 2.1.1: a stage 3 task counts only while some lead lacks call_status, leads_follow_id or is_interested. */
+function hasUnfinishedLead(db: Db) {
+  const unfinished = or(lacksFinalStatus, sql`${lead.leadsFollowId} IS NULL`, sql`${lead.isInterested} IS NULL`);
+  return exists(db.select({ one: sql`1` }).from(lead).where(and(eq(lead.taskId, task.id), unfinished)));
+}
+
+function isLeasedElsewhere(db: Db) {
+  return exists(db.select({ one: sql`1` }).from(taskLeases).where(and(eq(taskLeases.taskId, task.id), leaseIsLive)));
+}
+
+export async function findPendingTasks(db: Db): Promise<PendingTask[]> {
+  return db
+    .select(taskColumns)
+    .from(task)
+    .where(
+      and(
+        inArray(task.taskType, [STAGE.calling, STAGE.callsDone]),
+        hasJobGroup,
+        or(eq(task.taskType, STAGE.calling), hasUnfinishedLead(db)),
+        not(isLeasedElsewhere(db)),
+      ),
+    )
+    .orderBy(asc(task.id));
+}
+
+/** Whether one task meets the spec's conditions, ignoring leases; used to explain a skipped task. */
+export async function isPending(db: Db, taskId: number): Promise<boolean> {
+  const rows = await db
+    .select({ id: task.id })
+    .from(task)
+    .where(and(eq(task.id, taskId), inArray(task.taskType, [STAGE.calling, STAGE.callsDone]), hasJobGroup, or(eq(task.taskType, STAGE.calling), hasUnfinishedLead(db))));
+  return rows.length === 1;
+}
+
+export async function loadTask(db: Db, taskId: number): Promise<PendingTask | null> {
+  const [row] = await db.select(taskColumns).from(task).where(eq(task.id, taskId));
+  return row ?? null;
+}
+

@@ -1,0 +1,45 @@
+// The conditions on leads_task_list that the steps, the stage check and diagnose share. Each is
+// written once here (STYLE §3) so "final", "followed" and "synced" mean the same thing everywhere.
+import { and, eq, inArray, isNotNull, isNull, ne, notInArray, or, sql } from 'drizzle-orm';
+import { leadStates } from '../db/schema/app.ts';
+import { leadsTaskList as lead } from '../db/schema/crm.ts';
+
+/** The only job statuses autofollow stores in call_status (DESIGN §3.1). */
+export const FINAL_STATUSES = ['Succeeded', 'Failed'] as const;
+export type FinalStatus = (typeof FINAL_STATUSES)[number];
+
+export function isFinalStatus(status: string | null | undefined): status is FinalStatus {
+  return status === 'Succeeded' || status === 'Failed';
+}
+
+export const leadOfTask = (taskId: number) => eq(lead.taskId, taskId);
+
+export const hasJobId = and(isNotNull(lead.callJobId), ne(lead.callJobId, ''))!;
+export const lacksJobId = or(isNull(lead.callJobId), eq(lead.callJobId, ''))!;
+
+export const hasFinalStatus = inArray(lead.callStatus, [...FINAL_STATUSES]);
+export const lacksFinalStatus = or(isNull(lead.callStatus), notInArray(lead.callStatus, [...FINAL_STATUSES]))!;
+
+export const hasConversation = and(isNotNull(lead.callConversation), ne(lead.callConversation, ''))!;
+export const lacksConversation = or(isNull(lead.callConversation), eq(lead.callConversation, ''))!;
+
+/** Succeeded, but the conversation has not arrived yet: fetched again later (DESIGN §3.4). */
+export const waitsForConversation = and(eq(lead.callStatus, 'Succeeded'), lacksConversation)!;
+
+/** No follow record and no interest: the spec's pre-check for creating one (spec 3.3 step 1). */
+export const isUnfollowed = and(isNull(lead.leadsFollowId), isNull(lead.isInterested))!;
+
+/** Someone outside autofollow set is_interested: such a lead gets no follow record (DESIGN §3.7). */
+export const isHandledOutside = and(isNull(lead.leadsFollowId), isNotNull(lead.isInterested))!;
+
+/** Leads whose job must be fetched (again): no final status yet, or a conversation still missing. */
+export const needsCallResult = and(hasJobId, or(lacksFinalStatus, waitsForConversation))!;
+
+/** Leads a follow record can be written for now: Failed, or Succeeded with its conversation. */
+export const isReadyForFollowUp = and(hasFinalStatus, isUnfollowed, or(eq(lead.callStatus, 'Failed'), hasConversation))!;
+
+/** A complete listing of the job group did not contain the lead (DESIGN §3.6). */
+export const isNotInJobGroup = isNotNull(leadStates.notInGroupSince);
+
+/** 1 when the condition holds, for SUM() counts. */
+export const countIf = (condition: ReturnType<typeof and>) => sql<number>`CAST(COALESCE(SUM(CASE WHEN ${condition} THEN 1 ELSE 0 END), 0) AS SIGNED)`;

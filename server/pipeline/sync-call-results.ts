@@ -1,0 +1,205 @@
+// Spec 3.2 query_task_execution: for leads whose job has no final status yet (or whose Succeeded call
+// still lacks its conversation), fetch the jobs page by page and store what is final. Only Succeeded
+// and Failed are ever written to call_status (DESIGN §3.1); anything else is kept in our own table
+// for diagnose and polled again next pass. A page that learns nothing writes nothing (DESIGN §3.11).
+import { and, asc, eq, gt, inArray } from 'drizzle-orm';
+import { caseById, valuesOf } from '../db/batch-update.ts';
+import { leadStates } from '../db/schema/app.ts';
+import { leadsTaskList as lead } from '../db/schema/crm.ts';
+import { errorCodeOf } from '../outboundbot/errors.ts';
+import { LIST_JOBS_MAX_IDS, type JobDetail, type Utterance } from '../outboundbot/types.ts';
+import { toCrmDateTime } from './crm-time.ts';
+import type { PipelineDeps } from './deps.ts';
+import type { PendingTask } from './find-pending-tasks.ts';
+import { isFinalStatus, leadOfTask, needsCallResult } from './lead-conditions.ts';
+import type { HeldLease } from './leases.ts';
+import { startStep, type StepReport } from './step-report.ts';
+
+/** One ListJobs call per page: its limit is 99 ids (reference §3.3). */
+export const CALL_RESULT_PAGE_SIZE = LIST_JOBS_MAX_IDS;
+
+interface LeadToFetch {
+  id: number;
+  jobId: string;
+  callStatus: string | null;
+  lastJobStatus: string | null;
+  apiErrorCode: string | null;
+}
+
+interface CallResultWrite {
+  id: number;
+  status: 'Succeeded' | 'Failed';
+  conversation: string | null;
+  callTaskId: string | null;
+  callingNumber: string | null;
+  planedTime: string | null;
+}
+
+interface LeadStateWrite {
+  leadRowId: number;
+  taskId: number;
+  lastJobStatus: string | null;
+  jobFailureReason: string | null;
+  lastTaskStatus: string | null;
+}
+
+interface ApiErrorWrite {
+  id: number;
+  code: string;
+  message: string;
+}
+
+export async function syncCallResults(deps: PipelineDeps, task: PendingTask, lease: HeldLease): Promise<StepReport> {
+  const step = startStep('query_task_execution', deps.clock.now);
+  let afterId = 0;
+  for (let page = 1; ; page++) {
+    lease.check();
+    const leads = await nextPage(deps, task.id, afterId);
+    if (leads.length === 0) break;
+    afterId = leads[leads.length - 1]!.id;
+    step.add('leadsChecked', leads.length);
+
+    let jobs: JobDetail[];
+    try {
+      jobs = await deps.outboundbot.listJobs(leads.map((l) => l.jobId));
+      step.add('pages');
+    } catch (error) {
+      const code = errorCodeOf(error);
+      const message = (error as Error).message;
+      step.fail({ code, message, page });
+      step.add('pagesFailed');
+      await writeApiErrors(deps, task.id, leads.filter((l) => l.apiErrorCode !== code).map((l) => ({ id: l.id, code, message })));
+      continue; // the other pages go on (spec 3.2 error handling)
+    }
+
+    const { results, states, apiErrors } = interpretPage(deps, task.id, leads, jobs);
+    if (results.length > 0) {
+      step.add('statusesStored', await writeCallResults(deps, task.id, results));
+    }
+    step.add('final', results.length);
+    step.add('notFinal', leads.length - results.length);
+    await writeLeadStates(deps, states);
+    await writeApiErrors(deps, task.id, apiErrors);
+  }
+  return step.finish();
+}
+
+async function nextPage(deps: PipelineDeps, taskId: number, afterId: number): Promise<LeadToFetch[]> {
+  const rows = await deps.db
+    .select({
+      id: lead.id,
+      jobId: lead.callJobId,
+      callStatus: lead.callStatus,
+      lastJobStatus: leadStates.lastJobStatus,
+      apiErrorCode: leadStates.apiErrorCode,
+    })
+    .from(lead)
+    .leftJoin(leadStates, eq(leadStates.leadRowId, lead.id))
+    .where(and(leadOfTask(taskId), gt(lead.id, afterId), needsCallResult))
+    .orderBy(asc(lead.id))
+    .limit(CALL_RESULT_PAGE_SIZE);
+  return rows.map((row) => ({ ...row, jobId: row.jobId! }));
+}
+
+/** Decides, per lead of the page, what is new: a final result to store, or a changed job state to remember. */
+function interpretPage(deps: PipelineDeps, taskId: number, leads: LeadToFetch[], jobs: JobDetail[]) {
+  const byJobId = new Map(jobs.map((job) => [job.jobId, job]));
+  const results: CallResultWrite[] = [];
+  const states: LeadStateWrite[] = [];
+  const apiErrors: ApiErrorWrite[] = [];
+  for (const l of leads) {
+    const job = byJobId.get(l.jobId);
+    if (!job) {
+      if (l.apiErrorCode !== 'JobNotFound') {
+        apiErrors.push({ id: l.id, code: 'JobNotFound', message: `Outbound Bot does not return job ${l.jobId}` });
+      }
+      continue;
+    }
+    const latest = job.tasks[job.tasks.length - 1];
+    if (isFinalStatus(job.status)) {
+      const conversation = latest && latest.conversation.length > 0 ? conversationText(latest.conversation) : null;
+      // A Succeeded lead already stored is only waiting for its conversation: write when it arrives.
+      const isNew = l.callStatus !== job.status || conversation !== null;
+      if (isNew) {
+        results.push({
+          id: l.id,
+          status: job.status,
+          conversation,
+          callTaskId: latest?.taskId ?? null,
+          callingNumber: latest?.callingNumber ?? null,
+          planedTime: latest?.planedTime ? toCrmDateTime(latest.planedTime, deps.config.timeZone) : null,
+        });
+      }
+    }
+    const failureReason = job.failureReason || null;
+    const taskStatus = latest?.status ?? null;
+    if (l.lastJobStatus !== job.status || l.apiErrorCode !== null) {
+      states.push({
+        leadRowId: l.id,
+        taskId,
+        lastJobStatus: job.status,
+        jobFailureReason: failureReason,
+        lastTaskStatus: taskStatus,
+      });
+    }
+  }
+  return { results, states, apiErrors };
+}
+
+async function writeCallResults(deps: PipelineDeps, taskId: number, results: CallResultWrite[]): Promise<number> {
+  const updatedTime = toCrmDateTime(deps.clock.now(), deps.config.timeZone);
+  const column = <K extends keyof CallResultWrite>(key: K) => caseById(lead.id, results.map((r) => ({ id: r.id, value: r[key] })));
+  const [header] = (await deps.db
+    .update(lead)
+    .set({
+      callStatus: column('status'),
+      callConversation: column('conversation'),
+      callTaskId: column('callTaskId'),
+      callingNumber: column('callingNumber'),
+      planedTime: column('planedTime'),
+      updatedTime,
+    })
+    // Re-checked in the WHERE: a lead another pass completed meanwhile is left alone.
+    .where(and(leadOfTask(taskId), inArray(lead.id, results.map((r) => r.id)), needsCallResult))) as unknown as [{ affectedRows: number }];
+  return header.affectedRows;
+}
+
+async function writeLeadStates(deps: PipelineDeps, states: LeadStateWrite[]): Promise<void> {
+  if (states.length === 0) return;
+  await deps.db
+    .insert(leadStates)
+    .values(states.map((state) => ({ ...state, apiErrorCode: null, apiErrorMessage: null, apiErrorAt: null })))
+    .onDuplicateKeyUpdate({
+      set: {
+        lastJobStatus: valuesOf(leadStates.lastJobStatus),
+        jobFailureReason: valuesOf(leadStates.jobFailureReason),
+        lastTaskStatus: valuesOf(leadStates.lastTaskStatus),
+        apiErrorCode: null,
+        apiErrorMessage: null,
+        apiErrorAt: null,
+      },
+    });
+}
+
+/** Remembers, per lead, the API error that kept its job from being read (diagnose names it). */
+async function writeApiErrors(deps: PipelineDeps, taskId: number, errors: ApiErrorWrite[]): Promise<void> {
+  if (errors.length === 0) return;
+  const at = new Date(deps.clock.now());
+  await deps.db
+    .insert(leadStates)
+    .values(errors.map((e) => ({ leadRowId: e.id, taskId, apiErrorCode: e.code, apiErrorMessage: e.message.slice(0, 1000), apiErrorAt: at })))
+    .onDuplicateKeyUpdate({
+      set: {
+        apiErrorCode: valuesOf(leadStates.apiErrorCode),
+        apiErrorMessage: valuesOf(leadStates.apiErrorMessage),
+        apiErrorAt: valuesOf(leadStates.apiErrorAt),
+      },
+    });
+}
+
+/** call_conversation keeps the API's own utterance list (DESIGN §2), in the API's field names. */
+export function conversationText(conversation: Utterance[]): string {
+  return JSON.stringify(
+    conversation.map((u) => ({ Speaker: u.speaker, Script: u.script, Timestamp: u.timestamp, ...(u.action ? { Action: u.action } : {}) })),
+  );
+}

@@ -1,0 +1,61 @@
+// One aggregate over a task's leads: what the stage check and diagnose both count (DESIGN §4 stats).
+import { and, eq, isNotNull, not, sql } from 'drizzle-orm';
+import type { Db } from '../db/client.ts';
+import { leadStates } from '../db/schema/app.ts';
+import { leadsTaskList as lead } from '../db/schema/crm.ts';
+import {
+  countIf, hasConversation, hasFinalStatus, hasJobId, isHandledOutside, isNotInJobGroup, isUnfollowed,
+  lacksFinalStatus, lacksJobId, leadOfTask, waitsForConversation,
+} from './lead-conditions.ts';
+
+export interface TaskProgress {
+  total: number;
+  called: number;
+  withStatus: number;
+  succeeded: number;
+  failed: number;
+  withConversation: number;
+  withFollow: number;
+  withInterest: number;
+  /** Called, but the job has no final status yet. */
+  calledNotFinal: number;
+  /** Final status, no follow record, no interest: a follow record is still owed. */
+  finalUnfollowed: number;
+  /** Succeeded, conversation still missing. */
+  waitingForConversation: number;
+  /** is_interested set by someone else, no follow record (DESIGN §3.7). */
+  handledOutside: number;
+  /** No job id, no final status, and no complete listing has shown it absent from the group yet. */
+  notSynced: number;
+  /** No job id, and a complete listing of the job group did not contain it (DESIGN §3.6). */
+  notInJobGroup: number;
+  analysisFailed: number;
+}
+
+export async function readTaskProgress(db: Db, taskId: number): Promise<TaskProgress> {
+  const unsynced = and(lacksJobId, lacksFinalStatus);
+  const [row] = await db
+    .select({
+      total: sql<number>`CAST(COUNT(*) AS SIGNED)`,
+      called: countIf(hasJobId),
+      withStatus: countIf(hasFinalStatus),
+      succeeded: countIf(eq(lead.callStatus, 'Succeeded')),
+      failed: countIf(eq(lead.callStatus, 'Failed')),
+      withConversation: countIf(hasConversation),
+      withFollow: countIf(isNotNull(lead.leadsFollowId)),
+      withInterest: countIf(isNotNull(lead.isInterested)),
+      calledNotFinal: countIf(and(hasJobId, lacksFinalStatus)),
+      finalUnfollowed: countIf(and(hasFinalStatus, isUnfollowed)),
+      waitingForConversation: countIf(and(waitsForConversation, isUnfollowed)),
+      handledOutside: countIf(isHandledOutside),
+      notSynced: countIf(and(unsynced, not(isNotInJobGroup))),
+      notInJobGroup: countIf(and(unsynced, isNotInJobGroup)),
+      analysisFailed: countIf(eq(leadStates.analysisStatus, 'failed')),
+    })
+    .from(lead)
+    .leftJoin(leadStates, eq(leadStates.leadRowId, lead.id))
+    .where(leadOfTask(taskId));
+  const progress = Object.fromEntries(Object.entries(row ?? {}).map(([k, v]) => [k, Number(v ?? 0)])) as unknown as TaskProgress;
+  return progress;
+}
+
