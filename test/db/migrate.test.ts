@@ -1,0 +1,102 @@
+// `migrate` against a CRM database that already has its tables, with columns of its own: nothing of
+// theirs may change; the app's tables and the pipeline's indexes are added; a second run is a no-op.
+import mysql from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrateDatabase } from '../../server/db/migrate.ts';
+import { adminQuery, testDatabaseName, urlFor } from '../helpers/database.ts';
+
+const CRM_WITH_EXTRAS = [
+  `CREATE TABLE call_tasks (
+     id INT UNSIGNED NOT NULL AUTO_INCREMENT, task_name VARCHAR(255) NOT NULL, task_type TINYINT NOT NULL DEFAULT 1,
+     job_group_id VARCHAR(64) NULL, created_time DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+     updated_time DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
+     owner_sales_id INT NOT NULL DEFAULT 7, channel VARCHAR(20) NOT NULL DEFAULT 'dcc', PRIMARY KEY (id)
+   ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+  `CREATE TABLE leads_task_list (
+     id INT UNSIGNED NOT NULL AUTO_INCREMENT, task_id INT UNSIGNED NOT NULL, leads_id INT UNSIGNED NOT NULL,
+     leads_name VARCHAR(100) NULL, leads_phone VARCHAR(32) NOT NULL, call_job_id VARCHAR(64) NULL, call_task_id VARCHAR(64) NULL,
+     call_status VARCHAR(32) NULL, call_conversation LONGTEXT NULL, calling_number VARCHAR(32) NULL, planed_time DATETIME NULL,
+     leads_follow_id INT UNSIGNED NULL, is_interested TINYINT NULL, created_time DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+     updated_time DATETIME NULL, dealer_code VARCHAR(16) NOT NULL DEFAULT 'SH01', remark_by_sales TEXT NULL,
+     PRIMARY KEY (id), KEY idx_task (task_id), KEY idx_job_lookup (call_job_id, task_id)
+   ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+  `CREATE TABLE dcc_leads_follow (
+     id INT UNSIGNED NOT NULL AUTO_INCREMENT, leads_id INT UNSIGNED NOT NULL, follow_time DATETIME NOT NULL,
+     leads_remark TEXT NULL, frist_follow_time DATETIME NULL, new_follow_time DATETIME NULL, next_follow_time DATETIME NULL,
+     follow_type TINYINT NOT NULL DEFAULT 3, PRIMARY KEY (id), KEY idx_leads (leads_id)
+   ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+  `INSERT INTO call_tasks (task_name, task_type, job_group_id, owner_sales_id) VALUES ('existing', 2, 'jg-1', 42)`,
+  `INSERT INTO leads_task_list (task_id, leads_id, leads_phone, dealer_code, remark_by_sales) VALUES (1, 5, '13800000001', 'BJ02', '老客户')`,
+];
+
+const name = testDatabaseName('af_migrate');
+const url = urlFor(name);
+let connection: mysql.Connection;
+
+beforeAll(async () => {
+  await adminQuery(`CREATE DATABASE \`${name}\``);
+  connection = await mysql.createConnection({ uri: url });
+  for (const statement of CRM_WITH_EXTRAS) await connection.query(statement);
+});
+afterAll(async () => {
+  await connection?.end();
+  await adminQuery(`DROP DATABASE IF EXISTS \`${name}\``);
+});
+
+async function describeTables(): Promise<string> {
+  const out: string[] = [];
+  for (const table of ['call_tasks', 'leads_task_list', 'dcc_leads_follow']) {
+    const [rows] = await connection.query<mysql.RowDataPacket[]>(
+      `SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, EXTRA FROM information_schema.COLUMNS
+        WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
+      [table],
+    );
+    out.push(`${table}: ${JSON.stringify(rows)}`);
+  }
+  return out.join('\n');
+}
+
+async function indexes(table: string): Promise<string[]> {
+  const [rows] = await connection.query<mysql.RowDataPacket[]>(
+    `SELECT DISTINCT INDEX_NAME AS name FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY INDEX_NAME`,
+    [table],
+  );
+  return rows.map((r) => String(r.name)).sort();
+}
+
+describe('migrate on an existing CRM database', () => {
+  it('leaves every CRM column and row as it was and adds only what is missing', async () => {
+    const columnsBefore = await describeTables();
+    const report = await migrateDatabase(url, name);
+    expect(report.databaseCreated).toBe(false);
+    expect(report.tablesCreated).toEqual(['__drizzle_migrations', 'af_lead_states', 'af_task_leases', 'af_task_runs']);
+    // leads_task_list already has an index leading with call_job_id, and dcc_leads_follow one on leads_id.
+    expect(report.indexesCreated).toEqual(['leads_task_list.af_idx_task_job']);
+    expect(await describeTables()).toBe(columnsBefore);
+    expect(await indexes('leads_task_list')).toEqual(['af_idx_task_job', 'idx_job_lookup', 'idx_task', 'PRIMARY'].sort());
+    const [[task]] = await connection.query<mysql.RowDataPacket[]>('SELECT owner_sales_id, channel FROM call_tasks');
+    expect(task).toEqual({ owner_sales_id: 42, channel: 'dcc' });
+    const [[lead]] = await connection.query<mysql.RowDataPacket[]>('SELECT dealer_code, remark_by_sales FROM leads_task_list');
+    expect(lead).toEqual({ dealer_code: 'BJ02', remark_by_sales: '老客户' });
+  });
+
+  it('is a no-op the second time', async () => {
+    const before = await describeTables();
+    const report = await migrateDatabase(url, name);
+    expect(report).toEqual({ databaseCreated: false, tablesCreated: [], indexesCreated: [] });
+    expect(await describeTables()).toBe(before);
+  });
+
+  it('creates the database and all tables when nothing exists', async () => {
+    const fresh = testDatabaseName('af_migrate_fresh');
+    try {
+      const report = await migrateDatabase(urlFor(fresh), fresh);
+      expect(report.databaseCreated).toBe(true);
+      expect(report.tablesCreated).toEqual(
+        ['__drizzle_migrations', 'af_lead_states', 'af_task_leases', 'af_task_runs', 'call_tasks', 'dcc_leads_follow', 'leads_task_list'],
+      );
+    } finally {
+      await adminQuery(`DROP DATABASE IF EXISTS \`${fresh}\``);
+    }
+  });
+});
