@@ -1,0 +1,38 @@
+// Errors of one chat.completions attempt, classified at the edge (STYLE §2, DESIGN §3.9):
+// timeouts, connection failures, 408/409, throttling (429) and 5xx are worth another attempt;
+// bad requests, auth and anything we cannot name are not, because repeating them gives the same answer.
+import OpenAI from 'openai';
+
+export interface LlmFailure {
+  /** Short, operator-readable, free of secrets: "timeout", "http 500", "invalid response body". */
+  reason: string;
+  retryable: boolean;
+  /** The server's throttling hint (retry-after-ms / retry-after), when it gave one. */
+  retryAfterMs?: number;
+}
+
+export function classifyLlmError(error: unknown): LlmFailure {
+  if (error instanceof OpenAI.APIConnectionTimeoutError) return { reason: 'timeout', retryable: true };
+  if (error instanceof OpenAI.APIUserAbortError) return { reason: 'aborted', retryable: false };
+  if (error instanceof OpenAI.APIConnectionError) return { reason: 'connection error', retryable: true };
+  if (error instanceof OpenAI.APIError && typeof error.status === 'number') {
+    const status = error.status;
+    const retryable = status === 408 || status === 409 || status === 429 || status >= 500;
+    const retryAfterMs = status === 429 ? retryAfterOf(error.headers) : undefined;
+    return retryAfterMs === undefined ? { reason: `http ${status}`, retryable } : { reason: `http ${status}`, retryable, retryAfterMs };
+  }
+  // openai parses a 200 body with JSON.parse and lets a SyntaxError through (stack notes §8).
+  if (error instanceof SyntaxError) return { reason: 'invalid response body', retryable: false };
+  return { reason: `unexpected error (${error instanceof Error ? error.name : typeof error})`, retryable: false };
+}
+
+function retryAfterOf(headers: Headers | undefined): number | undefined {
+  const ms = Number.parseFloat(headers?.get('retry-after-ms') ?? '');
+  if (Number.isFinite(ms) && ms >= 0) return ms;
+  const seconds = headers?.get('retry-after');
+  if (!seconds) return undefined;
+  const asNumber = Number.parseFloat(seconds);
+  if (Number.isFinite(asNumber) && asNumber >= 0) return asNumber * 1000;
+  const at = Date.parse(seconds);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}

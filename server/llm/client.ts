@@ -1,0 +1,114 @@
+// The follow-up analyser: one chat.completions request per conversation against any
+// OpenAI-compatible server (DESIGN §4 "LLM exchange"), validated by parseFollowUp (DESIGN §3.5).
+//
+// Retries are ours, not openai's (maxRetries: 0): the backoff then follows RETRY_BASE_MS and
+// RETRY_MAX_MS like the OutboundBot client's, each attempt is logged as "attempt n of m", and an
+// invalid *answer* is never retried (it is a model's answer, not a transport fault: the pipeline
+// records the analysis as failed so an operator can re-run it). Worst case wall time is about
+// attempts × timeoutMs plus the backoff between them; keep that below LEASE_SECONDS (DESIGN §3.9).
+import { setTimeout as sleep } from 'node:timers/promises';
+import OpenAI from 'openai';
+import type { Logger } from '../log.ts';
+import { classifyLlmError } from './classify-llm-error.ts';
+import { buildFollowUpMessages } from './follow-up-prompt.ts';
+import { parseFollowUp } from './parse-follow-up.ts';
+import { Semaphore } from './semaphore.ts';
+import type { FollowUpAnalysis, FollowUpAnalyzer, FollowUpRequest } from './types.ts';
+
+export interface FollowUpAnalyzerOptions {
+  baseUrl: string;
+  apiKey: string;
+  model: string;
+  /** Per attempt. */
+  timeoutMs: number;
+  /** Analyses in flight at once (LLM_CONCURRENCY, DESIGN §3.10). */
+  concurrency: number;
+  /** attempts counts the first try: 1 means no retry. */
+  retry: { attempts: number; baseMs: number; maxMs: number };
+  timeZone: string;
+  log: Logger;
+  /** Epoch ms; "the future" of next_follow_time is judged against it. */
+  now?: () => number;
+}
+
+/** Low but not zero: the answer should be stable, and a little freedom helps the remark read naturally. */
+const TEMPERATURE = 0.1;
+
+export function createFollowUpAnalyzer(options: FollowUpAnalyzerOptions): FollowUpAnalyzer {
+  const now = options.now ?? Date.now;
+  const attempts = Math.max(1, Math.floor(options.retry.attempts));
+  // Every option the SDK would otherwise read from OPENAI_* variables is given explicitly
+  // (only config.ts reads the environment). Its own logging is off: we log each failure once.
+  const openai = new OpenAI({
+    baseURL: options.baseUrl,
+    apiKey: options.apiKey,
+    organization: null,
+    project: null,
+    webhookSecret: null,
+    timeout: options.timeoutMs,
+    maxRetries: 0,
+    logLevel: 'off',
+  });
+  // A slot is held across the retries of one analysis, backoff included: when the server throttles,
+  // our total request rate drops instead of other analyses taking the freed slot (DESIGN §3.10).
+  const slots = new Semaphore(options.concurrency);
+  const log = options.log.child({ component: 'llm', model: options.model });
+
+  async function attemptAll(request: FollowUpRequest): Promise<FollowUpAnalysis & { attempt: number }> {
+    const body = {
+      model: options.model,
+      messages: buildFollowUpMessages(request, options.timeZone),
+      response_format: { type: 'json_object' as const },
+      temperature: TEMPERATURE,
+    };
+    for (let attempt = 1; ; attempt += 1) {
+      // openai's own timeout stops at the response headers; this deadline also bounds reading the
+      // body, so a server that stalls mid-answer cannot hold a slot (and a lease) for ever.
+      const deadline = new AbortController();
+      const timer = setTimeout(() => deadline.abort(), options.timeoutMs);
+      try {
+        const completion = await openai.chat.completions.create(body, { signal: deadline.signal });
+        const content = completion.choices[0]?.message?.content;
+        if (!content) return { ok: false, error: 'empty answer', attempt };
+        return { ...parseFollowUp(content, { now: now(), timeZone: options.timeZone }), attempt };
+      } catch (error) {
+        const failure = deadline.signal.aborted ? { reason: 'timeout', retryable: true } : classifyLlmError(error);
+        if (!failure.retryable || attempt >= attempts) return { ok: false, error: failure.reason, attempt };
+        const delayMs = backoffMs(attempt, options.retry, failure.retryAfterMs);
+        log.debug({ reason: failure.reason, delayMs }, `LLM request failed, retrying (attempt ${attempt} of ${attempts})`);
+        await sleep(delayMs);
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+  }
+
+  return {
+    async analyse(request) {
+      const started = performance.now();
+      try {
+        const result = await slots.run(() => attemptAll(request));
+        const { attempt, ...analysis } = result;
+        const durationMs = Math.round(performance.now() - started);
+        if (analysis.ok) {
+          log.debug({ lead: request.leadName, isInterested: analysis.isInterested, durationMs }, `LLM analysis done (attempt ${attempt} of ${attempts})`);
+        } else {
+          log.warn({ reason: analysis.error, durationMs }, `LLM analysis failed: ${analysis.error} (attempt ${attempt} of ${attempts})`);
+        }
+        return analysis;
+      } catch (error) {
+        // Only a bug (e.g. a malformed request.now) gets here; analyse() still must not throw.
+        const reason = `unexpected error (${error instanceof Error ? error.message : String(error)})`;
+        log.warn({ reason }, 'LLM analysis failed');
+        return { ok: false, error: reason };
+      }
+    },
+  };
+}
+
+/** Exponential from baseMs, capped at maxMs, with jitter in its upper half; a throttling hint wins (capped too). */
+function backoffMs(attempt: number, policy: { baseMs: number; maxMs: number }, retryAfterMs: number | undefined): number {
+  if (retryAfterMs !== undefined) return Math.min(retryAfterMs, policy.maxMs);
+  const ceiling = Math.min(policy.maxMs, policy.baseMs * 2 ** (attempt - 1));
+  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+}
