@@ -35,6 +35,10 @@ export interface FollowUpAnalyzerOptions {
 const TEMPERATURE = 0.1;
 
 export function createFollowUpAnalyzer(options: FollowUpAnalyzerOptions): FollowUpAnalyzer {
+  const log = options.log.child({ component: 'llm', model: options.model });
+  // openai's constructor throws without a key; commands that never analyse (diagnose, migrate)
+  // still build their deps, so a missing key fails each analysis instead of start-up.
+  if (!options.apiKey) return missingKeyAnalyzer(log);
   const now = options.now ?? Date.now;
   const attempts = Math.max(1, Math.floor(options.retry.attempts));
   // Every option the SDK would otherwise read from OPENAI_* variables is given explicitly
@@ -52,7 +56,6 @@ export function createFollowUpAnalyzer(options: FollowUpAnalyzerOptions): Follow
   // A slot is held across the retries of one analysis, backoff included: when the server throttles,
   // our total request rate drops instead of other analyses taking the freed slot (DESIGN §3.10).
   const slots = new Semaphore(options.concurrency);
-  const log = options.log.child({ component: 'llm', model: options.model });
 
   async function attemptAll(request: FollowUpRequest): Promise<FollowUpAnalysis & { attempt: number }> {
     const body = {
@@ -102,6 +105,15 @@ export function createFollowUpAnalyzer(options: FollowUpAnalyzerOptions): Follow
         log.warn({ reason }, 'LLM analysis failed');
         return { ok: false, error: reason };
       }
+    },
+  };
+}
+
+function missingKeyAnalyzer(log: Logger): FollowUpAnalyzer {
+  return {
+    async analyse() {
+      log.warn({ reason: 'no api key' }, 'LLM analysis failed: no API key configured (set LLM_API_KEY)');
+      return { ok: false, error: 'no api key' };
     },
   };
 }

@@ -123,6 +123,12 @@ describe('the follow-up analyser against an OpenAI-compatible server', () => {
     expect(await analyzer({ apiKey: 'sk-wrong' }).analyse(call('试驾。'))).toEqual({ ok: false, error: 'http 401' });
   });
 
+  it('fails each analysis, not its construction, when no API key is configured', async () => {
+    expect(await analyzer({ apiKey: '' }).analyse(call('试驾。'))).toEqual({ ok: false, error: 'no api key' });
+    expect(sim.requests).toHaveLength(0);
+    expect(logs.warnings()).toHaveLength(1);
+  });
+
   it('does not retry an answer that is not JSON: the pipeline records the analysis as failed', async () => {
     sim.failNext('not-json');
     expect(await analyzer().analyse(call('试驾。'))).toEqual({ ok: false, error: 'invalid json' });
