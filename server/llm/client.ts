@@ -41,8 +41,9 @@ export function createFollowUpAnalyzer(options: FollowUpAnalyzerOptions): Follow
   if (!options.apiKey) return missingKeyAnalyzer(log);
   const now = options.now ?? Date.now;
   const attempts = Math.max(1, Math.floor(options.retry.attempts));
-  // Every option the SDK would otherwise read from OPENAI_* variables is given explicitly
-  // (only config.ts reads the environment). Its own logging is off: we log each failure once.
+  // Options the SDK would otherwise take from OPENAI_* variables are given explicitly (only
+  // config.ts reads the environment; the SDK still reads OPENAI_CUSTOM_HEADERS, which it offers no
+  // way to turn off). Its own logging is off: we log each failure once.
   const openai = new OpenAI({
     baseURL: options.baseUrl,
     apiKey: options.apiKey,
