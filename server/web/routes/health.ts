@@ -1,0 +1,32 @@
+// GET /healthz for load balancers and probes (DESIGN §4): healthy means the database answers.
+import { sql } from 'drizzle-orm';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Db } from '../../db/client.ts';
+
+/** A probe must answer quickly even when the database hangs rather than refuses. */
+const PROBE_TIMEOUT_MS = 2000;
+
+export const healthRoutes: FastifyPluginAsync<{ db: Db }> = async (app, { db }) => {
+  app.get('/healthz', async (request, reply) => {
+    reply.header('Cache-Control', 'no-store');
+    try {
+      await withTimeout(db.execute(sql`SELECT 1`), PROBE_TIMEOUT_MS);
+      return { status: 'ok' };
+    } catch (error) {
+      request.log.warn({ err: error }, `health check: the database did not answer (${(error as Error).message})`);
+      return reply.code(503).send({ status: 'unavailable' });
+    }
+  });
+};
+
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
