@@ -1,0 +1,162 @@
+// argv -> one CLI command, nothing else (STYLE §1). Exit codes: 0 success, 1 fatal error, 2 bad
+// arguments. Every failure is ONE stderr line, "autofollow: <message>"; the stack is printed only
+// with LOG_LEVEL=debug. Command modules are imported on demand, so `--help` or a typo loads nothing.
+import { ConfigError, loadConfig, type Config } from './config.ts';
+import { createLogger } from './log.ts';
+import { parseTaskId } from './task-id.ts';
+
+const USAGE = `Usage: npx autofollow <command>
+
+Commands:
+  serve                      dashboard, API and the monitor schedule (HOST, PORT, MONITOR_CRON)
+  run-once                   one monitor pass over every pending task, then exit
+  diagnose <taskId> [--json] why a task is or is not moving; --json prints only JSON on stdout
+  migrate                    create the database, tables and indexes that are missing
+  demo                       serve against the built-in simulator with seeded demo tasks
+
+serve and run-once need ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET,
+OUTBOUNDBOT_INSTANCE_ID and LLM_API_KEY; all settings come from the environment (see README.md).
+Exit codes: 0 success, 1 error, 2 bad arguments.
+`;
+
+const EXIT = { ok: 0, fatal: 1, usage: 2 } as const;
+
+class UsageError extends Error {}
+
+type Command =
+  | { name: 'help' }
+  | { name: 'serve' | 'run-once' | 'migrate' }
+  | { name: 'diagnose'; taskId: number; json: boolean }
+  | { name: 'demo'; argv: string[] };
+
+function parseCommand(argv: string[]): Command {
+  const [name, ...rest] = argv;
+  if (name === undefined) throw new UsageError('no command given (serve, run-once, diagnose, migrate or demo)');
+  if (name === '--help' || name === '-h' || name === 'help') return { name: 'help' };
+  // The demo parses its own options.
+  if (name === 'demo') return { name: 'demo', argv: rest };
+  if (rest.includes('--help') || rest.includes('-h')) return { name: 'help' };
+  switch (name) {
+    case 'serve':
+    case 'run-once':
+    case 'migrate':
+      if (rest.length > 0) throw new UsageError(`${name} takes no arguments, got "${rest[0]}"`);
+      return { name };
+    case 'diagnose':
+      return parseDiagnose(rest);
+    default:
+      throw new UsageError(`unknown command "${name}"`);
+  }
+}
+
+function parseDiagnose(args: string[]): Command {
+  const flags = args.filter((arg) => arg.startsWith('--'));
+  const unknown = flags.find((flag) => flag !== '--json');
+  if (unknown) throw new UsageError(`diagnose: unknown option "${unknown}" (only --json)`);
+  const positional = args.filter((arg) => !arg.startsWith('--'));
+  if (positional.length === 0) throw new UsageError('diagnose needs a task id, e.g. `npx autofollow diagnose 12`');
+  if (positional.length > 1) throw new UsageError(`diagnose takes one task id, got ${positional.length}`);
+  const taskId = parseTaskId(positional[0]);
+  if (taskId === null) throw new UsageError(`diagnose: task id must be a positive whole number, got "${positional[0]}"`);
+  return { name: 'diagnose', taskId, json: flags.includes('--json') };
+}
+
+async function run(command: Command, config: Readonly<Config>): Promise<number> {
+  const log = createLogger(config.logLevel);
+  switch (command.name) {
+    case 'serve':
+      return (await import('./cli/serve.ts')).serveCommand(config, log);
+    case 'run-once':
+      return (await import('./cli/run-once.ts')).runOnceCommand(config, log);
+    case 'migrate':
+      return (await import('./cli/migrate.ts')).runMigrate(config, log);
+    case 'diagnose':
+      return (await import('./cli/diagnose.ts')).runDiagnose(config, log, command);
+    default:
+      throw new Error(`no runner for ${command.name}`);
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  let command: Command;
+  try {
+    command = parseCommand(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    if (argv.length === 0) process.stdout.write(USAGE);
+    fail(`${error.message}. Run \`npx autofollow --help\` for usage.`);
+    return EXIT.usage;
+  }
+  if (command.name === 'help') {
+    process.stdout.write(USAGE);
+    return EXIT.ok;
+  }
+  let config: Readonly<Config> | undefined;
+  try {
+    if (command.name === 'demo') {
+      config = tryLoadConfig(); // only to explain a database error well; the demo reads its own
+      return await (await import('./cli/demo.ts')).runDemo(command.argv);
+    }
+    config = loadConfig(process.env);
+    return await run(command, config);
+  } catch (error) {
+    await reportFailure(error, config);
+    return EXIT.fatal;
+  }
+}
+
+function tryLoadConfig(): Readonly<Config> | undefined {
+  try {
+    return loadConfig(process.env);
+  } catch {
+    return undefined;
+  }
+}
+
+async function reportFailure(error: unknown, config: Readonly<Config> | undefined): Promise<void> {
+  let message = error instanceof Error ? error.message : String(error);
+  if (config && !(error instanceof ConfigError)) {
+    const { describeDatabaseError } = await import('./cli/check-database.ts');
+    message = describeDatabaseError(error, config.databaseUrl) ?? message;
+  }
+  fail(redact(message, config));
+  if (config && (config.logLevel === 'debug' || config.logLevel === 'trace') && error instanceof Error && error.stack) {
+    process.stderr.write(`${redact(error.stack, config)}\n`);
+  }
+}
+
+/** The database password never reaches the terminal, whatever a driver put in its message. */
+function redact(text: string, config: Readonly<Config> | undefined): string {
+  let result = text.replace(/(mysql:\/\/[^:/@\s]*:)[^@\s]*@/gi, '$1***@');
+  const password = config ? safeUrlPassword(config.databaseUrl) : '';
+  if (password.length >= 3) result = result.split(password).join('***');
+  return result;
+}
+
+function safeUrlPassword(url: string): string {
+  try {
+    return decodeURIComponent(new URL(url).password);
+  } catch {
+    return '';
+  }
+}
+
+function fail(message: string): void {
+  process.stderr.write(`autofollow: ${message.split('\n')[0]!.trim()}\n`);
+}
+
+// Anything that escapes a command (a background promise, a timer) still ends as one line.
+process.on('unhandledRejection', (reason) => {
+  fail(`unexpected error: ${reason instanceof Error ? reason.message : String(reason)}`);
+  process.exit(EXIT.fatal);
+});
+process.on('uncaughtException', (error) => {
+  fail(`unexpected error: ${error.message}`);
+  process.exit(EXIT.fatal);
+});
+
+const code = await main(process.argv.slice(2));
+process.exitCode = code;
+// Closed pools and servers let the process end by itself; should a stray handle keep it alive
+// (a socket, a timer), it still ends with the command's exit code instead of hanging a cron job.
+setTimeout(() => process.exit(code), 5000).unref();
