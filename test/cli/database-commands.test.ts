@@ -1,0 +1,105 @@
+// migrate, diagnose and run-once through the real entry point, against a real database.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { callTasks, leadsTaskList } from '../../server/db/schema/crm.ts';
+import { adminQuery, createTestDatabase, testDatabaseName, urlFor, type TestDatabase } from '../helpers/database.ts';
+import { FAKE_LIVE_ENV, runCli } from '../helpers/run-cli.ts';
+
+let db: TestDatabase;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(async () => {
+  await db?.drop();
+});
+beforeEach(async () => {
+  await db.reset();
+});
+
+async function givenTask(taskType: number, leads: number): Promise<number> {
+  const [task] = await db.db.insert(callTasks).values({ taskName: '春季试驾邀约', taskType, jobGroupId: 'jg-cli-1' }).$returningId();
+  const taskId = task!.id;
+  if (leads > 0) {
+    await db.db.insert(leadsTaskList).values(
+      Array.from({ length: leads }, (_, i) => ({ taskId, leadsId: 1000 + i, leadsName: `客户${i}`, leadsPhone: `1380013${String(i).padStart(4, '0')}` })),
+    );
+  }
+  return taskId;
+}
+
+describe('migrate', () => {
+  it('creates a missing database and its tables, then reports nothing to do the second time', async () => {
+    const name = testDatabaseName('af_cli_migrate');
+    try {
+      const first = await runCli(['migrate'], { DATABASE_URL: urlFor(name) });
+      expect(first.code).toBe(0);
+      expect(first.stdout).toMatch(new RegExp(`^migrate: created database ${name}; tables .*af_task_leases.*call_tasks`));
+
+      const second = await runCli(['migrate'], { DATABASE_URL: urlFor(name) });
+      expect(second.code).toBe(0);
+      expect(second.stdout).toBe(`migrate: database ${name} is already up to date, nothing to do\n`);
+      expect(second.stderr).toBe('');
+    } finally {
+      await adminQuery(`DROP DATABASE IF EXISTS \`${name}\``);
+    }
+  });
+});
+
+describe('diagnose', () => {
+  it('prints only the diagnosis JSON on stdout, with counts as JSON numbers', async () => {
+    const taskId = await givenTask(2, 3);
+    const result = await runCli(['diagnose', String(taskId), '--json'], { DATABASE_URL: db.url });
+    expect(result.code).toBe(0);
+    const diagnosis = JSON.parse(result.stdout);
+    expect(diagnosis.task).toMatchObject({ id: taskId, name: '春季试驾邀约', taskType: 2, jobGroupId: 'jg-cli-1' });
+    expect(typeof diagnosis.eligible).toBe('boolean');
+    expect(diagnosis.stats).toEqual({ total: 3, called: 0, withStatus: 0, succeeded: 0, failed: 0, withConversation: 0, withFollow: 0, withInterest: 0 });
+    for (const count of Object.values(diagnosis.leadReasons)) expect(typeof count).toBe('number');
+    expect(diagnosis.lease).toBeNull();
+    expect(diagnosis.lastRuns).toEqual([]);
+    // Phone numbers are personal data: masked even in the JSON.
+    expect(result.stdout).not.toContain('13800130000');
+  });
+
+  it('exits 0 and says "no" for a task that is not eligible', async () => {
+    const taskId = await givenTask(4, 1);
+    const result = await runCli(['diagnose', String(taskId)], { DATABASE_URL: db.url });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`Task ${taskId} "春季试驾邀约"`);
+    expect(result.stdout).toContain('Eligible for processing: no');
+    expect(result.stdout).toMatch(/total\s+called\s+with status/);
+    expect(result.stdout).toContain('Lease: free');
+  });
+
+  it('exits 1 with one line for a task that does not exist', async () => {
+    const result = await runCli(['diagnose', '999'], { DATABASE_URL: db.url });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.errorLines).toEqual(['autofollow: task 999 does not exist']);
+  });
+
+  it('tells the operator to migrate when the database does not exist yet', async () => {
+    const result = await runCli(['diagnose', '1'], { DATABASE_URL: urlFor(testDatabaseName('af_cli_absent')) });
+    expect(result.code).toBe(1);
+    expect(result.errorLines).toEqual([expect.stringMatching(/^autofollow: database "af_cli_absent_\w+" does not exist at 127\.0\.0\.1:3306\. Run `npx autofollow migrate`/)]);
+  });
+});
+
+describe('run-once', () => {
+  it('runs one pass, prints its summary and exits 0 even when the API is down for a task', async () => {
+    const taskId = await givenTask(2, 2);
+    const result = await runCli(['run-once'], { ...FAKE_LIVE_ENV, DATABASE_URL: db.url });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^monitor pass: 1 pending, 1 processed, 0 skipped, .* in \d+ ms/);
+    // The failure is the pipeline's to record (DESIGN §3.9), visible in the run history.
+    const [rows] = await db.pool.query(`SELECT outcome, \`trigger\` FROM af_task_runs WHERE task_id = ?`, [taskId]);
+    expect(rows).toEqual([expect.objectContaining({ trigger: 'cli' })]);
+    expect((rows as Array<{ outcome: string }>)[0]!.outcome).not.toBe('ok');
+  });
+
+  it('exits 0 with an empty pass when nothing is pending', async () => {
+    const result = await runCli(['run-once'], { ...FAKE_LIVE_ENV, DATABASE_URL: db.url });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^monitor pass: 0 pending, 0 processed, 0 skipped/);
+  });
+});
