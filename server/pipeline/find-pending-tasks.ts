@@ -1,7 +1,7 @@
 // Spec 2.1.1 get_pending_tasks: stage 2 tasks with a job group, and stage 3 tasks that still have
 // unfinished leads; minus tasks another live process holds a lease on (DESIGN §3.8 replaces the
 // spec's in-memory set).
-import { and, asc, eq, exists, inArray, isNotNull, ne, not, or, sql } from 'drizzle-orm';
+import { and, asc, eq, exists, inArray, isNotNull, isNull, ne, not, or, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { taskLeases } from '../db/schema/app.ts';
 import { callTasks as task, leadsTaskList as lead } from '../db/schema/crm.ts';
@@ -21,9 +21,12 @@ const taskColumns = { id: task.id, name: task.taskName, taskType: task.taskType,
 export const hasJobGroup = and(isNotNull(task.jobGroupId), ne(task.jobGroupId, ''))!;
 
 /** Spec 2.1.1: a stage 3 task counts only while some lead lacks call_status, leads_follow_id or is_interested. */
-function hasUnfinishedLead(db: Db) {
-  const unfinished = or(lacksFinalStatus, sql`${lead.leadsFollowId} IS NULL`, sql`${lead.isInterested} IS NULL`);
-  return exists(db.select({ one: sql`1` }).from(lead).where(and(eq(lead.taskId, task.id), unfinished)));
+async function hasUnfinishedLead(db: Db, taskId: number): Promise<boolean> {
+  const unfinished = or(lacksFinalStatus, isNull(lead.leadsFollowId), isNull(lead.isInterested));
+  // Asked per task with LIMIT 1 rather than as an EXISTS over all tasks: the optimiser may turn the
+  // latter into a semi-join that scans the whole of leads_task_list.
+  const rows = await db.select({ one: sql`1` }).from(lead).where(and(eq(lead.taskId, taskId), unfinished)).limit(1);
+  return rows.length > 0;
 }
 
 function isLeasedElsewhere(db: Db) {
@@ -31,27 +34,26 @@ function isLeasedElsewhere(db: Db) {
 }
 
 export async function findPendingTasks(db: Db): Promise<PendingTask[]> {
-  return db
+  const candidates = await db
     .select(taskColumns)
     .from(task)
-    .where(
-      and(
-        inArray(task.taskType, [STAGE.calling, STAGE.callsDone]),
-        hasJobGroup,
-        or(eq(task.taskType, STAGE.calling), hasUnfinishedLead(db)),
-        not(isLeasedElsewhere(db)),
-      ),
-    )
+    .where(and(inArray(task.taskType, [STAGE.calling, STAGE.callsDone]), hasJobGroup, not(isLeasedElsewhere(db))))
     .orderBy(asc(task.id));
+  const pending: PendingTask[] = [];
+  for (const candidate of candidates) {
+    if (candidate.taskType === STAGE.calling || (await hasUnfinishedLead(db, candidate.id))) pending.push(candidate);
+  }
+  return pending;
 }
 
 /** Whether one task meets the spec's conditions, ignoring leases; used to explain a skipped task. */
 export async function isPending(db: Db, taskId: number): Promise<boolean> {
-  const rows = await db
-    .select({ id: task.id })
+  const [row] = await db
+    .select(taskColumns)
     .from(task)
-    .where(and(eq(task.id, taskId), inArray(task.taskType, [STAGE.calling, STAGE.callsDone]), hasJobGroup, or(eq(task.taskType, STAGE.calling), hasUnfinishedLead(db))));
-  return rows.length === 1;
+    .where(and(eq(task.id, taskId), inArray(task.taskType, [STAGE.calling, STAGE.callsDone]), hasJobGroup));
+  if (!row) return false;
+  return row.taskType === STAGE.calling || hasUnfinishedLead(db, taskId);
 }
 
 export async function loadTask(db: Db, taskId: number): Promise<PendingTask | null> {

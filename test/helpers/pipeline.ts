@@ -50,7 +50,7 @@ export async function startPipelineHarness(env: Record<string, string> = {}): Pr
         timeoutMs: c.outboundbotTimeoutMs, qps: c.outboundbotQps, retry, log,
       }),
       llm: createFollowUpAnalyzer({
-        baseUrl: c.llmBaseUrl, apiKey: c.llmApiKey!, model: c.llmModel, timeoutMs: c.llmTimeoutMs, concurrency: c.llmConcurrency, retry, timeZone: c.timeZone, log,
+        baseUrl: c.llmBaseUrl, apiKey: c.llmApiKey!, model: c.llmModel, timeoutMs: c.llmTimeoutMs, concurrency: c.llmConcurrency, retry, timeZone: c.timeZone, log, now: () => Date.now(),
       }),
       clock: { now: () => Date.now() },
       log,
