@@ -120,8 +120,10 @@ async function reportFailure(error: unknown, config: Readonly<Config> | undefine
     message = describeDatabaseError(error, config.databaseUrl) ?? message;
   }
   fail(redact(message, config));
-  if (config && (config.logLevel === 'debug' || config.logLevel === 'trace') && error instanceof Error && error.stack) {
-    process.stderr.write(`${redact(error.stack, config)}\n`);
+  if (config && (config.logLevel === 'debug' || config.logLevel === 'trace')) {
+    for (let current: unknown = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth += 1) {
+      process.stderr.write(`${depth > 0 ? 'caused by: ' : ''}${redact(current.stack ?? current.message, config)}\n`);
+    }
   }
 }
 

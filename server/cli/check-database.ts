@@ -7,8 +7,8 @@ const REFUSED_LOGIN = new Set(['ER_ACCESS_DENIED_ERROR', 'ER_ACCESS_DENIED_NO_PA
 
 /** Thrown by checkDatabase; its message is the whole story, ready for one stderr line. */
 export class DatabaseUnavailableError extends Error {
-  constructor(message: string, readonly code: string) {
-    super(message);
+  constructor(message: string, readonly code: string, cause?: unknown) {
+    super(message, { cause });
     this.name = 'DatabaseUnavailableError';
   }
 }
@@ -19,7 +19,7 @@ export async function checkDatabase(pool: mysql.Pool, databaseUrl: string): Prom
     await pool.query('SELECT 1');
   } catch (error) {
     const message = describeDatabaseError(error, databaseUrl);
-    if (message) throw new DatabaseUnavailableError(message, driverCodeOf(error) ?? 'UNKNOWN');
+    if (message) throw new DatabaseUnavailableError(message, driverCodeOf(error) ?? 'UNKNOWN', error);
     throw error;
   }
 }

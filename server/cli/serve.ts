@@ -53,7 +53,7 @@ export async function runServe(config: Readonly<Config>, log: Logger, options: S
   try {
     app = await buildApp({
       pipeline: deps,
-      config: deps.config,
+      config, // the same config assertSafeToListen checked: API_TOKEN must match it
       log,
       startTaskProcessing: (taskId) => scheduler.processInBackground(taskId, 'api'),
     });
@@ -81,6 +81,7 @@ export async function runServe(config: Readonly<Config>, log: Logger, options: S
     } finally {
       await own?.close();
     }
+    log.info('stopped');
   }
   const close = () => {
     closing ??= shutdown().finally(() => {
