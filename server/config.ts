@@ -108,6 +108,11 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   return Object.freeze(config);
 }
 
+/** The process environment with some variables replaced: how `demo` points the service at its simulators. */
+export function loadConfigWith(overrides: Env, env: Env = process.env): Readonly<Config> {
+  return loadConfig({ ...env, ...overrides });
+}
+
 /**
  * `serve` and `run-once` talk to the real services: without credentials they refuse to start,
  * so simulated data can never be written into a real CRM database (DESIGN §5).

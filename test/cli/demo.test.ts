@@ -1,0 +1,37 @@
+// `npx autofollow demo` as a newcomer runs it: the simulators, its own database, and the demo tasks
+// going from stage 2 to stage 4 with follow records, all through the real entry point.
+import mysql from 'mysql2/promise';
+import { describe, expect, it } from 'vitest';
+import { urlFor } from '../helpers/database.ts';
+import { runCli } from '../helpers/run-cli.ts';
+
+describe('demo', () => {
+  it('runs the demo tasks from stage 2 to 4 on the simulators, in autofollow_demo only', async () => {
+    const result = await runCli(['demo', '--until-done', '--port', '0', '--tick-ms', '100'], { DATABASE_URL: urlFor('autofollow') });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/stage 2 -> 3/);
+    expect(result.stderr).toMatch(/stage 3 -> 4/);
+    expect(result.stderr).not.toMatch(/\b1[3-9]\d{9}\b/); // no whole phone number in the log
+
+    const connection = await mysql.createConnection({ uri: urlFor('autofollow_demo') });
+    try {
+      const [tasks] = await connection.query<mysql.RowDataPacket[]>('SELECT task_name, task_type FROM call_tasks ORDER BY id');
+      expect(tasks.map((t) => t.task_type)).toEqual([4, 4, 1]);
+      const [[counts]] = await connection.query<mysql.RowDataPacket[]>(
+        `SELECT (SELECT COUNT(*) FROM dcc_leads_follow) AS follows,
+                (SELECT COUNT(*) FROM leads_task_list WHERE leads_follow_id IS NOT NULL) AS followed,
+                (SELECT COUNT(DISTINCT leads_follow_id) FROM leads_task_list) AS distinctFollows`,
+      );
+      // 40 + 24 leads, less 2 never assigned and 1 rated by a salesperson beforehand.
+      expect(counts).toEqual({ follows: 61, followed: 61, distinctFollows: 61 });
+    } finally {
+      await connection.end();
+    }
+  }, 120_000);
+
+  it('rejects an unknown option with a one-line error and exit 2', async () => {
+    const result = await runCli(['demo', '--bogus']);
+    expect(result.code).toBe(2);
+    expect(result.errorLines[0]).toBe('autofollow: unknown option "--bogus" for demo');
+  });
+});
