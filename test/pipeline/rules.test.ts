@@ -92,11 +92,14 @@ describe('DESIGN §3.2 exactly one follow record per lead', () => {
     await process(taskId); // stores status + conversation; LLM answers at once here, so redo with a slow LLM:
     await h.database.db.update(leadsTaskList).set({ leadsFollowId: null, isInterested: null }).where(eq(leadsTaskList.id, leadIds[0]!));
     await h.database.pool.query('DELETE FROM dcc_leads_follow');
+    await h.database.pool.query('UPDATE call_tasks SET task_type = 3 WHERE id = ?', [taskId]);
+    const asked = h.llm.requests.length;
     h.llm.failNext('slow', { delayMs: 600 });
     const run = process(taskId);
     await new Promise((resolve) => setTimeout(resolve, 250));
     await h.database.db.update(leadsTaskList).set({ isInterested: 2 }).where(eq(leadsTaskList.id, leadIds[0]!));
-    await run;
+    expect((await run).status).toBe('processed');
+    expect(h.llm.requests.length).toBe(asked + 1); // the analysis really ran, and lost the race
     const [lead] = await leadsOf(h.database.db, taskId);
     expect(lead!.isInterested).toBe(2);
     expect(lead!.leadsFollowId).toBeNull();
