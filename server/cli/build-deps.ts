@@ -40,6 +40,7 @@ export function buildPipelineDeps(config: Readonly<Config>, log: Logger, overrid
   const effective = withTimeoutsBelowLease(config, log);
   const retry = { attempts: effective.retryAttempts, baseMs: effective.retryBaseMs, maxMs: effective.retryMaxMs };
   const database = overrides.database ?? openDatabase(effective.databaseUrl);
+  const clock = overrides.clock ?? systemClock;
   const outboundbot =
     overrides.outboundbot ??
     createOutboundBotClient({
@@ -63,12 +64,14 @@ export function buildPipelineDeps(config: Readonly<Config>, log: Logger, overrid
       retry,
       timeZone: effective.timeZone,
       log,
+      // The model's "future" check uses the pipeline's clock, so an injected clock stays consistent.
+      now: () => clock.now(),
     });
   const deps: PipelineDeps = {
     db: database.db,
     outboundbot,
     llm,
-    clock: overrides.clock ?? systemClock,
+    clock,
     log,
     config: effective,
     owner: overrides.owner ?? leaseOwnerName(),

@@ -9,6 +9,7 @@ import { callTasks } from '../db/schema/crm.ts';
 import { createLogger } from '../log.ts';
 import { startLlmSimulator } from '../simulator/llm.ts';
 import { startOutboundBotSimulator } from '../simulator/outboundbot.ts';
+import { simulatorEnv } from '../simulator/simulator-env.ts';
 import { buildPipelineDeps } from './build-deps.ts';
 import { seedDemo } from './demo-seed.ts';
 import { runServe } from './serve.ts';
@@ -40,12 +41,7 @@ export async function runDemo(argv: string[]): Promise<number> {
   const base = loadConfigWith({});
   const config = loadConfigWith({
     DATABASE_URL: demoDatabaseUrl(base),
-    ALIBABA_CLOUD_ACCESS_KEY_ID: sim.accessKeyId,
-    ALIBABA_CLOUD_ACCESS_KEY_SECRET: sim.accessKeySecret,
-    OUTBOUNDBOT_ENDPOINT: sim.url,
-    OUTBOUNDBOT_INSTANCE_ID: sim.instanceId,
-    LLM_BASE_URL: llm.url,
-    LLM_API_KEY: llm.apiKey,
+    ...simulatorEnv(sim, llm),
     // Passes every 10 s, so the stages move while you watch.
     MONITOR_CRON: '*/10 * * * * *',
   });
