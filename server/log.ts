@@ -15,10 +15,4 @@ export function createLogger(level: string, options: { pretty?: boolean } = {}):
   return pino({ level, redact: ['accessKeySecret', 'apiKey', 'password', '*.accessKeySecret', '*.apiKey'] }, pino.destination(2));
 }
 
-/** 13812345678 -> 138****5678: phone numbers are personal data. */
-export function maskPhone(phone: string | null | undefined): string {
-  if (!phone) return '';
-  const digits = phone.replace(/\D/g, '');
-  if (digits.length < 7) return '*'.repeat(digits.length);
-  return `${digits.slice(0, 3)}****${digits.slice(-4)}`;
-}
+export { maskPhone } from './phone.ts';

@@ -12,7 +12,7 @@ import type { PendingTask } from './find-pending-tasks.ts';
 import { ANALYSIS_FAILED_REMARK, failedCallRemark } from './follow-up-remarks.ts';
 import { isReadyForFollowUp, lacksJobId, leadOfTask } from './lead-conditions.ts';
 import type { HeldLease } from './leases.ts';
-import { normalizePhone } from './phone.ts';
+import { normalizePhone } from '../phone.ts';
 import { startStep, type StepReport } from './step-report.ts';
 import { writeFollowUps, type FollowUpDecision, type WriteOutcome } from './write-follow-ups.ts';
 

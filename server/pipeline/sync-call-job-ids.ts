@@ -12,7 +12,7 @@ import { toCrmDateTime } from './crm-time.ts';
 import type { PipelineDeps } from './deps.ts';
 import { hasJobId, lacksJobId, leadOfTask } from './lead-conditions.ts';
 import type { HeldLease } from './leases.ts';
-import { normalizePhone } from './phone.ts';
+import { normalizePhone } from '../phone.ts';
 import type { PendingTask } from './find-pending-tasks.ts';
 import { startStep, type StepReport } from './step-report.ts';
 
