@@ -3,7 +3,7 @@
 // still without follow record and interest, insert their follow records, point the leads at them.
 // A lead another worker completed meanwhile is dropped, so no crash, retry or second process can
 // create a duplicate, and a rollback leaves no orphan.
-import { and, inArray, isNull, min } from 'drizzle-orm';
+import { and, inArray, isNull, min, sql } from 'drizzle-orm';
 import { caseById, valuesOf } from '../db/batch-update.ts';
 import type { Db } from '../db/client.ts';
 import { writeResult } from '../db/client.ts';
@@ -29,8 +29,57 @@ export interface WriteOutcome {
   alreadyDone: number;
 }
 
-export async function writeFollowUps(db: Db, decisions: FollowUpDecision[], now: string, analysedAt: Date): Promise<WriteOutcome> {
+export async function writeFollowUps(
+  db: Db,
+  decisions: FollowUpDecision[],
+  now: string,
+  analysedAt: Date,
+  firstTry: Inserter = insertPage,
+): Promise<WriteOutcome> {
   if (decisions.length === 0) return { created: 0, alreadyDone: 0 };
+  try {
+    return await writeInOneTransaction(db, decisions, now, analysedAt, firstTry);
+  } catch (error) {
+    if (!(error instanceof InterleavedIdsError)) throw error;
+    // Another writer's rows landed inside our id range: the transaction was rolled back; redo the
+    // page with one INSERT per record, whose ids need no guessing.
+    return writeInOneTransaction(db, decisions, now, analysedAt, insertOneByOne);
+  }
+}
+
+type FollowRow = typeof follow.$inferInsert;
+/** Inserts the follow records and returns their ids, in order. */
+export type Inserter = (tx: Db, rows: FollowRow[]) => Promise<number[]>;
+
+export class InterleavedIdsError extends Error {}
+
+/**
+ * One multi-row INSERT for the page. MySQL hands its rows consecutive ids under
+ * innodb_autoinc_lock_mode 0/1 (MariaDB's default) but may interleave them with other statements'
+ * under mode 2 (MySQL 8's default), and the CRM's table has no key of ours to map rows back by. So
+ * the ids are proven: every expected id must hold the row we wrote, in order, or we roll back.
+ */
+export const insertPage: Inserter = async (tx, rows) => {
+  const result = writeResult(await tx.insert(follow).values(rows));
+  const [[{ step }]] = (await tx.execute(sql`SELECT @@auto_increment_increment AS step`)) as unknown as [[{ step: number }]];
+  const ids = rows.map((_, i) => result.insertId + i * Number(step));
+  const written = await tx
+    .select({ id: follow.id, leadsId: follow.leadsId, remark: follow.leadsRemark, followTime: follow.followTime })
+    .from(follow)
+    .where(inArray(follow.id, ids))
+    .orderBy(follow.id);
+  const ours = written.length === rows.length && written.every((w, i) => w.id === ids[i] && w.leadsId === rows[i]!.leadsId && w.remark === rows[i]!.leadsRemark && String(w.followTime).slice(0, 19) === rows[i]!.followTime);
+  if (!ours) throw new InterleavedIdsError();
+  return ids;
+};
+
+const insertOneByOne: Inserter = async (tx, rows) => {
+  const ids: number[] = [];
+  for (const row of rows) ids.push(writeResult(await tx.insert(follow).values(row)).insertId);
+  return ids;
+};
+
+async function writeInOneTransaction(db: Db, decisions: FollowUpDecision[], now: string, analysedAt: Date, insert: Inserter): Promise<WriteOutcome> {
   return db.transaction(async (tx) => {
     const ids = decisions.map((d) => d.leadRowId);
     const stillOpen = await tx
@@ -44,21 +93,16 @@ export async function writeFollowUps(db: Db, decisions: FollowUpDecision[], now:
     if (toWrite.length === 0) return { created: 0, alreadyDone: decisions.length };
 
     const firstFollowTimes = await earliestFollowTimes(tx as unknown as Db, toWrite.map((d) => d.leadsId));
-    // One INSERT per record: a multi-row insert cannot be mapped back to its leads reliably when
-    // MySQL 8 interleaves auto-increment values (innodb_autoinc_lock_mode=2) and the CRM's table has
-    // no other key of ours.
-    const followIds: Array<{ id: number; value: number }> = [];
-    for (const d of toWrite) {
-      const result = await tx.insert(follow).values({
-        leadsId: d.leadsId,
-        followTime: now,
-        leadsRemark: d.remark,
-        firstFollowTime: firstFollowTimes.get(d.leadsId) ?? now,
-        newFollowTime: now,
-        nextFollowTime: d.nextFollowTime,
-      });
-      followIds.push({ id: d.leadRowId, value: writeResult(result).insertId });
-    }
+    const rows = toWrite.map((d) => ({
+      leadsId: d.leadsId,
+      followTime: now,
+      leadsRemark: d.remark,
+      firstFollowTime: firstFollowTimes.get(d.leadsId) ?? now,
+      newFollowTime: now,
+      nextFollowTime: d.nextFollowTime,
+    }));
+    const insertedIds = await insert(tx as unknown as Db, rows);
+    const followIds = toWrite.map((d, i) => ({ id: d.leadRowId, value: insertedIds[i]! }));
     const updated = await tx
       .update(lead)
       .set({

@@ -286,3 +286,29 @@ describe('spec 3.2 step 6: the is_interested default', () => {
   });
 });
 
+
+describe('follow records written a page at a time', () => {
+  it('rolls the page back and writes it record by record when the batch ids cannot be proven', async () => {
+    const { writeFollowUps, insertPage, InterleavedIdsError } = await import('../../server/pipeline/write-follow-ups.ts');
+    const { taskId, leadIds } = await givenCallingTask(3);
+    const leads = await leadsOf(h.database.db, taskId);
+    const decisions = leads.map((l, i) => ({
+      leadRowId: l.id, taskId, leadsId: l.leadsId, remark: `备注${i}`, isInterested: 1 as const, nextFollowTime: null, analysis: null,
+    }));
+    let attempts = 0;
+    // As if another writer's rows had landed inside this page's id range (MySQL 8, autoinc mode 2).
+    const interleaved = async (tx: Parameters<typeof insertPage>[0], rows: Parameters<typeof insertPage>[1]) => {
+      attempts++;
+      await insertPage(tx, rows);
+      throw new InterleavedIdsError();
+    };
+    const outcome = await writeFollowUps(h.database.db, decisions, '2026-11-29 10:00:00', new Date(), interleaved);
+    expect(attempts).toBe(1);
+    expect(outcome).toEqual({ created: 3, alreadyDone: 0 });
+    const follows = await followsOf(h.database.db);
+    expect(follows.map((f) => f.leadsRemark)).toEqual(['备注0', '备注1', '备注2']); // the rejected batch left no orphans
+    const after = await leadsOf(h.database.db, taskId);
+    expect(after.map((l) => l.id)).toEqual(leadIds);
+    expect(after.map((l) => follows.find((f) => f.id === l.leadsFollowId)?.leadsRemark)).toEqual(['备注0', '备注1', '备注2']);
+  });
+});
