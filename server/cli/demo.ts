@@ -60,7 +60,7 @@ export async function runDemo(argv: string[]): Promise<number> {
         `tasks ${tasks.map((t) => `#${t.id} ${t.name} (${t.leads} leads)`).join(', ')}`,
     );
     log.info(`demo: API at ${server.address} — try: DATABASE_URL=${redactedUrl(config)} npx autofollow diagnose ${tasks[0]!.id}`);
-    void server.scheduler.runNow().catch((error) => log.error({ err: error }, 'first pass failed'));
+    void server.scheduler.runNow('demo').catch((error) => log.error({ err: error }, 'first pass failed'));
     const outcome = options.untilDone ? await waitUntilDone(database, tasks.map((t) => t.id), server.closed) : await server.closed.then(() => 0);
     await server.close();
     await database.close();

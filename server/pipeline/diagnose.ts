@@ -49,6 +49,8 @@ export interface Diagnosis {
   stats: Pick<TaskProgress, 'total' | 'called' | 'withStatus' | 'succeeded' | 'failed' | 'withConversation' | 'withFollow' | 'withInterest'>;
   progress: TaskProgress;
   leadReasons: Record<LeadReason, number>;
+  /** Leads waiting for their conversation for longer than STUCK_AFTER (DESIGN §3.4). */
+  stuckWaitingForConversation: number;
   blockedLeads: BlockedLead[];
   lease: { owner: string; acquiredAt: string; expiresAt: string; expired: boolean } | null;
   lastRuns: Array<{
@@ -65,10 +67,11 @@ type DiagnoseDeps = Pick<PipelineDeps, 'db' | 'config' | 'clock'>;
 export async function diagnoseTask(deps: DiagnoseDeps, taskId: number): Promise<Diagnosis | null> {
   const task = await loadTask(deps.db, taskId);
   if (!task) return null;
-  const [progress, leadReasons, blockedLeads, lease, runs, pending] = await Promise.all([
+  const stuckBefore = toCrmDateTime(deps.clock.now() - deps.config.stuckAfterSeconds * 1000, deps.config.timeZone);
+  const [progress, { stuck, ...leadReasons }, blockedLeads, lease, runs, pending] = await Promise.all([
     readTaskProgress(deps.db, taskId),
-    countLeadReasons(deps, taskId),
-    listBlockedLeads(deps, taskId),
+    countLeadReasons(deps, taskId, stuckBefore),
+    listBlockedLeads(deps, taskId, stuckBefore),
     readLease(deps.db, taskId),
     lastRuns(deps.db, taskId, 5),
     isPending(deps.db, taskId),
@@ -76,6 +79,7 @@ export async function diagnoseTask(deps: DiagnoseDeps, taskId: number): Promise<
   const reasons = eligibilityReasons(task, pending, lease);
   const liveLease = lease && !lease.expired;
   reasons.push(...progressReasons(progress, leadReasons));
+  if (stuck > 0) reasons.push(`${stuck} of them waiting for the conversation for longer than STUCK_AFTER (${deps.config.stuckAfterSeconds} s): stuck`);
   const lastRun = runs[0];
   if (lastRun && lastRun.outcome !== 'ok' && lastRun.outcome !== 'running') {
     reasons.push(`last run ${lastRun.outcome}${lastRun.errorCode ? ` (${lastRun.errorCode}${lastRun.errorMessage ? `: ${lastRun.errorMessage}` : ''})` : ''}`);
@@ -90,6 +94,7 @@ export async function diagnoseTask(deps: DiagnoseDeps, taskId: number): Promise<
     },
     progress,
     leadReasons,
+    stuckWaitingForConversation: stuck,
     blockedLeads,
     lease: lease ? { owner: lease.owner, acquiredAt: lease.acquiredAt.toISOString(), expiresAt: lease.expiresAt.toISOString(), expired: lease.expired } : null,
     lastRuns: runs.map((run) => ({
@@ -130,7 +135,7 @@ function progressReasons(p: TaskProgress, counts: Record<LeadReason, number>): s
 }
 
 /** Exact counts per reason; each lead counts under one reason, in the order classify() uses. */
-async function countLeadReasons(deps: DiagnoseDeps, taskId: number): Promise<Record<LeadReason, number>> {
+async function countLeadReasons(deps: DiagnoseDeps, taskId: number, stuckBefore: string): Promise<Record<LeadReason | 'stuck', number>> {
   const apiError = isNotNull(leadStates.apiErrorCode);
   const cancelled = eq(leadStates.lastJobStatus, 'Cancelled');
   const calling = and(hasJobId, lacksFinalStatus);
@@ -145,14 +150,15 @@ async function countLeadReasons(deps: DiagnoseDeps, taskId: number): Promise<Rec
       'follow-pending': countIf(and(hasFinalStatus, isUnfollowed, sql`NOT (${waitsForConversation})`)),
       'analysis-failed': countIf(eq(leadStates.analysisStatus, 'failed')),
       'handled-outside': countIf(isHandledOutside),
+      stuck: countIf(and(waitsForConversation, isUnfollowed, sql`${lead.updatedTime} < ${stuckBefore}`)),
     })
     .from(lead)
     .leftJoin(leadStates, eq(leadStates.leadRowId, lead.id))
     .where(leadOfTask(taskId));
-  return Object.fromEntries(Object.entries(row ?? {}).map(([k, v]) => [k, Number(v ?? 0)])) as Record<LeadReason, number>;
+  return Object.fromEntries(Object.entries(row ?? {}).map(([k, v]) => [k, Number(v ?? 0)])) as Record<LeadReason | 'stuck', number>;
 }
 
-async function listBlockedLeads(deps: DiagnoseDeps, taskId: number): Promise<BlockedLead[]> {
+async function listBlockedLeads(deps: DiagnoseDeps, taskId: number, stuckBefore: string): Promise<BlockedLead[]> {
   const rows = await deps.db
     .select({
       id: lead.id, leadsId: lead.leadsId, name: lead.leadsName, phone: lead.leadsPhone, jobId: lead.callJobId,
@@ -167,7 +173,7 @@ async function listBlockedLeads(deps: DiagnoseDeps, taskId: number): Promise<Blo
     .orderBy(asc(lead.id))
     .limit(BLOCKED_LEADS_LISTED);
   return rows.map((row) => {
-    const { reason, detail } = classify(row, deps.config.timeZone);
+    const { reason, detail } = classify(row, deps.config.timeZone, stuckBefore);
     return { leadRowId: row.id, leadsId: row.leadsId, name: row.name, phone: maskPhone(row.phone), reason, detail };
   });
 }
@@ -178,7 +184,7 @@ type LeadRow = {
   apiErrorMessage: string | null; analysisStatus: string | null; analysisError: string | null;
 };
 
-function classify(row: LeadRow, timeZone: string): { reason: LeadReason; detail: string | null } {
+function classify(row: LeadRow, timeZone: string, stuckBefore: string): { reason: LeadReason; detail: string | null } {
   const final = row.status === 'Succeeded' || row.status === 'Failed';
   const apiError = row.apiErrorCode ? `${row.apiErrorCode}${row.apiErrorMessage ? `: ${row.apiErrorMessage}` : ''}` : null;
   if (!row.jobId && !final) {
@@ -194,7 +200,8 @@ function classify(row: LeadRow, timeZone: string): { reason: LeadReason; detail:
   if (row.followId === null && row.interest !== null) return { reason: 'handled-outside', detail: `is_interested=${row.interest}` };
   if (row.followId === null && row.status === 'Succeeded' && !Number(row.hasConversation)) {
     if (apiError) return { reason: 'api-error', detail: apiError };
-    return { reason: 'waiting-for-conversation', detail: row.updatedTime ? `Succeeded at ${row.updatedTime}` : null };
+    const stuck = row.updatedTime !== null && row.updatedTime < stuckBefore;
+    return { reason: 'waiting-for-conversation', detail: row.updatedTime ? `Succeeded at ${row.updatedTime}${stuck ? ' (stuck: longer than STUCK_AFTER)' : ''}` : null };
   }
   if (row.followId === null) return { reason: 'follow-pending', detail: row.status };
   return { reason: 'analysis-failed', detail: row.analysisError };

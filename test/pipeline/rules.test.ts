@@ -130,6 +130,20 @@ describe('DESIGN §3.4 Succeeded without conversation; Failed not fetched again'
     expect(leads[0]!.callConversation).toBeTruthy();
     expect(leads[0]!.leadsFollowId).not.toBeNull();
   });
+  it('shows a lead waiting for its conversation longer than STUCK_AFTER as stuck', async () => {
+    const { taskId, jobIds, leadIds } = await givenCallingTask(2);
+    jobIds.forEach((jobId) => h.sim.finishJob(jobId, { status: 'Succeeded', kind: 'unclear', conversationAvailable: false }));
+    await process(taskId);
+    let diagnosis = await diagnoseTask(h.deps(), taskId);
+    expect(diagnosis!.leadReasons['waiting-for-conversation']).toBe(2);
+    expect(diagnosis!.stuckWaitingForConversation).toBe(0);
+    // Age one lead past the default STUCK_AFTER of 2 h.
+    await h.database.pool.query('UPDATE leads_task_list SET updated_time = updated_time - INTERVAL 3 HOUR WHERE id = ?', [leadIds[0]]);
+    diagnosis = await diagnoseTask(h.deps(), taskId);
+    expect(diagnosis!.stuckWaitingForConversation).toBe(1);
+    expect(diagnosis!.blockedLeads.find((b) => b.leadRowId === leadIds[0])?.detail).toMatch(/stuck/);
+    expect(diagnosis!.reasons.join('\n')).toMatch(/1 of them waiting for the conversation for longer than STUCK_AFTER/);
+  });
 });
 
 describe('DESIGN §3.5 LLM failures', () => {
