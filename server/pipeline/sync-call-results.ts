@@ -4,6 +4,7 @@
 // for diagnose and polled again next pass. A page that learns nothing writes nothing (DESIGN §3.11).
 import { and, asc, eq, gt, inArray } from 'drizzle-orm';
 import { caseById, valuesOf } from '../db/batch-update.ts';
+import { writeResult } from '../db/client.ts';
 import { leadStates } from '../db/schema/app.ts';
 import { leadsTaskList as lead } from '../db/schema/crm.ts';
 import { errorCodeOf } from '../outboundbot/errors.ts';
@@ -149,7 +150,7 @@ function interpretPage(deps: PipelineDeps, taskId: number, leads: LeadToFetch[],
 async function writeCallResults(deps: PipelineDeps, taskId: number, results: CallResultWrite[]): Promise<number> {
   const updatedTime = toCrmDateTime(deps.clock.now(), deps.config.timeZone);
   const column = <K extends keyof CallResultWrite>(key: K) => caseById(lead.id, results.map((r) => ({ id: r.id, value: r[key] })));
-  const [header] = (await deps.db
+  const result = await deps.db
     .update(lead)
     .set({
       callStatus: column('status'),
@@ -160,8 +161,8 @@ async function writeCallResults(deps: PipelineDeps, taskId: number, results: Cal
       updatedTime,
     })
     // Re-checked in the WHERE: a lead another pass completed meanwhile is left alone.
-    .where(and(leadOfTask(taskId), inArray(lead.id, results.map((r) => r.id)), needsCallResult))) as unknown as [{ affectedRows: number }];
-  return header.affectedRows;
+    .where(and(leadOfTask(taskId), inArray(lead.id, results.map((r) => r.id)), needsCallResult));
+  return writeResult(result).affectedRows;
 }
 
 async function writeLeadStates(deps: PipelineDeps, states: LeadStateWrite[]): Promise<void> {
