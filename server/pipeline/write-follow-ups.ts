@@ -6,7 +6,7 @@
 import { and, inArray, isNull, min, sql } from 'drizzle-orm';
 import { caseById, valuesOf } from '../db/batch-update.ts';
 import type { Db } from '../db/client.ts';
-import { writeResult } from '../db/client.ts';
+import { isLockConflict, writeResult } from '../db/client.ts';
 import { leadStates } from '../db/schema/app.ts';
 import { dccLeadsFollow as follow, leadsTaskList as lead } from '../db/schema/crm.ts';
 import type { Interest } from '../llm/types.ts';
@@ -37,15 +37,24 @@ export async function writeFollowUps(
   firstTry: Inserter = insertPage,
 ): Promise<WriteOutcome> {
   if (decisions.length === 0) return { created: 0, alreadyDone: 0 };
-  try {
-    return await writeInOneTransaction(db, decisions, now, analysedAt, firstTry);
-  } catch (error) {
-    if (!(error instanceof InterleavedIdsError)) throw error;
-    // Another writer's rows landed inside our id range: the transaction was rolled back; redo the
-    // page with one INSERT per record, whose ids need no guessing.
-    return writeInOneTransaction(db, decisions, now, analysedAt, insertOneByOne);
+  let insert = firstTry;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await writeInOneTransaction(db, decisions, now, analysedAt, insert);
+    } catch (error) {
+      if (error instanceof InterleavedIdsError) {
+        // Another writer's rows landed inside our id range: the transaction was rolled back; redo
+        // the page with one INSERT per record, whose ids need no guessing.
+        insert = insertOneByOne;
+      } else if (!(isLockConflict(error) && attempt < LOCK_CONFLICT_ATTEMPTS)) {
+        throw error;
+      }
+      // A deadlock rolled the whole transaction back; the re-check inside makes a retry safe.
+    }
   }
 }
+
+const LOCK_CONFLICT_ATTEMPTS = 3;
 
 type FollowRow = typeof follow.$inferInsert;
 /** Inserts the follow records and returns their ids, in order. */
