@@ -9,7 +9,8 @@ export function createLogger(level: string, options: { pretty?: boolean } = {}):
   if (pretty) {
     return pino({
       level,
-      transport: { target: 'pino-pretty', options: { destination: 2, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } },
+      // Messages are whole sentences; the fields behind them are for JSON logs.
+      transport: { target: 'pino-pretty', options: { destination: 2, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname', hideObject: true } },
     });
   }
   return pino({ level, redact: ['accessKeySecret', 'apiKey', 'password', '*.accessKeySecret', '*.apiKey'] }, pino.destination(2));
