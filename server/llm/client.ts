@@ -1,15 +1,15 @@
 // The follow-up analyser: one chat.completions request per conversation against any
 // OpenAI-compatible server (DESIGN §4 "LLM exchange"), validated by parseFollowUp (DESIGN §3.5).
 //
-// Retries are ours, not openai's (maxRetries: 0): the backoff then follows RETRY_BASE_MS and
-// RETRY_MAX_MS like the OutboundBot client's, each attempt is logged as "attempt n of m", and an
+// Retries are ours, not openai's (maxRetries: 0): net/retry.ts, the same backoff and throttling-hint
+// rules as the OutboundBot client's, each attempt is logged as "attempt n of m", and an
 // invalid *answer* is never retried (it is a model's answer, not a transport fault: the pipeline
 // records the analysis as failed so an operator can re-run it). Worst case wall time is about
 // attempts × timeoutMs plus the backoff between them; keep that below LEASE_SECONDS (DESIGN §3.9).
-import { setTimeout as sleep } from 'node:timers/promises';
 import OpenAI from 'openai';
 import type { Logger } from '../log.ts';
-import { classifyLlmError } from './classify-llm-error.ts';
+import { withRetry } from '../net/retry.ts';
+import { classifyLlmError, type LlmFailure } from './classify-llm-error.ts';
 import { buildFollowUpMessages } from './follow-up-prompt.ts';
 import { parseFollowUp } from './parse-follow-up.ts';
 import { Semaphore } from './semaphore.ts';
@@ -65,25 +65,39 @@ export function createFollowUpAnalyzer(options: FollowUpAnalyzerOptions): Follow
       response_format: { type: 'json_object' as const },
       temperature: TEMPERATURE,
     };
-    for (let attempt = 1; ; attempt += 1) {
-      // openai's own timeout stops at the response headers; this deadline also bounds reading the
-      // body, so a server that stalls mid-answer cannot hold a slot (and a lease) for ever.
-      const deadline = new AbortController();
-      const timer = setTimeout(() => deadline.abort(), options.timeoutMs);
-      try {
-        const completion = await openai.chat.completions.create(body, { signal: deadline.signal });
-        const content = completion.choices[0]?.message?.content;
-        if (!content) return { ok: false, error: 'empty answer', attempt };
-        return { ...parseFollowUp(content, { now: now(), timeZone: options.timeZone }), attempt };
-      } catch (error) {
-        const failure = deadline.signal.aborted ? { reason: 'timeout', retryable: true } : classifyLlmError(error);
-        if (!failure.retryable || attempt >= attempts) return { ok: false, error: failure.reason, attempt };
-        const delayMs = backoffMs(attempt, options.retry, failure.retryAfterMs);
-        log.debug({ reason: failure.reason, delayMs }, `LLM request failed, retrying (attempt ${attempt} of ${attempts})`);
-        await sleep(delayMs);
-      } finally {
-        clearTimeout(timer);
-      }
+    let attempt = 0;
+    try {
+      return await withRetry(
+        async (n) => {
+          attempt = n;
+          // openai's own timeout stops at the response headers; this deadline also bounds reading the
+          // body, so a server that stalls mid-answer cannot hold a slot (and a lease) for ever.
+          const deadline = new AbortController();
+          const timer = setTimeout(() => deadline.abort(), options.timeoutMs);
+          try {
+            const completion = await openai.chat.completions.create(body, { signal: deadline.signal });
+            const content = completion.choices[0]?.message?.content;
+            if (!content) return { ok: false, error: 'empty answer', attempt: n };
+            return { ...parseFollowUp(content, { now: now(), timeZone: options.timeZone }), attempt: n };
+          } catch (error) {
+            const failure = deadline.signal.aborted ? { reason: 'timeout', retryable: true } : classifyLlmError(error);
+            if (failure.retryable) throw new RetryableLlmFailure(failure);
+            return { ok: false, error: failure.reason, attempt: n };
+          } finally {
+            clearTimeout(timer);
+          }
+        },
+        {
+          policy: { ...options.retry, attempts },
+          isRetryable: (error) => error instanceof RetryableLlmFailure,
+          retryAfterMs: (error) => (error as RetryableLlmFailure).failure.retryAfterMs ?? null,
+          onRetry: ({ attempt: failed, delayMs, error }) =>
+            log.debug({ reason: (error as RetryableLlmFailure).failure.reason, delayMs }, `LLM request failed, retrying (attempt ${failed} of ${attempts})`),
+        },
+      );
+    } catch (error) {
+      if (error instanceof RetryableLlmFailure) return { ok: false, error: error.failure.reason, attempt };
+      throw error;
     }
   }
 
@@ -119,9 +133,9 @@ function missingKeyAnalyzer(log: Logger): FollowUpAnalyzer {
   };
 }
 
-/** Exponential from baseMs, capped at maxMs, with jitter in its upper half; a throttling hint wins (capped too). */
-function backoffMs(attempt: number, policy: { baseMs: number; maxMs: number }, retryAfterMs: number | undefined): number {
-  if (retryAfterMs !== undefined) return Math.min(retryAfterMs, policy.maxMs);
-  const ceiling = Math.min(policy.maxMs, policy.baseMs * 2 ** (attempt - 1));
-  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+/** A transport failure worth another attempt; carried through withRetry, then turned into { ok: false }. */
+class RetryableLlmFailure extends Error {
+  constructor(readonly failure: LlmFailure) {
+    super(failure.reason);
+  }
 }
