@@ -60,11 +60,6 @@ export function writeResult(result: unknown): WriteResult {
   return { affectedRows: header.affectedRows, insertId: header.insertId };
 }
 
-/** Rows of a SELECT run with db.execute(sql`...`). */
-export function rowsOf<T>(result: unknown): T[] {
-  return (result as [T[], unknown])[0];
-}
-
 /** A deadlock or lock wait timeout: the statement (or transaction) was rolled back and may be retried. */
 export function isLockConflict(error: unknown): boolean {
   for (let e: unknown = error; e; e = (e as { cause?: unknown }).cause) {

@@ -74,7 +74,7 @@ export async function diagnoseTask(deps: DiagnoseDeps, taskId: number): Promise<
     listBlockedLeads(deps, taskId, stuckBefore),
     readLease(deps.db, taskId),
     lastRuns(deps.db, taskId, 5),
-    isPending(deps.db, taskId),
+    isPending(deps.db, task),
   ]);
   const reasons = eligibilityReasons(task, pending, lease);
   const liveLease = lease && !lease.expired;

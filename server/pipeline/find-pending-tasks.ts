@@ -46,14 +46,10 @@ export async function findPendingTasks(db: Db): Promise<PendingTask[]> {
   return pending;
 }
 
-/** Whether one task meets the spec's conditions, ignoring leases; used to explain a skipped task. */
-export async function isPending(db: Db, taskId: number): Promise<boolean> {
-  const [row] = await db
-    .select(taskColumns)
-    .from(task)
-    .where(and(eq(task.id, taskId), inArray(task.taskType, [STAGE.calling, STAGE.callsDone]), hasJobGroup));
-  if (!row) return false;
-  return row.taskType === STAGE.calling || hasUnfinishedLead(db, taskId);
+/** Whether a loaded task meets the spec's conditions, ignoring leases; used to explain a skipped task. */
+export async function isPending(db: Db, candidate: PendingTask): Promise<boolean> {
+  if ((candidate.taskType !== STAGE.calling && candidate.taskType !== STAGE.callsDone) || !candidate.jobGroupId?.trim()) return false;
+  return candidate.taskType === STAGE.calling || hasUnfinishedLead(db, candidate.id);
 }
 
 export async function loadTask(db: Db, taskId: number): Promise<PendingTask | null> {

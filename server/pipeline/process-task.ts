@@ -5,7 +5,6 @@ import { advanceTaskStage } from './advance-task-stage.ts';
 import { createFollowUps } from './create-follow-ups.ts';
 import { applyDefaultInterest } from './default-interest.ts';
 import type { PipelineDeps } from './deps.ts';
-import { hasUnsyncedLeads } from './unsynced-leads.ts';
 import { loadTask, type PendingTask } from './find-pending-tasks.ts';
 import { claimLease, keepLease, LeaseLostError, releaseLease, type HeldLease } from './leases.ts';
 import { describeStep, type StepReport } from './step-report.ts';
@@ -79,11 +78,10 @@ async function runSteps(deps: PipelineDeps, task: PendingTask, lease: HeldLease,
     reports.push(report);
     log.info(`task ${task.id} ${describeStep(report)}`);
   };
-  // Stage 2 syncs job ids; so does stage 3 while some lead still has none (DESIGN §3.6).
-  if (await hasUnsyncedLeads(deps.db, task.id)) {
-    record(await syncCallJobIds(deps, task, lease));
-    await lease.renew();
-  }
+  // Stage 2 syncs job ids; so does stage 3 while some lead still has none (DESIGN §3.6). The step
+  // itself returns at once when every lead has one.
+  record(await syncCallJobIds(deps, task, lease));
+  await lease.renew();
   record(await syncCallResults(deps, task, lease));
   await lease.renew();
   record(await createFollowUps(deps, task, lease));

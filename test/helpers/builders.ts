@@ -2,7 +2,7 @@
 import { asc, eq } from 'drizzle-orm';
 import type { Db } from '../../server/db/client.ts';
 import { writeResult } from '../../server/db/client.ts';
-import { leadStates, taskLeases, taskRuns } from '../../server/db/schema/app.ts';
+import { leadStates, taskRuns } from '../../server/db/schema/app.ts';
 import { callTasks, dccLeadsFollow, leadsTaskList } from '../../server/db/schema/crm.ts';
 
 let nextLeadsId = 10_000;
@@ -68,9 +68,4 @@ export async function statesOf(db: Db, taskId: number) {
 
 export async function runsOf(db: Db, taskId: number) {
   return db.select().from(taskRuns).where(eq(taskRuns.taskId, taskId)).orderBy(asc(taskRuns.id));
-}
-
-export async function leaseRow(db: Db, taskId: number) {
-  const [row] = await db.select().from(taskLeases).where(eq(taskLeases.taskId, taskId));
-  return row ?? null;
 }

@@ -19,7 +19,7 @@ export interface PipelineHarness {
   close(): Promise<void>;
 }
 
-export const FAST_RETRY = { RETRY_ATTEMPTS: '3', RETRY_BASE_MS: '10', RETRY_MAX_MS: '50' };
+const FAST_RETRY = { RETRY_ATTEMPTS: '3', RETRY_BASE_MS: '10', RETRY_MAX_MS: '50' };
 
 export async function startPipelineHarness(env: Record<string, string> = {}): Promise<PipelineHarness> {
   const [database, sim, llm] = await Promise.all([createTestDatabase(), startOutboundBotSimulator(), startLlmSimulator()]);

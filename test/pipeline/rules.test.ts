@@ -326,3 +326,36 @@ describe('follow records written a page at a time', () => {
     expect(after.map((l) => follows.find((f) => f.id === l.leadsFollowId)?.leadsRemark)).toEqual(['备注0', '备注1', '备注2']);
   });
 });
+
+describe('spec 3.3 / 3.4 entry points', () => {
+  const held = (taskId: number) => ({ taskId, check() {}, async renew() {}, stop() {} });
+
+  it('create_leads_follow: writes the follow record of one job once, however often it is asked', async () => {
+    const { createFollowUpForJob } = await import('../../server/pipeline/create-follow-ups.ts');
+    const { syncCallJobIds } = await import('../../server/pipeline/sync-call-job-ids.ts');
+    const { syncCallResults } = await import('../../server/pipeline/sync-call-results.ts');
+    const { taskId, jobIds, group } = await givenCallingTask(2);
+    jobIds.forEach((jobId) => h.sim.finishJob(jobId, { status: 'Failed', failureReason: 'NoAnswer' }));
+    const task = { id: taskId, name: 't', taskType: 2, jobGroupId: group };
+    await syncCallJobIds(h.deps(), task, held(taskId));
+    await syncCallResults(h.deps(), task, held(taskId));
+    expect(await createFollowUpForJob(h.deps(), jobIds[0]!)).toMatchObject({ created: 1, alreadyDone: 0 });
+    expect(await createFollowUpForJob(h.deps(), jobIds[0]!)).toMatchObject({ created: 0 });
+    expect((await leadsOf(h.database.db, taskId)).map((l) => l.leadsFollowId !== null)).toEqual([true, false]);
+    expect(await followsOf(h.database.db)).toHaveLength(1);
+  });
+
+  it('create_leads_follow_by_task_and_phone: finds a lead without job id by its phone, in any format, once', async () => {
+    const { createFollowUpByTaskAndPhone } = await import('../../server/pipeline/create-follow-ups.ts');
+    const taskId = await givenTask(h.database.db, { taskType: 3, jobGroupId: 'g' });
+    await givenLeads(h.database.db, taskId, [
+      { phone: '+86 138-5555-0001', callStatus: 'Failed' }, // status written outside autofollow, no job id
+      { phone: '13855550002', callStatus: 'Failed' },
+    ]);
+    expect(await createFollowUpByTaskAndPhone(h.deps(), taskId, '13855550001')).toMatchObject({ created: 1 });
+    expect(await createFollowUpByTaskAndPhone(h.deps(), taskId, '138 5555 0001')).toMatchObject({ created: 0 });
+    expect(await createFollowUpByTaskAndPhone(h.deps(), taskId, '13999999999')).toMatchObject({ created: 0 });
+    const leads = await leadsOf(h.database.db, taskId);
+    expect(leads.map((l) => [l.leadsFollowId !== null, l.isInterested])).toEqual([[true, 0], [false, null]]);
+  });
+});
