@@ -58,3 +58,50 @@ export const leadStates = mysqlTable(
   },
   (t) => [index('idx_af_lead_states_task').on(t.taskId)],
 );
+
+/** Who did what from the dashboard, when, and how it ended (issue 3): shown on the task page. */
+export const auditLog = mysqlTable(
+  'af_audit_log',
+  {
+    id: bigint('id', { mode: 'number', unsigned: true }).autoincrement().primaryKey(),
+    at: datetime('at', { mode: 'date', fsp: 3 }).notNull(),
+    /** The operator's name as given at login (one shared password, so the name says who). */
+    actor: varchar('actor', { length: 128 }).notNull(),
+    /** process | resync | retry-analysis | break-lease | pause | resume | pause-scheduler | resume-scheduler | run-pass | reveal-phone | login */
+    action: varchar('action', { length: 48 }).notNull(),
+    taskId: int('task_id', { unsigned: true }),
+    leadRowId: int('lead_row_id', { unsigned: true }),
+    /** ok | refused | failed */
+    outcome: varchar('outcome', { length: 16 }).notNull(),
+    detail: text('detail'),
+  },
+  (t) => [index('idx_af_audit_task').on(t.taskId, t.at), index('idx_af_audit_at').on(t.at)],
+);
+
+/** Tasks an operator paused: passes and "process now" leave them alone until resumed. */
+export const taskPauses = mysqlTable('af_task_pauses', {
+  taskId: int('task_id', { unsigned: true }).primaryKey(),
+  pausedAt: datetime('paused_at', { mode: 'date', fsp: 3 }).notNull(),
+  pausedBy: varchar('paused_by', { length: 128 }).notNull(),
+});
+
+/** Switches shared by every running copy, e.g. scheduler_paused. */
+export const settings = mysqlTable('af_settings', {
+  name: varchar('name', { length: 64 }).primaryKey(),
+  value: text('value').notNull(),
+  updatedAt: datetime('updated_at', { mode: 'date', fsp: 3 }).notNull(),
+  updatedBy: varchar('updated_by', { length: 128 }).notNull(),
+});
+
+/** One row per running copy of the service (owner = PipelineDeps.owner), kept fresh by a heartbeat. */
+export const processes = mysqlTable('af_processes', {
+  owner: varchar('owner', { length: 128 }).primaryKey(),
+  startedAt: datetime('started_at', { mode: 'date', fsp: 3 }).notNull(),
+  heartbeatAt: datetime('heartbeat_at', { mode: 'date', fsp: 3 }).notNull(),
+  lastPassStartedAt: datetime('last_pass_started_at', { mode: 'date', fsp: 3 }),
+  lastPassFinishedAt: datetime('last_pass_finished_at', { mode: 'date', fsp: 3 }),
+  lastPassMs: int('last_pass_ms', { unsigned: true }),
+  lastPassProcessed: int('last_pass_processed', { unsigned: true }),
+  lastPassError: text('last_pass_error'),
+  nextPassAt: datetime('next_pass_at', { mode: 'date', fsp: 3 }),
+});
