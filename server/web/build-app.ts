@@ -1,12 +1,27 @@
 // The HTTP side: plugins and routes registered explicitly and in order (STYLE §1). Returns an app
 // that is not listening yet, so tests use app.inject and `serve` decides where to listen.
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fastifyCookie from '@fastify/cookie';
+import fastifyCsrf from '@fastify/csrf-protection';
+import fastifyFormbody from '@fastify/formbody';
+import fastifyRateLimit from '@fastify/rate-limit';
+import fastifyStatic from '@fastify/static';
+import fastifyView from '@fastify/view';
+import { Eta } from 'eta';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { PipelineDeps } from '../pipeline/deps.ts';
-import { processTask } from '../pipeline/process-task.ts';
+import { createScheduler, type Scheduler } from '../scheduler.ts';
+import { dashboard } from './dashboard.ts';
+import { cookieSecret } from './plugins/session.ts';
 import { apiRoutes, type StartTaskProcessing } from './routes/api.ts';
 import { healthRoutes } from './routes/health.ts';
+// PENDING(H2): import { metricsRoutes } from './routes/metrics.ts';
+import { translator } from './i18n/index.ts';
+import { langOf } from './view-locals.ts';
 
 export type { StartTaskProcessing } from './routes/api.ts';
 
@@ -15,11 +30,19 @@ export interface AppDeps {
   config: Readonly<Config>;
   log: Logger;
   /**
+   * The process's scheduler: dashboard actions start work through it (so shutdown waits for that
+   * work) and its panel reads it. Without one, buildApp makes an unstarted one and stops it on close.
+   */
+  scheduler?: Scheduler;
+  /**
    * Starts processing a task in the background for POST /api/tasks/:id/process; false refuses
-   * (shutting down). `serve` passes one that it can wait for at shutdown; the default only logs.
+   * (shutting down). Defaults to the scheduler's processInBackground.
    */
   startTaskProcessing?: StartTaskProcessing;
 }
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const HTMX_DIST = path.join(path.dirname(createRequire(import.meta.url).resolve('htmx.org/package.json')), 'dist');
 
 /** Conservative: everything from our own origin, no framing, no inline script (DESIGN §4 dashboard). */
 export const CONTENT_SECURITY_POLICY =
@@ -58,24 +81,47 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     request.log.error({ err: error, url: request.url, method: request.method }, `request failed: ${error.message}`);
     return reply.code(500).send({ error: 'internal error; see the server log' });
   });
-  app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: `not found: ${request.method} ${request.url.split('?')[0]}` }));
+  app.setNotFoundHandler(notFound);
 
-  await app.register(healthRoutes, { db: deps.pipeline.db });
+  const { config, pipeline, log } = deps;
+  const scheduler = deps.scheduler ?? createScheduler({ deps: pipeline, cron: config.monitorCron, timeZone: config.timeZone, log });
+  if (!deps.scheduler) app.addHook('onClose', () => scheduler.stop());
+
+  await app.register(fastifyCookie, { secret: cookieSecret(config.dashboardPassword) });
+  // The CSRF secret lives in its own signed cookie; each page carries a token derived from it.
+  await app.register(fastifyCsrf, { cookieKey: 'af_csrf', cookieOpts: { path: '/', httpOnly: true, sameSite: 'strict', secure: 'auto', signed: true } });
+  await app.register(fastifyFormbody);
+  await app.register(fastifyRateLimit, { global: false });
+  await app.register(fastifyView, {
+    engine: { eta: new Eta() },
+    root: path.join(ROOT, 'views'),
+    production: process.env.NODE_ENV === 'production',
+  });
+  await app.register(fastifyStatic, { root: path.join(ROOT, 'public'), prefix: '/static/', maxAge: '1h' });
+  await app.register(fastifyStatic, { root: HTMX_DIST, prefix: '/static/htmx/', decorateReply: false, maxAge: '1d' });
+
+  await app.register(healthRoutes, { db: pipeline.db });
+  // PENDING(H2): await app.register(metricsRoutes, { apiToken: config.apiToken });
   await app.register(apiRoutes, {
     prefix: '/api',
-    pipeline: deps.pipeline,
-    apiToken: deps.config.apiToken,
-    startTaskProcessing: deps.startTaskProcessing ?? startInBackground(deps.pipeline, deps.log),
+    pipeline,
+    apiToken: config.apiToken,
+    startTaskProcessing: deps.startTaskProcessing ?? ((taskId) => scheduler.processInBackground(taskId, 'api')),
   });
-  // Dashboard pages (views/, public/, routes/dashboard.ts) register here, after the API.
+  await app.register(dashboard, { pipeline, config, scheduler });
   return app;
 }
 
-function startInBackground(pipeline: PipelineDeps, log: Logger): StartTaskProcessing {
-  return (taskId) => {
-    processTask(pipeline, taskId, { trigger: 'api' }).catch((error: unknown) =>
-      log.error({ taskId, err: error }, `processing task ${taskId} (requested over the API) failed: ${(error as Error)?.message}`),
-    );
-    return true;
-  };
+/** JSON for the API and for scripts; a page in the operator's language for a browser. */
+function notFound(request: FastifyRequest, reply: FastifyReply) {
+  const path = request.url.split('?')[0] ?? '/';
+  const wantsJson = path.startsWith('/api/') || !(request.headers.accept ?? '').includes('text/html');
+  if (wantsJson && request.headers['hx-request'] !== 'true') return reply.code(404).send({ error: `not found: ${request.method} ${path}` });
+  const t = translator(langOf(request));
+  reply.code(404);
+  if (request.headers['hx-request'] === 'true') return reply.view('partials/error', { status: 404, message: t('error.notFound', { path }) });
+  return reply.view('pages/error', {
+    status: 404, title: t('error.title'), message: t('error.notFound', { path }), t, lang: langOf(request), csrfToken: '', here: '/',
+    operator: null, loginEnabled: false, withQuery: (p: string) => p, nav: null,
+  });
 }

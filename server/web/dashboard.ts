@@ -1,0 +1,95 @@
+// The operators' dashboard (issue 3): one encapsulated plugin, so its login check, CSRF check and
+// HTML error pages apply to the pages and their actions, never to /api, /healthz or /metrics.
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../config.ts';
+import type { PipelineDeps } from '../pipeline/deps.ts';
+import type { Scheduler } from '../scheduler.ts';
+import { dashboardRoutes } from './routes/dashboard-routes.ts';
+import { loginRoutes } from './routes/login.ts';
+import { LOCAL_OPERATOR, readSession } from './plugins/session.ts';
+import { buildLocals, type ViewLocals } from './view-locals.ts';
+
+export interface DashboardOptions {
+  pipeline: PipelineDeps;
+  config: Readonly<Config>;
+  scheduler: Scheduler;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The logged-in operator's name ("local" when no DASHBOARD_PASSWORD is set). */
+    operator: string | null;
+  }
+  interface FastifyReply {
+    /** Merged into every render by @fastify/view (its types do not declare it). */
+    locals: Partial<ViewLocals> | null;
+  }
+}
+
+/** Paths anyone may open: the login form itself and the language switch. */
+const PUBLIC_PATHS = new Set(['/login', '/lang']);
+
+export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, options) => {
+  const { config, pipeline } = options;
+  const loginEnabled = config.dashboardPassword !== undefined;
+  const now = () => pipeline.clock.now();
+  app.decorateRequest('operator', null);
+
+  app.addHook('onRequest', async (request, reply) => {
+    request.operator = loginEnabled ? (readSession(request, now())?.name ?? null) : LOCAL_OPERATOR;
+    reply.locals = { ...reply.locals, ...buildLocals(request, reply, { timeZone: config.timeZone, operator: request.operator, loginEnabled, now }) };
+    if (request.operator !== null || PUBLIC_PATHS.has(pathOf(request))) return;
+    if (request.method === 'GET' && !isHtmx(request)) return reply.redirect(`/login?next=${encodeURIComponent(request.url)}`);
+    // htmx follows HX-Redirect to the login page; a script or a stale form gets a plain 401.
+    reply.header('HX-Redirect', `/login?next=${encodeURIComponent(refererPath(request))}`);
+    return sendError(reply, request, 401, 'error.unauthenticated');
+  });
+
+  // Every POST carries the token from the page (a hidden field, or the header app.js adds for htmx).
+  app.addHook('preHandler', (request, reply, done) => {
+    if (request.method !== 'POST') return done();
+    app.csrfProtection(request, reply, done);
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error.code === 'FST_CSRF_INVALID_TOKEN' || error.code === 'FST_CSRF_MISSING_SECRET') return sendError(reply, request, 403, 'error.csrf');
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) return sendError(reply, request, status, null, error.message);
+    request.log.error({ err: error, url: request.url, method: request.method }, `dashboard request failed: ${error.message}`);
+    return sendError(reply, request, 500, 'error.internal');
+  });
+
+  await app.register(loginRoutes, { password: config.dashboardPassword, db: pipeline.db, now });
+  await app.register(dashboardRoutes, options);
+};
+
+/**
+ * A 4xx/5xx as a page, or as a fragment for htmx (which swaps error responses in htmx 4), with a
+ * sentence that says what was wrong. Nothing was changed by the request.
+ */
+export function sendError(reply: FastifyReply, request: FastifyRequest, status: number, key: string | null, message?: string) {
+  const locals = reply.locals ?? {};
+  const text = key && locals.t ? locals.t(key, { path: pathOf(request) }) : (message ?? key ?? 'error');
+  reply.code(status).header('Cache-Control', 'no-store');
+  if (!locals.t) return reply.type('text/plain; charset=utf-8').send(text);
+  return reply.view(isHtmx(request) ? 'partials/error' : 'pages/error', { status, message: text, title: locals.t('error.title') });
+}
+
+export function isHtmx(request: FastifyRequest): boolean {
+  return request.headers['hx-request'] === 'true';
+}
+
+function pathOf(request: FastifyRequest): string {
+  return request.url.split('?')[0] ?? '/';
+}
+
+function refererPath(request: FastifyRequest): string {
+  const referer = request.headers.referer;
+  if (!referer) return '/';
+  try {
+    const url = new URL(referer);
+    return url.pathname + url.search;
+  } catch {
+    return '/';
+  }
+}

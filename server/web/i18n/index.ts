@@ -1,0 +1,39 @@
+// The dashboard speaks Simplified Chinese (the operators' language) with an English switch. Each
+// area keeps its own catalogue beside the others; a test checks both languages have every key.
+import { commonMessages } from './common.ts';
+import { overviewMessages } from './overview.ts';
+import { stuckMessages } from './stuck.ts';
+import { taskMessages } from './task.ts';
+
+export const LANGS = ['zh', 'en'] as const;
+export type Lang = (typeof LANGS)[number];
+export const DEFAULT_LANG: Lang = 'zh';
+export const LANG_COOKIE = 'af_lang';
+
+export type Messages = Record<string, string>;
+export interface Catalogue {
+  zh: Messages;
+  en: Messages;
+}
+
+export const CATALOGUES: Catalogue[] = [commonMessages, overviewMessages, taskMessages, stuckMessages];
+
+const merged: Record<Lang, Messages> = {
+  zh: Object.assign({}, ...CATALOGUES.map((c) => c.zh)),
+  en: Object.assign({}, ...CATALOGUES.map((c) => c.en)),
+};
+
+export type Translate = (key: string, vars?: Record<string, string | number>) => string;
+
+/** t('runs.count', { n: 3 }) fills "{n}"; an unknown key shows itself, so a gap is visible, not blank. */
+export function translator(lang: Lang): Translate {
+  const messages = merged[lang];
+  return (key, vars) => {
+    const text = messages[key] ?? merged[DEFAULT_LANG][key] ?? key;
+    return vars ? text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in vars ? String(vars[name]) : whole)) : text;
+  };
+}
+
+export function parseLang(raw: unknown): Lang | null {
+  return typeof raw === 'string' && (LANGS as readonly string[]).includes(raw) ? (raw as Lang) : null;
+}

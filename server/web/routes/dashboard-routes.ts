@@ -1,0 +1,8 @@
+// The dashboard's pages and actions, each area in its own module. Registered inside the dashboard
+// plugin, so every route here is behind the login, the CSRF check and the HTML error pages.
+import type { FastifyPluginAsync } from 'fastify';
+import type { DashboardOptions } from '../dashboard.ts';
+
+export const dashboardRoutes: FastifyPluginAsync<DashboardOptions> = async (_app, _options) => {
+  // overview, task page, stuck page, actions: registered here as they are built.
+};
