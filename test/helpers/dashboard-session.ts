@@ -34,8 +34,10 @@ export function dashboardSession(app: FastifyInstance): DashboardSession {
       keepCookies(cookies, response);
       return response;
     },
-    async refreshToken(url = '/login') {
-      await session.get(url);
+    async refreshToken(url?: string) {
+      // Without DASHBOARD_PASSWORD /login redirects away, so the overview gives the token instead.
+      await session.get(url ?? '/login');
+      if (session.token === null && url === undefined) await session.get('/');
       if (session.token === null) throw new Error(`no csrf-token meta on ${url}`);
       return session.token;
     },
