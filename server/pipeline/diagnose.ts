@@ -13,6 +13,7 @@ import {
 } from './lead-conditions.ts';
 import { readLease } from './leases.ts';
 import type { StepReport } from './step-report.ts';
+import { describePause, readTaskPause } from './task-pauses.ts';
 import { readTaskProgress, type TaskProgress } from './task-progress.ts';
 import { lastRuns } from './task-runs.ts';
 import { STAGE, stageName } from './task-stages.ts';
@@ -68,15 +69,17 @@ export async function diagnoseTask(deps: DiagnoseDeps, taskId: number): Promise<
   const task = await loadTask(deps.db, taskId);
   if (!task) return null;
   const stuckBefore = toCrmDateTime(deps.clock.now() - deps.config.stuckAfterSeconds * 1000, deps.config.timeZone);
-  const [progress, { stuck, ...leadReasons }, blockedLeads, lease, runs, pending] = await Promise.all([
+  const [progress, { stuck, ...leadReasons }, blockedLeads, lease, runs, pending, pause] = await Promise.all([
     readTaskProgress(deps.db, taskId),
     countLeadReasons(deps, taskId, stuckBefore),
     listBlockedLeads(deps, taskId, stuckBefore),
     readLease(deps.db, taskId),
     lastRuns(deps.db, taskId, 5),
     isPending(deps.db, task),
+    readTaskPause(deps.db, taskId),
   ]);
   const reasons = eligibilityReasons(task, pending, lease);
+  if (pause) reasons.unshift(`${describePause(pause)}: passes and "process now" leave it alone until it is resumed`);
   const liveLease = lease && !lease.expired;
   reasons.push(...progressReasons(progress, leadReasons));
   if (stuck > 0) reasons.push(`${stuck} of them waiting for the conversation for longer than STUCK_AFTER (${deps.config.stuckAfterSeconds} s): stuck`);
@@ -86,7 +89,7 @@ export async function diagnoseTask(deps: DiagnoseDeps, taskId: number): Promise<
   }
   return {
     task: { id: task.id, name: task.name, taskType: task.taskType, stageName: stageName(task.taskType), jobGroupId: task.jobGroupId },
-    eligible: pending && !liveLease,
+    eligible: pending && !liveLease && !pause,
     reasons,
     stats: {
       total: progress.total, called: progress.called, withStatus: progress.withStatus, succeeded: progress.succeeded,

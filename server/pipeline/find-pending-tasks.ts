@@ -1,12 +1,13 @@
 // Spec 2.1.1 get_pending_tasks: stage 2 tasks with a job group, and stage 3 tasks that still have
 // unfinished leads; minus tasks another live process holds a lease on (DESIGN §3.8 replaces the
-// spec's in-memory set).
+// spec's in-memory set) and tasks an operator paused (task-pauses.ts).
 import { and, asc, eq, exists, inArray, isNotNull, isNull, ne, not, or, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { taskLeases } from '../db/schema/app.ts';
 import { callTasks as task, leadsTaskList as lead } from '../db/schema/crm.ts';
 import { lacksFinalStatus } from './lead-conditions.ts';
 import { leaseIsLive } from './leases.ts';
+import { isTaskPaused } from './task-pauses.ts';
 import { STAGE } from './task-stages.ts';
 
 export interface PendingTask {
@@ -37,7 +38,7 @@ export async function findPendingTasks(db: Db): Promise<PendingTask[]> {
   const candidates = await db
     .select(taskColumns)
     .from(task)
-    .where(and(inArray(task.taskType, [STAGE.calling, STAGE.callsDone]), hasJobGroup, not(isLeasedElsewhere(db))))
+    .where(and(inArray(task.taskType, [STAGE.calling, STAGE.callsDone]), hasJobGroup, not(isLeasedElsewhere(db)), not(isTaskPaused(db))))
     .orderBy(asc(task.id));
   const pending: PendingTask[] = [];
   for (const candidate of candidates) {

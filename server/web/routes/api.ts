@@ -6,6 +6,7 @@ import type { PipelineDeps } from '../../pipeline/deps.ts';
 import { diagnoseTask } from '../../pipeline/diagnose.ts';
 import { loadTask } from '../../pipeline/find-pending-tasks.ts';
 import { readLease } from '../../pipeline/leases.ts';
+import { readTaskPause } from '../../pipeline/task-pauses.ts';
 import { parseTaskId } from '../../task-id.ts';
 
 /** Starts processing in the background (not awaited); false means the process is shutting down. */
@@ -39,6 +40,8 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { pipeline,
   app.post('/tasks/:id/process', async (request: TaskRequest, reply) => {
     const taskId = taskIdOf(request);
     if (!(await loadTask(pipeline.db, taskId))) return reply.code(404).send({ error: `task ${taskId} does not exist` });
+    // processTask refuses a paused task too; answering here tells the caller why nothing will happen.
+    if (await readTaskPause(pipeline.db, taskId)) return reply.code(409).send({ error: `task ${taskId} is paused; resume it first` });
     // A courtesy answer for the caller; processTask's lease claim stays the real guard against a race.
     const lease = await readLease(pipeline.db, taskId);
     if (lease && !lease.expired) return reply.code(409).send({ error: `task is already being processed by ${lease.owner}` });
