@@ -5,6 +5,7 @@
 import { and, asc, eq, gt, type SQL } from 'drizzle-orm';
 import { leadStates } from '../db/schema/app.ts';
 import { leadsTaskList as lead } from '../db/schema/crm.ts';
+import type { FollowUpAnalysis } from '../llm/types.ts';
 import type { Utterance } from '../outboundbot/types.ts';
 import { toCrmDateTime } from './crm-time.ts';
 import type { PipelineDeps } from './deps.ts';
@@ -94,14 +95,18 @@ async function decide(deps: PipelineDeps, l: ReadyLead, crmNow: string): Promise
     // A call that never connected needs no LLM (DESIGN §3.3).
     return { ...base, remark: failedCallRemark(l.jobFailureReason, l.lastTaskStatus), isInterested: 0, nextFollowTime: null, analysis: null };
   }
-  const conversation = parseConversation(l.conversation);
-  const analysis = conversation
-    ? await deps.llm.analyse({ leadName: l.name, conversation, now: crmNow })
-    : ({ ok: false, error: 'call_conversation is not a JSON list of utterances' } as const);
+  const analysis = await analyseConversation(deps, l, crmNow);
   if (!analysis.ok) {
     return { ...base, remark: ANALYSIS_FAILED_REMARK, isInterested: 0, nextFollowTime: null, analysis: { status: 'failed', error: analysis.error } };
   }
   return { ...base, remark: analysis.remark, isInterested: analysis.isInterested, nextFollowTime: analysis.nextFollowTime, analysis: { status: 'ok', error: null } };
+}
+
+/** The LLM's reading of a lead's stored conversation; also used to retry a failed one (retry-analysis.ts). */
+export async function analyseConversation(deps: PipelineDeps, l: { name: string | null; conversation: string | null }, crmNow: string): Promise<FollowUpAnalysis> {
+  const conversation = parseConversation(l.conversation);
+  if (!conversation) return { ok: false, error: 'call_conversation is not a JSON list of utterances' };
+  return deps.llm.analyse({ leadName: l.name, conversation, now: crmNow });
 }
 
 function parseConversation(text: string | null): Utterance[] | null {
