@@ -8,6 +8,7 @@
 // attempts × timeoutMs plus the backoff between them; keep that below LEASE_SECONDS (DESIGN §3.9).
 import OpenAI from 'openai';
 import type { Logger } from '../log.ts';
+import { countLlmCall, countLlmError } from '../metrics.ts';
 import { withRetry } from '../net/retry.ts';
 import { classifyLlmError, type LlmFailure } from './classify-llm-error.ts';
 import { buildFollowUpMessages } from './follow-up-prompt.ts';
@@ -75,12 +76,15 @@ export function createFollowUpAnalyzer(options: FollowUpAnalyzerOptions): Follow
           const deadline = new AbortController();
           const timer = setTimeout(() => deadline.abort(), options.timeoutMs);
           try {
+            countLlmCall();
             const completion = await openai.chat.completions.create(body, { signal: deadline.signal });
             const content = completion.choices[0]?.message?.content;
-            if (!content) return { ok: false, error: 'empty answer', attempt: n };
-            return { ...parseFollowUp(content, { now: now(), timeZone: options.timeZone }), attempt: n };
+            const analysis = content ? parseFollowUp(content, { now: now(), timeZone: options.timeZone }) : { ok: false as const, error: 'empty answer' };
+            if (!analysis.ok) countLlmError(analysis.error);
+            return { ...analysis, attempt: n };
           } catch (error) {
             const failure = deadline.signal.aborted ? { reason: 'timeout', retryable: true } : classifyLlmError(error);
+            countLlmError(failure.reason);
             if (failure.retryable) throw new RetryableLlmFailure(failure);
             return { ok: false, error: failure.reason, attempt: n };
           } finally {
@@ -117,6 +121,7 @@ export function createFollowUpAnalyzer(options: FollowUpAnalyzerOptions): Follow
       } catch (error) {
         // Only a bug (e.g. a malformed request.now) gets here; analyse() still must not throw.
         const reason = `unexpected error (${error instanceof Error ? error.message : String(error)})`;
+        countLlmError(reason);
         log.warn({ reason }, 'LLM analysis failed');
         return { ok: false, error: reason };
       }
@@ -127,6 +132,7 @@ export function createFollowUpAnalyzer(options: FollowUpAnalyzerOptions): Follow
 function missingKeyAnalyzer(log: Logger): FollowUpAnalyzer {
   return {
     async analyse() {
+      countLlmError('no api key');
       log.warn({ reason: 'no api key' }, 'LLM analysis failed: no API key configured (set LLM_API_KEY)');
       return { ok: false, error: 'no api key' };
     },

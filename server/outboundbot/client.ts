@@ -3,10 +3,11 @@
 // retried here with backoff (§3.9), business errors surface at once as BusinessError. All three
 // actions are read-only, so retrying after a timeout cannot create anything twice (reference §5.4).
 import type { Logger } from '../log.ts';
+import { countOutboundBotCall, countOutboundBotError } from '../metrics.ts';
 import { createRateLimiter } from '../net/rate-limiter.ts';
 import { withRetry, type RetryPolicy } from '../net/retry.ts';
 import { classifyError, RetryableError, successBodyOf } from './classify-error.ts';
-import { BusinessError, RetriesExhaustedError } from './errors.ts';
+import { BusinessError, errorCodeOf, RetriesExhaustedError } from './errors.ts';
 import {
   LIST_JOBS_MAX_IDS, type CallAttempt, type GroupJob, type GroupJobPage, type JobDetail, type OutboundBotClient, type Utterance,
 } from './types.ts';
@@ -41,10 +42,18 @@ export function createOutboundBotClient(options: OutboundBotClientOptions): Outb
     try {
       return await withRetry(async (attempt) => {
         attempts = attempt;
-        const response = await limiter.run(() => wire.call(action, query)).catch((error: unknown) => {
-          throw classifyError(error);
-        });
-        return map(successBodyOf(response.statusCode, response.body, response.requestId));
+        try {
+          const response = await limiter.run(() => {
+            countOutboundBotCall(action); // counted when it leaves, after the rate limiter's wait
+            return wire.call(action, query);
+          }).catch((error: unknown) => {
+            throw classifyError(error);
+          });
+          return map(successBodyOf(response.statusCode, response.body, response.requestId));
+        } catch (error) {
+          countOutboundBotError(action, errorCodeOf(error));
+          throw error;
+        }
       }, {
         policy: options.retry,
         isRetryable: (error) => error instanceof RetryableError,

@@ -4,6 +4,7 @@ import { desc, eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { writeResult } from '../db/client.ts';
 import { taskRuns } from '../db/schema/app.ts';
+import { countTaskRun } from '../metrics.ts';
 import type { StepReport } from './step-report.ts';
 
 export type RunOutcome = 'running' | 'ok' | 'partial' | 'failed' | 'lease-lost';
@@ -29,6 +30,8 @@ export async function finishRun(
       errorMessage: end.errorMessage?.slice(0, 2000) ?? null,
     })
     .where(eq(taskRuns.id, runId));
+  // Counted once the row is written, so /metrics and af_task_runs tell the same story.
+  countTaskRun(end.outcome, end.steps);
 }
 
 export async function lastRuns(db: Db, taskId: number, limit = 5) {
