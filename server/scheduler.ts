@@ -1,10 +1,14 @@
-// croner -> monitor.runPass(), plus the spec's delayed re-runs (DESIGN §3.9). Timing only: which tasks
+// croner -> monitor.runPass(), plus the spec's delayed re-runs (DESIGN §3.9), the shared pause switch,
+// this process's heartbeat row and background work that shutdown waits for. Timing only: which tasks
 // are pending, eligible or due for a retry is the pipeline's business, never decided here.
 import { Cron } from 'croner';
+import { HEARTBEAT_INTERVAL_MS, startHeartbeat, type Heartbeat } from './heartbeats.ts';
 import type { Logger } from './log.ts';
+import { countPass } from './metrics.ts';
 import type { PipelineDeps } from './pipeline/deps.ts';
 import { describePass, runPass, type PassSummary, type RunTrigger } from './pipeline/monitor.ts';
 import { processTask, type TaskRunResult } from './pipeline/process-task.ts';
+import { readSchedulerPause } from './scheduler-switch.ts';
 
 export interface SchedulerOptions {
   deps: PipelineDeps;
@@ -17,9 +21,13 @@ export interface SchedulerOptions {
    * failed step at most 3 times (automation-flow §5.4).
    */
   maxRetryRuns?: number;
+  /** How often this process's af_processes row is refreshed (default HEARTBEAT_INTERVAL_MS). */
+  heartbeatMs?: number;
   /** The pipeline's entry points; tests of timing alone may pass their own. */
   runPass?: typeof runPass;
   processTask?: typeof processTask;
+  /** Reads the shared pause switch (default readSchedulerPause); timing tests with fake timers pass their own. */
+  readPause?: typeof readSchedulerPause;
 }
 
 export interface LastPass {
@@ -32,45 +40,69 @@ export interface LastPass {
 }
 
 export interface Scheduler {
+  /** Starts the schedule and this process's heartbeat row (af_processes). */
   start(): void;
-  /** Stops the schedule and pending re-runs; resolves once the pass or re-run in progress has finished. */
+  /**
+   * Stops the schedule and pending re-runs; resolves once the pass, re-runs and background work in
+   * progress have finished and the heartbeat row is deleted.
+   */
   stop(): Promise<void>;
-  /** Runs a pass now, or joins the one already running: two passes never overlap in one process. */
+  /**
+   * Runs a pass now, or joins the one already running: two passes never overlap in one process.
+   * An operator's explicit request, so it runs while the scheduler is paused (scheduler-switch.ts).
+   */
   runNow(trigger?: RunTrigger): Promise<PassSummary>;
   /**
    * Processes one task in the background (POST /api/tasks/:id/process, dashboard buttons) with the
    * same re-runs after a failed step as a pass; stop() waits for it. False once stopping.
    */
   processInBackground(taskId: number, trigger?: RunTrigger): boolean;
+  /**
+   * Runs other work in the background (dashboard actions: retry analysis, re-sync) so that stop()
+   * waits for it. False once stopping; errors are logged under `label`, never thrown.
+   */
+  runInBackground(label: string, work: () => Promise<unknown>): boolean;
   nextRun(): Date | null;
   lastPass(): LastPass | null;
 }
+
+let schedulersCreated = 0;
 
 export function createScheduler(options: SchedulerOptions): Scheduler {
   const { deps, log } = options;
   const pass = options.runPass ?? runPass;
   const processOne = options.processTask ?? processTask;
   const maxRetryRuns = options.maxRetryRuns ?? 3;
+  const readPause = options.readPause ?? readSchedulerPause;
   let cron: Cron | null = null;
+  let heartbeat: Heartbeat | null = null;
   let stopped = false;
+  let stopping: Promise<void> | null = null;
   let running: Promise<PassSummary> | null = null;
   let last: LastPass | null = null;
   const retryTimers = new Map<number, NodeJS.Timeout>();
-  const taskRuns = new Set<Promise<void>>();
+  const background = new Set<Promise<void>>();
 
   function runPassOnce(trigger: RunTrigger): Promise<PassSummary> {
     if (running) return running;
     const startedAt = new Date();
+    heartbeat?.passStarted();
     running = pass(deps, { trigger })
       .then((summary) => {
-        last = { trigger, startedAt, finishedAt: new Date(), summary, error: null };
+        const finishedAt = new Date();
+        last = { trigger, startedAt, finishedAt, summary, error: null };
+        countPass(trigger, 'ok', summary.durationMs);
+        heartbeat?.passFinished({ durationMs: finishedAt.getTime() - startedAt.getTime(), processed: summary.processed, error: null });
         const retries = summary.retryLater.map((r) => `${r.taskId} in ${Math.round(r.afterMs / 1000)} s`);
         log.info({ trigger, ...countsOf(summary) }, `${describePass(summary)}${retries.length > 0 ? `; re-running task ${retries.join(', ')}` : ''}`);
         for (const retry of summary.retryLater) scheduleRetry(retry.taskId, retry.afterMs, 1);
         return summary;
       })
       .catch((error: unknown) => {
-        last = { trigger, startedAt, finishedAt: new Date(), summary: null, error: messageOf(error) };
+        const finishedAt = new Date();
+        last = { trigger, startedAt, finishedAt, summary: null, error: messageOf(error) };
+        countPass(trigger, 'failed');
+        heartbeat?.passFinished({ durationMs: finishedAt.getTime() - startedAt.getTime(), processed: null, error: messageOf(error) });
         log.error({ trigger, err: error }, `monitor pass failed: ${messageOf(error)}`);
         throw error;
       })
@@ -80,20 +112,54 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     return running;
   }
 
+  /** A cron tick: a pass unless the scheduler is paused. Errors are logged in runPassOnce; the schedule goes on. */
+  async function scheduledPass(): Promise<void> {
+    if (await pausedFor('monitor pass')) {
+      countPass('schedule', 'paused');
+      return;
+    }
+    if (stopped) return; // stop() came while the switch was read
+    await runPassOnce('schedule').catch(() => undefined);
+  }
+
+  /**
+   * True, after one log line, while the shared switch says paused. Also true when the switch cannot
+   * be read: the pass would need that same database, and running while an operator may have paused
+   * everything is the worse mistake.
+   */
+  async function pausedFor(what: string, then = ''): Promise<boolean> {
+    try {
+      const pause = await readPause(deps.db);
+      if (pause) log.info({ pausedBy: pause.pausedBy, pausedAt: pause.pausedAt }, `${what} skipped: the scheduler is paused (by ${pause.pausedBy} since ${pause.pausedAt.toISOString()})${then}`);
+      return pause !== null;
+    } catch (error) {
+      log.error({ err: error }, `${what} skipped: cannot read the scheduler switch (${messageOf(error)})${then}`);
+      return true;
+    }
+  }
+
   function scheduleRetry(taskId: number, afterMs: number, attempt: number): void {
     // One pending re-run per task is enough: a second would find the same work done.
     if (stopped || retryTimers.has(taskId)) return;
     const timer = setTimeout(() => {
-      retryTimers.delete(taskId);
-      track(taskId, 'retry', attempt);
+      track(
+        (async () => {
+          const paused = await pausedFor(`re-run of task ${taskId}`, `; it waits another ${Math.round(afterMs / 1000)} s`);
+          retryTimers.delete(taskId);
+          if (stopped) return;
+          if (paused) scheduleRetry(taskId, afterMs, attempt);
+          else await runTask(taskId, 'retry', attempt);
+        })(),
+      );
     }, afterMs);
     timer.unref();
     retryTimers.set(taskId, timer);
   }
 
-  function track(taskId: number, trigger: RunTrigger, attempt: number): void {
-    const run = runTask(taskId, trigger, attempt).finally(() => taskRuns.delete(run));
-    taskRuns.add(run);
+  /** Work stop() must wait for. `work` never rejects. */
+  function track(work: Promise<void>): void {
+    const tracked = work.finally(() => background.delete(tracked));
+    background.add(tracked);
   }
 
   /** attempt 0 is a first run (API), 1..maxRetryRuns are re-runs. Never rejects. */
@@ -114,21 +180,38 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       cron = new Cron(
         options.cron,
         {
-          name: 'autofollow-monitor',
+          // croner's names are process-wide: a second scheduler in one process (tests) needs its own.
+          name: `autofollow-monitor-${++schedulersCreated}`,
           timezone: options.timeZone,
           // A tick that finds the previous pass still running is skipped, not queued (DESIGN §1).
           protect: () => log.warn('monitor tick skipped: the previous pass is still running'),
         },
-        // Errors are logged in runPassOnce; the schedule keeps going.
-        () => runPassOnce('schedule').then(() => undefined, () => undefined),
+        () => {
+          const tick = scheduledPass();
+          track(tick);
+          return tick;
+        },
       );
+      const current = cron;
+      heartbeat = startHeartbeat({
+        db: deps.db,
+        owner: deps.owner,
+        intervalMs: options.heartbeatMs ?? HEARTBEAT_INTERVAL_MS,
+        log,
+        nextPassAt: () => current.nextRun(),
+      });
     },
-    async stop() {
-      stopped = true;
-      cron?.stop();
-      for (const timer of retryTimers.values()) clearTimeout(timer);
-      retryTimers.clear();
-      await Promise.allSettled([running ?? Promise.resolve(), ...taskRuns]);
+    stop() {
+      stopping ??= (async () => {
+        stopped = true;
+        cron?.stop();
+        for (const timer of retryTimers.values()) clearTimeout(timer);
+        retryTimers.clear();
+        // The heartbeat goes on until the last work is done: the process is alive until then.
+        await Promise.allSettled([running ?? Promise.resolve(), ...background]);
+        await heartbeat?.stop();
+      })();
+      return stopping;
     },
     runNow(trigger = 'api') {
       if (stopped) return Promise.reject(new Error('the scheduler is stopping; no new pass is started'));
@@ -136,7 +219,19 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     },
     processInBackground(taskId, trigger = 'api') {
       if (stopped) return false;
-      track(taskId, trigger, 0);
+      track(runTask(taskId, trigger, 0));
+      return true;
+    },
+    runInBackground(label, work) {
+      if (stopped) return false;
+      track(
+        Promise.resolve()
+          .then(work)
+          .then(
+            () => log.debug(`${label}: done`),
+            (error: unknown) => log.error({ err: error }, `${label} failed: ${messageOf(error)}`),
+          ),
+      );
       return true;
     },
     nextRun() {

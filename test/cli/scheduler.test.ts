@@ -8,7 +8,9 @@ import type { TaskRunResult } from '../../server/pipeline/process-task.ts';
 import { createScheduler, type Scheduler } from '../../server/scheduler.ts';
 
 const log = createLogger('silent', { pretty: false });
-const deps = {} as PipelineDeps; // never touched: the pass and task functions below ignore it
+const deps = {} as PipelineDeps; // never touched: the pass, task and switch functions below ignore it
+// Never paused: the switch itself is tested against the database in test/scheduler/.
+const readPause = async () => null;
 const NEVER = '0 0 1 1 *';
 let scheduler: Scheduler | undefined;
 
@@ -33,7 +35,7 @@ const processed = (taskId: number, retryAfterMs: number | null = null): TaskRunR
 describe('scheduler', () => {
   it('runs a pass on the cron schedule', async () => {
     const ran = deferred<string>();
-    scheduler = createScheduler({ deps, log, cron: '* * * * * *', timeZone: 'Asia/Shanghai', runPass: async (_d, o) => (ran.resolve(o.trigger), summary()) });
+    scheduler = createScheduler({ deps, log, readPause, cron: '* * * * * *', timeZone: 'Asia/Shanghai', runPass: async (_d, o) => (ran.resolve(o.trigger), summary()) });
     scheduler.start();
     expect(scheduler.nextRun()).toBeInstanceOf(Date);
     expect(await ran.promise).toBe('schedule');
@@ -42,7 +44,7 @@ describe('scheduler', () => {
   it('never runs two passes at once: runNow joins the pass in progress', async () => {
     const gate = deferred<void>();
     const runPass = vi.fn(async () => (await gate.promise, summary({ pending: 2 })));
-    scheduler = createScheduler({ deps, log, cron: NEVER, timeZone: 'UTC', runPass });
+    scheduler = createScheduler({ deps, log, readPause, cron: NEVER, timeZone: 'UTC', runPass });
     const first = scheduler.runNow();
     const second = scheduler.runNow();
     gate.resolve();
@@ -55,7 +57,7 @@ describe('scheduler', () => {
     vi.useFakeTimers();
     const processTask = vi.fn(async (_d: PipelineDeps, taskId: number) => processed(taskId));
     scheduler = createScheduler({
-      deps, log, cron: NEVER, timeZone: 'UTC', processTask,
+      deps, log, readPause, cron: NEVER, timeZone: 'UTC', processTask,
       runPass: async () => summary({ retryLater: [{ taskId: 7, afterMs: 60_000 }] }),
     });
     await scheduler.runNow();
@@ -69,7 +71,7 @@ describe('scheduler', () => {
     vi.useFakeTimers();
     const processTask = vi.fn(async (_d: PipelineDeps, taskId: number) => processed(taskId, 30_000));
     scheduler = createScheduler({
-      deps, log, cron: NEVER, timeZone: 'UTC', processTask,
+      deps, log, readPause, cron: NEVER, timeZone: 'UTC', processTask,
       runPass: async () => summary({ retryLater: [{ taskId: 7, afterMs: 30_000 }] }),
     });
     await scheduler.runNow();
@@ -81,7 +83,7 @@ describe('scheduler', () => {
     vi.useFakeTimers();
     const processTask = vi.fn(async (_d: PipelineDeps, taskId: number) => processed(taskId));
     scheduler = createScheduler({
-      deps, log, cron: NEVER, timeZone: 'UTC', processTask,
+      deps, log, readPause, cron: NEVER, timeZone: 'UTC', processTask,
       runPass: async () => summary({ retryLater: [{ taskId: 7, afterMs: 1000 }] }),
     });
     await scheduler.runNow();
@@ -92,7 +94,7 @@ describe('scheduler', () => {
 
   it('waits on stop for the pass in progress, and refuses new work afterwards', async () => {
     const gate = deferred<void>();
-    scheduler = createScheduler({ deps, log, cron: NEVER, timeZone: 'UTC', runPass: async () => (await gate.promise, summary()) });
+    scheduler = createScheduler({ deps, log, readPause, cron: NEVER, timeZone: 'UTC', runPass: async () => (await gate.promise, summary()) });
     const pass = scheduler.runNow();
     let stopped = false;
     const stopping = scheduler.stop().then(() => (stopped = true));
@@ -108,7 +110,7 @@ describe('scheduler', () => {
   it('waits on stop for a task started in the background', async () => {
     const gate = deferred<void>();
     const processTask = vi.fn(async (_d: PipelineDeps, taskId: number) => (await gate.promise, processed(taskId)));
-    scheduler = createScheduler({ deps, log, cron: NEVER, timeZone: 'UTC', processTask, runPass: async () => summary() });
+    scheduler = createScheduler({ deps, log, readPause, cron: NEVER, timeZone: 'UTC', processTask, runPass: async () => summary() });
     expect(scheduler.processInBackground(5, 'api')).toBe(true);
     expect(processTask).toHaveBeenCalledWith(deps, 5, { trigger: 'api' });
     let stopped = false;
@@ -120,7 +122,7 @@ describe('scheduler', () => {
   });
 
   it('records a failed pass and keeps the schedule', async () => {
-    scheduler = createScheduler({ deps, log, cron: NEVER, timeZone: 'UTC', runPass: async () => Promise.reject(new Error('database went away')) });
+    scheduler = createScheduler({ deps, log, readPause, cron: NEVER, timeZone: 'UTC', runPass: async () => Promise.reject(new Error('database went away')) });
     scheduler.start();
     await expect(scheduler.runNow('cli')).rejects.toThrow('database went away');
     expect(scheduler.lastPass()).toMatchObject({ trigger: 'cli', summary: null, error: 'database went away' });
