@@ -1,0 +1,130 @@
+// GET /metrics: Prometheus text after a real pass on both simulators (real database, real HTTP), and
+// the API_TOKEN guard /api/* uses. Counters live in one registry per process; vitest gives this file
+// its own, so what is counted here comes from this file's passes alone.
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { registry } from '../../server/metrics.ts';
+import { createScheduler } from '../../server/scheduler.ts';
+import { pauseScheduler, resumeScheduler } from '../../server/scheduler-switch.ts';
+import { metricsRoutes } from '../../server/web/routes/metrics.ts';
+import { givenLeads, givenTask, followsOf } from '../helpers/builders.ts';
+import { startPipelineHarness, type PipelineHarness } from '../helpers/pipeline.ts';
+import { log } from '../helpers/web-app.ts';
+
+let h: PipelineHarness;
+let app: FastifyInstance | undefined;
+const PHONES = ['13900000001', '13900000002', '13900000003', '13900000004'];
+
+beforeAll(async () => {
+  h = await startPipelineHarness();
+});
+afterAll(async () => h?.close());
+afterEach(async () => {
+  await app?.close();
+  app = undefined;
+});
+
+async function metricsApp(apiToken: string | undefined): Promise<FastifyInstance> {
+  app = Fastify();
+  await app.register(metricsRoutes, { apiToken });
+  return app;
+}
+
+/** The samples of one metric whose labels include `labels`, summed. */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number {
+  let total = 0;
+  let found = false;
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const present = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    if (Object.entries(labels).every(([k, v]) => present[k] === v)) {
+      total += Number(match[3]);
+      found = true;
+    }
+  }
+  return found ? total : Number.NaN;
+}
+
+describe('GET /metrics', () => {
+  it('counts a real pass: passes, task runs, step durations, API calls and errors, LLM calls, follow records', async () => {
+    const { db } = h.database;
+    const group = h.sim.createJobGroup('指标测试');
+    const taskId = await givenTask(db, { name: '指标测试', jobGroupId: group });
+    await givenLeads(db, taskId, PHONES.map((phone) => ({ phone })));
+    const jobIds = h.sim.assignJobs(group, PHONES.map((phone) => ({ phone })));
+    h.sim.finishJob(jobIds[0]!, { status: 'Succeeded', kind: 'interested' });
+    h.sim.finishJob(jobIds[1]!, { status: 'Succeeded', kind: 'not-interested' });
+    h.sim.finishJob(jobIds[2]!, { status: 'Failed', failureReason: 'NoAnswer', taskStatus: 'NoAnswer' });
+    h.sim.finishJob(jobIds[3]!, { status: 'Succeeded', kind: 'unclear' });
+    h.sim.failNext('throttle', { action: 'ListJobs', delayMs: 10 }); // retried inside the call
+    h.llm.failNext('server-error'); // retried too
+
+    const scheduler = createScheduler({ deps: h.deps(), log, cron: '0 0 1 1 *', timeZone: 'UTC' });
+    try {
+      const passed = await scheduler.runNow('dashboard');
+      expect(passed.processed).toBe(1);
+    } finally {
+      await scheduler.stop();
+    }
+    const created = (await followsOf(db)).length;
+    expect(created).toBe(4);
+
+    const response = await (await metricsApp(undefined)).inject({ method: 'GET', url: '/metrics' });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toBe(registry.contentType);
+    const text = response.body;
+
+    expect(sample(text, 'autofollow_passes_total', { trigger: 'dashboard', result: 'ok' })).toBe(1);
+    expect(sample(text, 'autofollow_passes_total', { result: 'failed' })).toBeNaN(); // no failed pass was counted
+    expect(sample(text, 'autofollow_task_runs_total', { outcome: 'ok' })).toBe(1);
+    expect(sample(text, 'autofollow_follow_records_created_total')).toBe(created);
+    expect(sample(text, 'autofollow_step_duration_seconds_count', { step: 'create_leads_follow' })).toBe(1);
+    expect(sample(text, 'autofollow_step_duration_seconds_count', { step: 'check_and_update_task_status' })).toBe(1);
+    expect(sample(text, 'autofollow_outboundbot_calls_total', { action: 'ListJobsByGroup' })).toBeGreaterThan(0);
+    expect(sample(text, 'autofollow_outboundbot_calls_total', { action: 'ListJobs' })).toBeGreaterThan(1); // the throttled attempt and its retry
+    expect(sample(text, 'autofollow_outboundbot_errors_total', { action: 'ListJobs', code: 'Throttling.User' })).toBe(1);
+    expect(sample(text, 'autofollow_outboundbot_errors_total', { action: 'ListJobsByGroup' })).toBeNaN();
+    expect(sample(text, 'autofollow_llm_calls_total')).toBe(4); // 3 conversations + 1 retried attempt; the failed call needs none
+    expect(sample(text, 'autofollow_llm_errors_total', { kind: 'http_5xx' })).toBe(1);
+    expect(sample(text, 'process_cpu_user_seconds_total')).toBeGreaterThan(0); // prom-client's defaults
+    expect(sample(text, 'nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
+
+    // Bounded labels: nothing per task, per lead or per phone.
+    expect(text).not.toMatch(/task_?id=/i);
+    for (const phone of PHONES) expect(text).not.toContain(phone.slice(-8));
+    expect(text).not.toContain(group);
+  });
+
+  it('counts a scheduled tick skipped while paused', async () => {
+    const scheduler = createScheduler({ deps: h.deps('paused-process'), log, cron: '* * * * * *', timeZone: 'UTC', heartbeatMs: 60_000 });
+    await pauseScheduler(h.database.db, 'alice');
+    try {
+      scheduler.start();
+      const paused = async () => sample((await (await metricsApp(undefined)).inject({ method: 'GET', url: '/metrics' })).body, 'autofollow_passes_total', { trigger: 'schedule', result: 'paused' });
+      await expect.poll(paused, { timeout: 4000, interval: 100 }).toBeGreaterThanOrEqual(1);
+      expect(sample(await registry.metrics(), 'autofollow_passes_total', { trigger: 'schedule', result: 'ok' })).toBeNaN();
+    } finally {
+      await scheduler.stop();
+      await resumeScheduler(h.database.db, 'alice');
+    }
+  });
+
+  it('needs the API token as a bearer token when one is set', async () => {
+    const server = await metricsApp('s3cret-token');
+    const without = await server.inject({ method: 'GET', url: '/metrics' });
+    expect(without.statusCode).toBe(401);
+    expect(without.headers['www-authenticate']).toBe('Bearer realm="autofollow"');
+    expect(without.body).not.toContain('autofollow_passes_total');
+    const wrong = await server.inject({ method: 'GET', url: '/metrics', headers: { authorization: 'Bearer s3cret-tokem' } });
+    expect(wrong.statusCode).toBe(401);
+    const right = await server.inject({ method: 'GET', url: '/metrics', headers: { authorization: 'Bearer s3cret-token' } });
+    expect(right.statusCode).toBe(200);
+    expect(right.body).toContain('# TYPE autofollow_passes_total counter');
+  });
+
+  it('is open when no token is set', async () => {
+    const response = await (await metricsApp(undefined)).inject({ method: 'GET', url: '/metrics' });
+    expect(response.statusCode).toBe(200);
+  });
+});
