@@ -1,0 +1,83 @@
+// The overview "/": every task with its stage, progress, counts, lease and last run, filtered by
+// stage and name and paged, all state in the URL (/?stage=2&q=name&page=3). With HX-Request and
+// ?fragment=tasks it answers the table alone, which is how the page polls it. The page and the
+// fragment are fed by the same loader, so they cannot drift.
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { countTasksByStage, listTasks, STAGES, type Stage } from '../../dashboard/task-list.ts';
+import type { Db } from '../../db/client.ts';
+import { isHtmx, type DashboardOptions } from '../dashboard.ts';
+import { loadSchedulerPanel, schedulerPanelRoutes } from './scheduler-panel.ts';
+import { badRequest, taskActionRoutes } from './task-actions.ts';
+
+export const OVERVIEW_PAGE_SIZE = 50;
+export const MAX_SEARCH_CHARS = 100;
+/** Far beyond any real list (1,000 tasks are 20 pages), and it keeps OFFSET bounded. */
+export const MAX_PAGE = 10_000;
+
+export interface OverviewQuery {
+  stage?: Stage;
+  /** Task name substring; '' for none. */
+  q: string;
+  page: number;
+  /** 'tasks': the table fragment (with HX-Request). */
+  fragment: 'tasks' | null;
+}
+
+/** The query string, or a 400 with a sentence naming the bad parameter: never a 500, nothing read. */
+export function parseOverviewQuery(query: Record<string, unknown>): OverviewQuery {
+  const stage = single(query, 'stage');
+  const q = single(query, 'q')?.trim() ?? '';
+  const page = single(query, 'page');
+  const fragment = single(query, 'fragment');
+  if (stage !== undefined && stage !== '' && !/^[1-4]$/.test(stage)) throw badRequest(`stage must be 1, 2, 3 or 4, got "${stage.slice(0, 20)}"`);
+  if (q.length > MAX_SEARCH_CHARS) throw badRequest(`the search text is longer than ${MAX_SEARCH_CHARS} characters`);
+  if (page !== undefined && page !== '' && !(/^[1-9]\d{0,4}$/.test(page) && Number(page) <= MAX_PAGE)) {
+    throw badRequest(`page must be a whole number from 1 to ${MAX_PAGE}, got "${page.slice(0, 20)}"`);
+  }
+  if (fragment !== undefined && fragment !== '' && fragment !== 'tasks') throw badRequest(`fragment must be "tasks", got "${fragment.slice(0, 20)}"`);
+  return {
+    ...(stage ? { stage: Number(stage) as Stage } : {}),
+    q,
+    page: page ? Number(page) : 1,
+    fragment: fragment ? 'tasks' : null,
+  };
+}
+
+/** One value or none: a repeated parameter (?stage=1&stage=2) is ambiguous, so bad input. */
+function single(query: Record<string, unknown>, name: string): string | undefined {
+  const value = query[name];
+  if (value === undefined || typeof value === 'string') return value;
+  throw badRequest(`give the parameter "${name}" once`);
+}
+
+export async function loadTasksTable(db: Db, query: OverviewQuery) {
+  const list = await listTasks(db, {
+    ...(query.stage !== undefined ? { stage: query.stage } : {}),
+    ...(query.q ? { q: query.q } : {}),
+    page: query.page,
+    pageSize: OVERVIEW_PAGE_SIZE,
+  });
+  return { list, query };
+}
+
+export const overviewRoutes: FastifyPluginAsync<DashboardOptions> = async (app, { pipeline, scheduler }) => {
+  app.get('/', async (request: FastifyRequest<{ Querystring: Record<string, unknown> }>, reply) => {
+    const query = parseOverviewQuery(request.query ?? {});
+    reply.header('Vary', 'HX-Request').header('Cache-Control', 'no-store');
+    if (isHtmx(request) && query.fragment === 'tasks') return reply.view('partials/tasks-table', await loadTasksTable(pipeline.db, query));
+    const [table, byStage, panel] = await Promise.all([
+      loadTasksTable(pipeline.db, query),
+      countTasksByStage(pipeline.db),
+      loadSchedulerPanel(pipeline.db, scheduler, pipeline.owner),
+    ]);
+    const total = STAGES.reduce((sum, stage) => sum + byStage[stage], 0);
+    return reply.view('pages/overview', { ...table, byStage, total, panel });
+  });
+};
+
+/** The overview's area as one plugin for dashboard-routes.ts: the page, the scheduler panel, the task card and actions. */
+export const overviewArea: FastifyPluginAsync<DashboardOptions> = async (app, options) => {
+  await app.register(overviewRoutes, options);
+  await app.register(schedulerPanelRoutes, options);
+  await app.register(taskActionRoutes, options);
+};
