@@ -55,7 +55,7 @@ export async function runServe(config: Readonly<Config>, log: Logger, options: S
       pipeline: deps,
       config, // the same config assertSafeToListen checked: API_TOKEN must match it
       log,
-      startTaskProcessing: (taskId) => scheduler.processInBackground(taskId, 'api'),
+      scheduler, // dashboard actions and the API start work through it, so shutdown waits for that work
     });
     await listen(app, host, port);
   } catch (error) {

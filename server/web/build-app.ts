@@ -19,7 +19,7 @@ import { dashboard } from './dashboard.ts';
 import { cookieSecret } from './plugins/session.ts';
 import { apiRoutes, type StartTaskProcessing } from './routes/api.ts';
 import { healthRoutes } from './routes/health.ts';
-// PENDING(H2): import { metricsRoutes } from './routes/metrics.ts';
+import { metricsRoutes } from './routes/metrics.ts';
 import { translator } from './i18n/index.ts';
 import { langOf } from './view-locals.ts';
 
@@ -53,6 +53,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     // pino's Logger is what Fastify expects; its types differ only in generic parameters.
     loggerInstance: deps.log as FastifyBaseLogger,
+    // A TLS-terminating proxy on this machine (nginx, caddy) is believed about the client's address and
+    // scheme, so the session cookie is Secure behind it and login throttling counts real clients.
+    trustProxy: ['127.0.0.1', '::1'],
     // Health checks every few seconds would drown the pass summaries; errors are still logged below.
     logController: new LogController({ disableRequestLogging: true }),
   });
@@ -101,7 +104,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(fastifyStatic, { root: HTMX_DIST, prefix: '/static/htmx/', decorateReply: false, maxAge: '1d' });
 
   await app.register(healthRoutes, { db: pipeline.db });
-  // PENDING(H2): await app.register(metricsRoutes, { apiToken: config.apiToken });
+  await app.register(metricsRoutes, { apiToken: config.apiToken });
   await app.register(apiRoutes, {
     prefix: '/api',
     pipeline,

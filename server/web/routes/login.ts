@@ -1,7 +1,6 @@
 // GET/POST /login, POST /logout, GET /lang: how an operator gets in, out, and into their language.
 import type { FastifyPluginAsync } from 'fastify';
-// PENDING(H2): import { writeAudit } from '../../audit-log.ts';
-const writeAudit = async (..._args: unknown[]) => undefined;
+import { writeAudit } from '../../audit-log.ts';
 import type { Db } from '../../db/client.ts';
 import { LANG_COOKIE, parseLang } from '../i18n/index.ts';
 import { endSession, parseOperatorName, passwordMatches, safeNext, startSession } from '../plugins/session.ts';
