@@ -1,0 +1,229 @@
+// The dashboard's door: login with DASHBOARD_PASSWORD, the session cookie, CSRF on every POST,
+// the language switch, security headers, and 4xx pages for bad input.
+import type { FastifyInstance } from 'fastify';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { auditLog } from '../../server/db/schema/app.ts';
+import { LOGIN_ATTEMPTS_PER_MINUTE } from '../../server/web/routes/login.ts';
+import { SESSION_COOKIE } from '../../server/web/plugins/session.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { dashboardSession, loggedIn } from '../helpers/dashboard-session.ts';
+import { appOver } from '../helpers/web-app.ts';
+
+const PASSWORD = 'correct horse battery staple';
+let db: TestDatabase;
+let app: FastifyInstance;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(async () => {
+  await db?.drop();
+});
+beforeEach(async () => {
+  await db.reset();
+  app = await appOver(db, { env: { DASHBOARD_PASSWORD: PASSWORD } });
+});
+afterEach(async () => {
+  await app?.close();
+});
+
+const audits = () => db.db.select().from(auditLog);
+
+describe('with DASHBOARD_PASSWORD', () => {
+  it('sends a page request without a session to the login form and back afterwards', async () => {
+    const browser = dashboardSession(app);
+    const page = await browser.get('/tasks/7?state=calling');
+    expect(page.statusCode).toBe(302);
+    expect(page.headers.location).toBe('/login?next=%2Ftasks%2F7%3Fstate%3Dcalling');
+
+    const form = await browser.get('/login?next=%2Ftasks%2F7');
+    expect(form.statusCode).toBe(200);
+    expect(form.body).toContain('name="password"');
+    const login = await browser.post('/login', { name: '王芳', password: PASSWORD, next: '/tasks/7' });
+    expect(login.statusCode).toBe(303);
+    expect(login.headers.location).toBe('/tasks/7');
+    const rows = await audits();
+    expect(rows).toMatchObject([{ actor: '王芳', action: 'login', outcome: 'ok' }]);
+  });
+
+  it('sets a session cookie that scripts cannot read and other sites cannot send', async () => {
+    const browser = dashboardSession(app);
+    await browser.refreshToken('/login');
+    const login = await browser.post('/login', { name: 'ops', password: PASSWORD });
+    const cookie = login.cookies.find((c) => c.name === SESSION_COOKIE)!;
+    expect(cookie).toBeDefined();
+    expect(cookie.httpOnly).toBe(true);
+    expect(cookie.sameSite).toBe('Strict');
+    expect(cookie.path).toBe('/');
+    expect(cookie.maxAge).toBeGreaterThan(0);
+    expect(cookie.secure).toBeFalsy(); // plain http on loopback: a Secure cookie would never come back
+    // Over HTTPS (as a TLS proxy reports it with trustProxy) the cookie is Secure as well.
+    const secureApp = await appOver(db, { env: { DASHBOARD_PASSWORD: PASSWORD } });
+    try {
+      const overTls = dashboardSession(secureApp);
+      await overTls.refreshToken('/login');
+      const response = await secureApp.inject({
+        method: 'POST', url: '/login', remoteAddress: '127.0.0.1',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: [...overTls.cookies].map(([k, v]) => `${k}=${v}`).join('; '), 'x-csrf-token': overTls.token!, 'x-forwarded-proto': 'https' },
+        payload: new URLSearchParams({ name: 'ops', password: PASSWORD }).toString(),
+      });
+      expect(response.statusCode).toBe(303);
+      expect(response.cookies.find((c) => c.name === SESSION_COOKIE)?.secure).toBe(true);
+    } finally {
+      await secureApp.close();
+    }
+  });
+
+  it('refuses a wrong password, says so, and records the attempt without the password', async () => {
+    const browser = dashboardSession(app);
+    await browser.refreshToken('/login');
+    const login = await browser.post('/login', { name: 'mallory', password: 'guess' });
+    expect(login.statusCode).toBe(401);
+    expect(login.body).toContain('密码不正确');
+    expect(login.cookies.find((c) => c.name === SESSION_COOKIE)).toBeUndefined();
+    expect((await browser.get('/tasks/1')).statusCode).toBe(302);
+    const rows = await audits();
+    expect(rows).toMatchObject([{ actor: 'mallory', action: 'login', outcome: 'refused' }]);
+    expect(JSON.stringify(rows)).not.toContain('guess');
+  });
+
+  it('asks for a name and keeps what was typed', async () => {
+    const browser = dashboardSession(app);
+    await browser.refreshToken('/login');
+    const login = await browser.post('/login', { name: '   ', password: PASSWORD });
+    expect(login.statusCode).toBe(400);
+    expect(login.body).toContain('请填写姓名');
+    expect(await audits()).toHaveLength(0);
+  });
+
+  it('refuses a login POST without the CSRF token and changes nothing', async () => {
+    const browser = dashboardSession(app);
+    await browser.refreshToken('/login');
+    const login = await browser.post('/login', { name: 'ops', password: PASSWORD }, { csrf: false });
+    expect(login.statusCode).toBe(403);
+    expect(login.body).toContain('CSRF');
+    expect(login.cookies.find((c) => c.name === SESSION_COOKIE)).toBeUndefined();
+    expect(await audits()).toHaveLength(0);
+  });
+
+  it('rejects a token from another browser (bound to that browser’s secret cookie)', async () => {
+    const alice = dashboardSession(app);
+    const mallory = dashboardSession(app);
+    await alice.refreshToken('/login');
+    await mallory.refreshToken('/login');
+    mallory.token = alice.token;
+    const login = await mallory.post('/login', { name: 'ops', password: PASSWORD });
+    expect(login.statusCode).toBe(403);
+  });
+
+  it('ignores a forged, tampered or expired session cookie', async () => {
+    const forge = (payload: object) => app.signCookie(Buffer.from(JSON.stringify(payload)).toString('base64url'));
+    const withCookie = (value: string) => app.inject({ url: '/tasks/1', headers: { accept: 'text/html', cookie: `${SESSION_COOKIE}=${encodeURIComponent(value)}` } });
+    const valid = forge({ n: 'ops', e: Date.now() + 60_000 });
+    expect((await withCookie(valid)).statusCode).not.toBe(302);
+    expect((await withCookie(forge({ n: 'ops', e: Date.now() - 1 }))).statusCode).toBe(302);
+    const unsigned = Buffer.from(JSON.stringify({ n: 'ops', e: Date.now() + 60_000 })).toString('base64url');
+    expect((await withCookie(`${unsigned}.AAAA`)).statusCode).toBe(302);
+    expect((await withCookie(valid.replace(/^./, (c) => (c === 'e' ? 'f' : 'e')))).statusCode).toBe(302);
+  });
+
+  it('a session signed under another password is not accepted', async () => {
+    const other = await appOver(db, { env: { DASHBOARD_PASSWORD: 'another one' } });
+    try {
+      const session = await loggedIn(other, 'another one');
+      const response = await app.inject({ url: '/tasks/1', headers: { accept: 'text/html', cookie: `${SESSION_COOKIE}=${session.cookies.get(SESSION_COOKIE)}` } });
+      expect(response.statusCode).toBe(302);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('answers a POST without a session with 401 and an htmx redirect to the login, doing nothing', async () => {
+    const browser = dashboardSession(app);
+    await browser.refreshToken('/login');
+    const response = await browser.post('/tasks/1/actions/process', { view: 'card' }, { headers: { 'hx-request': 'true', referer: 'http://x/tasks/1' } });
+    expect(response.statusCode).toBe(401);
+    expect(response.headers['hx-redirect']).toBe('/login?next=%2Ftasks%2F1');
+    expect(await audits()).toHaveLength(0);
+  });
+
+  it('logs out', async () => {
+    const session = await loggedIn(app, PASSWORD);
+    expect((await session.get('/login')).statusCode).toBe(302); // already in: /login sends you on
+    const out = await session.post('/logout');
+    expect(out.statusCode).toBe(303);
+    expect(session.cookies.has(SESSION_COOKIE)).toBe(false);
+    expect((await session.get('/tasks/1')).statusCode).toBe(302);
+  });
+
+  it('slows down password guessing', async () => {
+    const browser = dashboardSession(app);
+    await browser.refreshToken('/login');
+    const statuses: number[] = [];
+    for (let i = 0; i <= LOGIN_ATTEMPTS_PER_MINUTE; i++) statuses.push((await browser.post('/login', { name: 'm', password: `guess ${i}` })).statusCode);
+    expect(statuses.slice(0, LOGIN_ATTEMPTS_PER_MINUTE).every((s) => s === 401)).toBe(true);
+    expect(statuses.at(-1)).toBe(429);
+  });
+
+  it('never redirects off the site after login', async () => {
+    for (const next of ['//evil.example/x', 'https://evil.example', '/\\evil.example']) {
+      const browser = dashboardSession(app);
+      await browser.refreshToken('/login');
+      const login = await browser.post('/login', { name: 'ops', password: PASSWORD, next });
+      expect(login.headers.location).toBe('/');
+    }
+  });
+});
+
+describe('without DASHBOARD_PASSWORD (loopback only)', () => {
+  it('has no login: /login goes straight on', async () => {
+    const open = await appOver(db);
+    try {
+      const response = await open.inject({ url: '/login?next=/stuck' });
+      expect(response.statusCode).toBe(302);
+      expect(response.headers.location).toBe('/stuck');
+    } finally {
+      await open.close();
+    }
+  });
+});
+
+describe('every page', () => {
+  it('carries the security headers and a strict CSP', async () => {
+    const response = await app.inject({ url: '/login' });
+    expect(response.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(response.headers['content-security-policy']).not.toContain('unsafe-inline');
+    expect(response.headers['x-frame-options']).toBe('DENY');
+    expect(response.headers['x-content-type-options']).toBe('nosniff');
+    expect(response.body).not.toMatch(/<script>(?!<\/script>)|style="/);
+  });
+
+  it('switches to English and back with a cookie, and refuses an unknown language', async () => {
+    const browser = dashboardSession(app);
+    const switched = await browser.get('/lang?to=en&back=%2Flogin');
+    expect(switched.statusCode).toBe(303);
+    expect(switched.headers.location).toBe('/login');
+    const english = await browser.get('/login');
+    expect(english.body).toContain('Log in');
+    expect(english.body).toContain('<html lang="en">');
+    expect((await browser.get('/lang?to=fr')).statusCode).toBe(400);
+    await browser.get('/lang?to=zh&back=/login');
+    expect((await browser.get('/login')).body).toContain('登录');
+  });
+
+  it('answers an unknown page with a 404 page for browsers and JSON for scripts', async () => {
+    const page = await app.inject({ url: '/no/such/page', headers: { accept: 'text/html' } });
+    expect(page.statusCode).toBe(404);
+    expect(page.headers['content-type']).toContain('text/html');
+    expect(page.body).toContain('/no/such/page');
+    const json = await app.inject({ url: '/api/nothing' });
+    expect(json.statusCode).toBe(404);
+    expect(json.json()).toEqual({ error: 'not found: GET /api/nothing' });
+  });
+
+  it('serves htmx from node_modules and our own css and script', async () => {
+    for (const url of ['/static/htmx/htmx.min.js', '/static/js/app.js', '/static/css/app.css']) {
+      expect((await app.inject({ url })).statusCode).toBe(200);
+    }
+  });
+});
