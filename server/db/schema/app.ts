@@ -56,7 +56,11 @@ export const leadStates = mysqlTable(
     apiErrorMessage: text('api_error_message'),
     apiErrorAt: datetime('api_error_at', { mode: 'date', fsp: 3 }),
   },
-  (t) => [index('idx_af_lead_states_task').on(t.taskId)],
+  (t) => [
+    index('idx_af_lead_states_task').on(t.taskId),
+    // /stuck counts failed analyses of every task without reading lead rows (covering: task, time).
+    index('idx_af_lead_states_analysis').on(t.analysisStatus, t.taskId, t.analysedAt),
+  ],
 );
 
 /** Who did what from the dashboard, when, and how it ended (issue 3): shown on the task page. */

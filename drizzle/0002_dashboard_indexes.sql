@@ -1,0 +1,1 @@
+CREATE INDEX `idx_af_lead_states_analysis` ON `af_lead_states` (`analysis_status`,`task_id`,`analysed_at`);
