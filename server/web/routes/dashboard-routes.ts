@@ -2,9 +2,11 @@
 // plugin, so every route here is behind the login, the CSRF check and the HTML error pages.
 import type { FastifyPluginAsync } from 'fastify';
 import type { DashboardOptions } from '../dashboard.ts';
+import { taskAndStuckRoutes } from './task-and-stuck.ts';
 import { overviewArea } from './overview.ts';
 
 export const dashboardRoutes: FastifyPluginAsync<DashboardOptions> = async (_app, _options) => {
+  await _app.register(taskAndStuckRoutes, _options);
   await _app.register(overviewArea, _options);
   // overview, task page, stuck page, actions: registered here as they are built.
 };

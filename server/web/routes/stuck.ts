@@ -1,0 +1,67 @@
+// The stuck page /stuck (issue 3, part 3): every task or lead that is not progressing, with its
+// cause, since when, what fixes it, a confirmed button that does it (the task actions' route, answered
+// with a sentence in a slot beside the button) and a link to the task's affected leads. Polled.
+import type { FastifyPluginAsync } from 'fastify';
+import type { LeadFilterState } from '../../dashboard/lead-list.ts';
+import { findStuck, type FixAction, type StuckCause, type StuckCauseKind, type StuckTask } from '../../dashboard/stuck.ts';
+import type { DashboardOptions } from '../dashboard.ts';
+import { isHtmx } from '../dashboard.ts';
+import { httpError, t } from './task-page.ts';
+
+/** At most this many stuck tasks are listed (findStuck's bound). */
+export const STUCK_LISTED = 200;
+
+/** Which leads of the task each cause concerns, as a filter of the task page's leads table. */
+const CAUSE_FILTER: Partial<Record<StuckCauseKind, LeadFilterState>> = {
+  'analysis-failed': 'analysis-failed',
+  'not-in-group': 'not-in-group',
+  'no-conversation': 'waiting-conversation',
+  'job-cancelled': 'calling',
+};
+
+export interface StuckCauseView extends StuckCause {
+  /** The task page, filtered to the leads concerned when a filter shows them. */
+  link: string;
+  /** The fix as a button posting to /tasks/:id/actions/:action, or null when only a person can fix it. */
+  fix: Exclude<FixAction, 'none'> | null;
+  /** id of the message slot beside the button */
+  slot: string;
+}
+
+export interface StuckTaskView extends Omit<StuckTask, 'causes'> {
+  causes: StuckCauseView[];
+}
+
+export function stuckView(tasks: StuckTask[]): StuckTaskView[] {
+  return tasks.map((task) => ({
+    ...task,
+    causes: task.causes.map((cause) => {
+      const filter = CAUSE_FILTER[cause.kind];
+      return {
+        ...cause,
+        link: filter ? `/tasks/${task.id}?state=${filter}` : `/tasks/${task.id}`,
+        fix: cause.action === 'none' ? null : cause.action,
+        slot: `stuck-msg-${task.id}-${cause.kind}`,
+      };
+    }),
+  }));
+}
+
+export const stuckRoutes: FastifyPluginAsync<DashboardOptions> = async (app, options) => {
+  app.get<{ Querystring: Record<string, unknown> }>('/stuck', async (request, reply) => {
+    const { fragment } = request.query;
+    if (fragment !== undefined && fragment !== 'list') throw httpError(400, t(reply)('task.err.badFragment', { fragment: String(fragment) }));
+    reply.header('Vary', 'HX-Request');
+    const tasks = stuckView(
+      await findStuck(options.pipeline.db, {
+        stuckAfterSeconds: options.config.stuckAfterSeconds,
+        leaseSeconds: options.config.leaseSeconds,
+        limit: STUCK_LISTED,
+        timeZone: options.config.timeZone,
+      }),
+    );
+    const data = { tasks, limit: STUCK_LISTED, stuckAfterSeconds: options.config.stuckAfterSeconds };
+    if (fragment === 'list' && isHtmx(request)) return reply.view('partials/stuck-list', data);
+    return reply.view('pages/stuck', data);
+  });
+};

@@ -1,0 +1,12 @@
+// The task page with its per-lead actions, and the stuck page: one plugin for dashboard-routes.ts.
+import type { FastifyPluginAsync } from 'fastify';
+import type { DashboardOptions } from '../dashboard.ts';
+import { leadActionRoutes } from './lead-actions.ts';
+import { stuckRoutes } from './stuck.ts';
+import { taskPageRoutes } from './task-page.ts';
+
+export const taskAndStuckRoutes: FastifyPluginAsync<DashboardOptions> = async (app, options) => {
+  await app.register(taskPageRoutes, options);
+  await app.register(leadActionRoutes, options);
+  await app.register(stuckRoutes, options);
+};

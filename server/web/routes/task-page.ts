@@ -1,0 +1,131 @@
+// The task page /tasks/:id (issue 3, part 2): the header card, the diagnosis with its funnel, the
+// leads table (filtered, searched and paged through the URL), the run history and the audit log.
+// Each region is a partial with its own fragment URL for polling; one loader feeds page and fragment.
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { readAudit, type AuditEntry } from '../../audit-log.ts';
+import { isLeadFilter, listLeads, type LeadFilterState } from '../../dashboard/lead-list.ts';
+import { readTaskRow, type TaskListRow } from '../../dashboard/task-list.ts';
+import { diagnoseTask } from '../../pipeline/diagnose.ts';
+import { lastRuns } from '../../pipeline/task-runs.ts';
+import { parseTaskId } from '../../task-id.ts';
+import type { DashboardOptions } from '../dashboard.ts';
+import { isHtmx } from '../dashboard.ts';
+import { diagnosisView, leadView, runView, type DiagnosisView, type LeadView, type RunView } from './task-view.ts';
+
+export const LEADS_PAGE_SIZE = 50;
+export const RUNS_SHOWN = 20;
+export const AUDIT_SHOWN = 50;
+/** Deeper pages are refused: OFFSET beyond this many leads is slow, and search finds a lead faster. */
+export const MAX_LEADS_PAGE = 2000;
+const MAX_QUERY_CHARS = 100;
+
+export interface LeadQuery {
+  state: LeadFilterState | undefined;
+  q: string | undefined;
+  page: number;
+}
+
+export interface LeadsRegion extends LeadQuery {
+  taskId: number;
+  rows: LeadView[];
+  hasNext: boolean;
+  pageSize: number;
+}
+
+/** A 4xx that the dashboard renders as a page (or a fragment for htmx); nothing was changed. */
+export function httpError(statusCode: number, message: string): Error {
+  return Object.assign(new Error(message), { statusCode });
+}
+
+export function taskIdFrom(reply: FastifyReply, raw: string | undefined): number {
+  const id = parseTaskId(raw);
+  if (id === null) throw httpError(400, t(reply)('task.err.badId', { id: String(raw) }));
+  return id;
+}
+
+/** state, q and page from the URL; anything malformed is a 400, never a guess. */
+export function parseLeadQuery(reply: FastifyReply, query: Record<string, unknown>): LeadQuery {
+  const tr = t(reply);
+  const { state, q, page } = query;
+  for (const [name, value] of Object.entries({ state, q, page })) {
+    if (value !== undefined && typeof value !== 'string') throw httpError(400, tr('task.err.repeated', { name }));
+  }
+  if (state !== undefined && state !== '' && !isLeadFilter(state)) throw httpError(400, tr('task.err.badState', { state: String(state) }));
+  const text = typeof q === 'string' ? q.trim() : '';
+  if (text.length > MAX_QUERY_CHARS) throw httpError(400, tr('task.err.longQuery', { n: MAX_QUERY_CHARS }));
+  let pageNumber = 1;
+  if (page !== undefined && page !== '') {
+    if (typeof page !== 'string' || !/^[1-9]\d{0,5}$/.test(page) || Number(page) > MAX_LEADS_PAGE) {
+      throw httpError(400, tr('task.err.badPage', { page: String(page), max: MAX_LEADS_PAGE }));
+    }
+    pageNumber = Number(page);
+  }
+  return { state: isLeadFilter(state) ? state : undefined, q: text || undefined, page: pageNumber };
+}
+
+export async function loadLeads(options: DashboardOptions, taskId: number, query: LeadQuery): Promise<LeadsRegion> {
+  const { rows, hasNext } = await listLeads(options.pipeline.db, taskId, {
+    ...query, pageSize: LEADS_PAGE_SIZE, timeZone: options.config.timeZone,
+  });
+  return { taskId, ...query, rows: rows.map((row) => leadView(row)), hasNext, pageSize: LEADS_PAGE_SIZE };
+}
+
+/** The task's header row; a 404 when there is no such task. */
+export async function loadTaskRow(options: DashboardOptions, reply: FastifyReply, taskId: number): Promise<TaskListRow> {
+  const task = await readTaskRow(options.pipeline.db, taskId);
+  if (!task) throw httpError(404, t(reply)('task.err.notFound', { id: taskId }));
+  return task;
+}
+
+async function loadDiagnosis(options: DashboardOptions, task: TaskListRow): Promise<DiagnosisView> {
+  const diagnosis = await diagnoseTask(options.pipeline, task.id);
+  if (!diagnosis) throw httpError(404, `task ${task.id} does not exist`);
+  return diagnosisView(diagnosis, task);
+}
+
+async function loadRuns(options: DashboardOptions, taskId: number): Promise<RunView[]> {
+  return (await lastRuns(options.pipeline.db, taskId, RUNS_SHOWN)).map(runView);
+}
+
+async function loadAudit(options: DashboardOptions, taskId: number): Promise<AuditEntry[]> {
+  return readAudit(options.pipeline.db, { taskId, limit: AUDIT_SHOWN });
+}
+
+type IdParams = { Params: { id: string }; Querystring: Record<string, unknown> };
+
+export const taskPageRoutes: FastifyPluginAsync<DashboardOptions> = async (app, options) => {
+  app.get<IdParams>('/tasks/:id', async (request, reply) => {
+    const taskId = taskIdFrom(reply, request.params.id);
+    const { fragment } = request.query;
+    if (fragment !== undefined && fragment !== 'leads') throw httpError(400, t(reply)('task.err.badFragment', { fragment: String(fragment) }));
+    const query = parseLeadQuery(reply, request.query);
+    reply.header('Vary', 'HX-Request');
+    const task = await loadTaskRow(options, reply, taskId);
+    if (fragment === 'leads' && isHtmx(request)) return reply.view('partials/leads-table', { leads: await loadLeads(options, taskId, query) });
+    const [diagnosis, leads, runs, audit] = await Promise.all([
+      loadDiagnosis(options, task), loadLeads(options, taskId, query), loadRuns(options, taskId), loadAudit(options, taskId),
+    ]);
+    return reply.view('pages/task', { task, diagnosis, leads, runs, audit });
+  });
+
+  app.get<IdParams>('/tasks/:id/diagnosis', async (request, reply) => {
+    const task = await loadTaskRow(options, reply, taskIdFrom(reply, request.params.id));
+    return reply.view('partials/diagnosis', { task, diagnosis: await loadDiagnosis(options, task) });
+  });
+
+  app.get<IdParams>('/tasks/:id/runs', async (request, reply) => {
+    const task = await loadTaskRow(options, reply, taskIdFrom(reply, request.params.id));
+    return reply.view('partials/runs', { task, runs: await loadRuns(options, task.id) });
+  });
+
+  app.get<IdParams>('/tasks/:id/audit', async (request, reply) => {
+    const task = await loadTaskRow(options, reply, taskIdFrom(reply, request.params.id));
+    return reply.view('partials/audit', { task, audit: await loadAudit(options, task.id) });
+  });
+};
+
+/** The operator's translator (reply.locals, set by the dashboard plugin). */
+export function t(reply: FastifyReply) {
+  const translate = reply.locals?.t;
+  return translate ?? ((key: string) => key);
+}
