@@ -1,0 +1,94 @@
+// Every dashboard read must stay on an index of leads_task_list and dcc_leads_follow: with a million
+// lead rows a full scan (or a walk of the primary key, which a small LIMIT tempts the optimiser into)
+// takes seconds. Captures the SQL of real reads and EXPLAINs each one with its own parameters.
+import mysql from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LEAD_FILTERS, listLeads, readLead } from '../../server/dashboard/lead-list.ts';
+import { findStuck } from '../../server/dashboard/stuck.ts';
+import { countTasksByStage, listTasks, readTaskRow } from '../../server/dashboard/task-list.ts';
+import { givenTask } from '../helpers/builders.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { arrangeLeads, crmAgo, givenRun, TZ } from './fixtures.ts';
+
+let database: TestDatabase;
+const statements: Array<{ sql: string; params: unknown[] }> = [];
+
+beforeAll(async () => {
+  database = await createTestDatabase({ onQuery: (sql, params) => statements.push({ sql, params }) });
+});
+afterAll(async () => database?.drop());
+
+/** Finished tasks first, so the tasks under test sit at the end of the primary key, as new tasks do;
+ * many small ones, so a page of 20 tasks is a small part of the table, as it is in production. */
+async function givenBackground(tasks: number, leadsPerTask: number) {
+  for (let t = 0; t < tasks; t++) await givenFinishedLeads(await givenTask(database.db, { taskType: 4, jobGroupId: `done-${t}` }), t, leadsPerTask);
+  await database.pool.query('ANALYZE TABLE leads_task_list, dcc_leads_follow, af_lead_states, af_task_runs');
+}
+
+async function givenFinishedLeads(taskId: number, t: number, leadsPerTask: number) {
+  {
+    const values = Array.from({ length: leadsPerTask }, (_, i) => [
+      taskId, 100_000 + t * leadsPerTask + i, `王${i}`, `1390000${String(i).padStart(4, '0')}`, `job-${t}-${i}`, i % 3 ? 'Failed' : 'Succeeded', 100_000 + t * leadsPerTask + i, 0,
+    ]);
+    await database.pool.query(
+      'INSERT INTO leads_task_list (task_id, leads_id, leads_name, leads_phone, call_job_id, call_status, leads_follow_id, is_interested) VALUES ?',
+      [values],
+    );
+    await database.pool.query(
+      `INSERT INTO dcc_leads_follow (id, leads_id, follow_time, leads_remark) SELECT leads_follow_id, leads_id, '2026-01-01 10:00:00', '未接通'
+         FROM leads_task_list WHERE task_id = ?`,
+      [taskId],
+    );
+  }
+}
+
+describe('index use of the dashboard reads', () => {
+  it('runs no full scan of leads_task_list or dcc_leads_follow', async () => {
+    await givenBackground(400, 100);
+    // A big task, finished leads first: a filter's page lies past them. Here a small LIMIT makes the
+    // optimiser want to walk the primary key from the table's first row (seen on a million rows).
+    const active = await givenTask(database.db, { name: '杭州 回访', taskType: 2, jobGroupId: 'g-active' });
+    await givenFinishedLeads(active, 1000, 1500);
+    const leadIds = await arrangeLeads(database.db, active, Array.from({ length: 60 }, (_, i) => ({
+      phone: `+86 137-0000-${String(i).padStart(4, '0')}`, name: `张${i}`,
+      callJobId: i < 40 ? `a-${i}` : null, callStatus: i < 20 ? 'Failed' : i < 30 ? 'Succeeded' : null, updatedTime: crmAgo(i < 25 ? 60 : 86_400),
+      state: i === 45 ? { notInGroupSince: new Date() } : i === 22 ? { analysisStatus: 'failed' } : i === 35 ? { lastJobStatus: 'Cancelled' } : undefined,
+    })));
+    await givenRun(database.db, active, { outcome: 'partial', agoSeconds: 60 });
+    await database.pool.query('ANALYZE TABLE leads_task_list, af_lead_states');
+
+    statements.length = 0;
+    await listTasks(database.db, { page: 1, pageSize: 20 });
+    await listTasks(database.db, { page: 2, pageSize: 20, stage: 4, q: '回访' });
+    await countTasksByStage(database.db);
+    await readTaskRow(database.db, active);
+    for (const state of [undefined, ...LEAD_FILTERS]) {
+      await listLeads(database.db, active, { state, page: 1, pageSize: 10 });
+      await listLeads(database.db, active, { state, page: 3, pageSize: 10 });
+    }
+    await listLeads(database.db, active, { q: '张1', page: 1, pageSize: 10 });
+    await listLeads(database.db, active, { q: '+86 137-0000-0012', page: 1, pageSize: 10 });
+    await readLead(database.db, active, leadIds[3]!);
+    await findStuck(database.db, { stuckAfterSeconds: 3600, leaseSeconds: 300, limit: 50, timeZone: TZ });
+
+    const onLeads = statements.filter((s) => /`?(leads_task_list|dcc_leads_follow)`?/.test(s.sql));
+    expect(onLeads.length).toBeGreaterThan(20);
+    const scans: string[] = [];
+    const connection = await database.pool.getConnection();
+    try {
+      for (const { sql, params } of onLeads) {
+        const [plan] = await connection.query<mysql.RowDataPacket[]>(`EXPLAIN ${sql}`, params);
+        for (const row of plan) {
+          // const/system: one row known before the join (e.g. the lead of readLead had no follow record).
+          const oneRow = row.type === 'const' || row.type === 'system';
+          if ((row.table === 'leads_task_list' || row.table === 'dcc_leads_follow') && !oneRow && (row.type === 'ALL' || row.type === 'index' || row.key === null)) {
+            scans.push(`${row.table} ${row.type} ${row.key}: ${sql.slice(0, 200)}`);
+          }
+        }
+      }
+    } finally {
+      connection.release();
+    }
+    expect(scans).toEqual([]);
+  });
+});

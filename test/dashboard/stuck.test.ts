@@ -1,0 +1,138 @@
+// /stuck: each cause appears for a task built to have it, with the action that fixes it, and never
+// for a healthy task; progress causes only at stages 2-3, analysis failures at any stage.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { findStuck, type StuckCauseKind, type StuckTask } from '../../server/dashboard/stuck.ts';
+import { givenTask } from '../helpers/builders.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { ageTask, arrangeLeads, CONVERSATION, crmAgo, givenLease, givenPause, givenRun, TZ } from './fixtures.ts';
+
+let database: TestDatabase;
+const STUCK_AFTER = 2 * 3600;
+const OPTIONS = { stuckAfterSeconds: STUCK_AFTER, leaseSeconds: 300, limit: 50, timeZone: TZ };
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+beforeEach(async () => database.reset());
+afterAll(async () => database?.drop());
+
+/** A stage-2 task that is moving: a lead changed a minute ago and a run just succeeded. */
+async function givenHealthyTask(name: string, taskType = 2): Promise<number> {
+  const id = await givenTask(database.db, { name, taskType, jobGroupId: `g-${name}` });
+  await arrangeLeads(database.db, id, [
+    { phone: '13800000001', callJobId: `${name}-1`, updatedTime: crmAgo(60) },
+    { phone: '13800000002', callJobId: `${name}-2`, callStatus: 'Succeeded', conversation: CONVERSATION, isInterested: 1, follow: { remark: '有意向' } },
+    { phone: '13800000003', callJobId: `${name}-3`, callStatus: 'Succeeded', updatedTime: crmAgo(600) }, // waiting, but not for long
+  ]);
+  await givenRun(database.db, id, { outcome: 'ok', agoSeconds: 120 });
+  return id;
+}
+
+const kinds = (list: StuckTask[], id: number) => list.find((t) => t.id === id)?.causes.map((c) => c.kind) ?? [];
+
+describe('findStuck', () => {
+  it('finds nothing when every task is healthy, whatever its stage', async () => {
+    await givenHealthyTask('a');
+    await givenHealthyTask('b', 3);
+    const done = await givenHealthyTask('done', 4);
+    await ageTask(database.db, done, 86_400);
+    expect(await findStuck(database.db, OPTIONS)).toEqual([]);
+  });
+
+  it('reports each cause on the task built to have it, with its fixing action', async () => {
+    const healthy = await givenHealthyTask('healthy');
+    const expiredLease = await givenHealthyTask('expired-lease');
+    await givenLease(database.db, expiredLease, { owner: 'dead-host:1', acquiredAgo: 900, expiresIn: -600 });
+    const longLease = await givenHealthyTask('long-lease');
+    await givenLease(database.db, longLease, { owner: 'slow-host:2', acquiredAgo: 3 * 300 + 120, expiresIn: 200 });
+    const shortLease = await givenHealthyTask('short-lease');
+    await givenLease(database.db, shortLease, { owner: 'busy-host:3', acquiredAgo: 3 * 300 - 120, expiresIn: 200 });
+
+    const idle = await givenTask(database.db, { name: 'idle', taskType: 3, jobGroupId: 'g-idle' });
+    await arrangeLeads(database.db, idle, [{ phone: '13900000001', callJobId: 'i-1', callStatus: 'Failed', updatedTime: crmAgo(3 * 3600) }]);
+    await ageTask(database.db, idle, 5 * 3600);
+    await givenRun(database.db, idle, { outcome: 'failed', agoSeconds: 600, errorCode: 'Forbidden' });
+
+    const apiLeads = await givenHealthyTask('api-leads');
+    await arrangeLeads(database.db, apiLeads, [
+      { phone: '13900000002', callJobId: 'a-1', state: { apiErrorCode: 'JobNotFound', apiErrorMessage: 'gone', apiErrorAt: new Date(Date.now() - 60_000) } },
+    ]);
+    const apiRuns = await givenHealthyTask('api-runs');
+    for (const ago of [90, 60, 30]) await givenRun(database.db, apiRuns, { outcome: 'partial', agoSeconds: ago, errorCode: 'Throttling.User' });
+
+    const noConversation = await givenHealthyTask('no-conversation');
+    await arrangeLeads(database.db, noConversation, [
+      { phone: '13900000003', callJobId: 'n-1', callStatus: 'Succeeded', updatedTime: crmAgo(STUCK_AFTER + 600) },
+      { phone: '13900000004', callJobId: 'n-2', callStatus: 'Succeeded', updatedTime: crmAgo(STUCK_AFTER + 60) },
+    ]);
+    const notInGroup = await givenHealthyTask('not-in-group');
+    await arrangeLeads(database.db, notInGroup, [{ phone: '13900000005', state: { notInGroupSince: new Date(Date.now() - 3_600_000) } }]);
+    const cancelled = await givenHealthyTask('cancelled');
+    await arrangeLeads(database.db, cancelled, [{ phone: '13900000006', callJobId: 'c-1', state: { lastJobStatus: 'Cancelled' } }]);
+    const analysisDone = await givenTask(database.db, { name: 'analysis at stage 4', taskType: 4, jobGroupId: 'g-done' });
+    await ageTask(database.db, analysisDone, 86_400);
+    await arrangeLeads(database.db, analysisDone, [
+      { phone: '13900000007', callJobId: 'd-1', callStatus: 'Succeeded', conversation: CONVERSATION, isInterested: 0, follow: { remark: 'AI 分析失败' }, state: { analysisStatus: 'failed', analysedAt: new Date() } },
+    ]);
+
+    const stuck = await findStuck(database.db, OPTIONS);
+    const expected: Array<[number, StuckCauseKind[]]> = [
+      [expiredLease, ['lease-expired']], [longLease, ['lease-held-long']], [idle, ['no-progress']], [apiLeads, ['api-errors']],
+      [apiRuns, ['api-errors']], [noConversation, ['no-conversation']], [notInGroup, ['not-in-group']], [cancelled, ['job-cancelled']],
+      [analysisDone, ['analysis-failed']],
+    ];
+    for (const [id, causes] of expected) expect(kinds(stuck, id), `task ${id}`).toEqual(causes);
+    expect(kinds(stuck, healthy)).toEqual([]);
+    expect(kinds(stuck, shortLease)).toEqual([]);
+    expect(stuck).toHaveLength(expected.length);
+
+    const cause = (id: number) => stuck.find((t) => t.id === id)!.causes[0]!;
+    expect(cause(expiredLease)).toMatchObject({ action: 'break-lease', count: null });
+    expect(cause(expiredLease).detail).toMatch(/dead-host:1 expired 10 min ago/);
+    expect(cause(longLease)).toMatchObject({ action: 'break-lease', count: null });
+    expect(cause(idle)).toMatchObject({ action: 'process', count: null });
+    expect(Math.abs(Date.now() - cause(idle).since!.getTime() - 3 * 3600_000)).toBeLessThan(120_000);
+    expect(cause(apiLeads)).toMatchObject({ action: 'process', count: 1 });
+    expect(cause(apiRuns)).toMatchObject({ action: 'process', count: null });
+    expect(cause(apiRuns).detail).toMatch(/last 3 runs ended partial, partial, partial \(last: Throttling.User\)/);
+    expect(cause(noConversation)).toMatchObject({ action: 'resync', count: 2 });
+    expect(Math.abs(Date.now() - cause(noConversation).since!.getTime() - (STUCK_AFTER + 600) * 1000)).toBeLessThan(120_000);
+    expect(cause(notInGroup)).toMatchObject({ action: 'resync', count: 1 });
+    expect(cause(cancelled)).toMatchObject({ action: 'none', count: 1 });
+    expect(cause(analysisDone)).toMatchObject({ action: 'retry-analysis', count: 1 });
+    for (const task of stuck) for (const c of task.causes) expect(c.detail).toMatch(/^[A-Z0-9].*\.$/);
+    // Task-level causes come first.
+    expect(stuck.slice(0, 2).map((t) => t.id)).toEqual([expiredLease, longLease]);
+  });
+
+  it('does not call a paused task idle, nor a waiting task whose runs keep succeeding', async () => {
+    const paused = await givenTask(database.db, { name: 'paused', taskType: 2, jobGroupId: 'g-p' });
+    await arrangeLeads(database.db, paused, [{ phone: '13700000001', callJobId: 'p-1', updatedTime: crmAgo(86_400) }]);
+    await ageTask(database.db, paused, 86_400);
+    await givenPause(database.db, paused);
+    const waiting = await givenTask(database.db, { name: 'waiting', taskType: 2, jobGroupId: 'g-w' });
+    await arrangeLeads(database.db, waiting, [{ phone: '13700000002', callJobId: 'w-1', updatedTime: crmAgo(86_400) }]);
+    await ageTask(database.db, waiting, 86_400);
+    await givenRun(database.db, waiting, { outcome: 'ok', agoSeconds: 300 });
+    expect(await findStuck(database.db, OPTIONS)).toEqual([]);
+    await givenRun(database.db, waiting, { outcome: 'ok', agoSeconds: 0 }); // still fine
+    await database.db.delete((await import('../../server/db/schema/app.ts')).taskPauses);
+    expect((await findStuck(database.db, OPTIONS)).map((t) => [t.id, t.causes.map((c) => c.kind)])).toEqual([[paused, ['no-progress']]]);
+  });
+
+  it('counts lead-level progress causes only at stages 2-3, and caps the list', async () => {
+    const done = await givenTask(database.db, { name: 'done', taskType: 4, jobGroupId: 'g-d' });
+    await ageTask(database.db, done, 86_400);
+    await arrangeLeads(database.db, done, [
+      { phone: '13600000001', state: { notInGroupSince: new Date(Date.now() - 86_400_000) } },
+      { phone: '13600000002', callJobId: 'd-2', callStatus: 'Succeeded', updatedTime: crmAgo(86_400) },
+      { phone: '13600000003', callJobId: 'd-3', state: { lastJobStatus: 'Cancelled', apiErrorCode: 'X' } },
+    ]);
+    expect(await findStuck(database.db, OPTIONS)).toEqual([]);
+    for (let i = 0; i < 4; i++) {
+      const id = await givenHealthyTask(`capped-${i}`);
+      await givenLease(database.db, id, { owner: 'dead:1', acquiredAgo: 900, expiresIn: -60 });
+    }
+    expect(await findStuck(database.db, { ...OPTIONS, limit: 3 })).toHaveLength(3);
+  });
+});
