@@ -296,6 +296,23 @@ describe('the answer', () => {
     expect(plain.body).toContain(`href="/tasks/${taskId}"`);
   });
 
+  it('says the action failed, and audits it as failed, when the database refuses the write', async () => {
+    const taskId = await givenCallingTask();
+    // A real failure of the real database: the pause INSERT is rejected, every read still works.
+    await h.database.pool.query("CREATE TRIGGER af_test_no_pauses BEFORE INSERT ON af_task_pauses FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'pauses are read-only today'");
+    try {
+      const answer = await act(await openDashboard(), taskId, 'pause', 'card');
+      expect(answer.statusCode).toBe(500);
+      expect(answer.body).toContain('data-outcome="failed"');
+      expect(answer.body).toContain('The action failed: pauses are read-only today');
+      expect(answer.body).toMatch(new RegExp(`^\\s*<section id="task-card-${taskId}"`));
+      expect(await db().select().from(taskPauses)).toEqual([]);
+      expect(await audit()).toEqual([expect.objectContaining({ action: 'pause', outcome: 'failed', detail: 'The action failed: pauses are read-only today' })]);
+    } finally {
+      await h.database.pool.query('DROP TRIGGER af_test_no_pauses');
+    }
+  });
+
   it('is in Chinese by default', async () => {
     const taskId = await givenCallingTask();
     const answer = await act(await openDashboard('zh'), taskId, 'pause');

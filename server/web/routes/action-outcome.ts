@@ -46,8 +46,15 @@ export async function attempt(request: FastifyRequest, what: string, action: () 
     return await action();
   } catch (error) {
     request.log.error({ err: error }, `dashboard action ${what} failed: ${(error as Error).message}`);
-    return failed('msg.failed', { error: (error as Error).message });
+    return failed('msg.failed', { error: rootMessage(error) });
   }
+}
+
+/** The driver's own words ("Lock wait timeout exceeded"), not drizzle's wrapper quoting the SQL. */
+function rootMessage(error: unknown): string {
+  let root = error;
+  while (root instanceof Error && root.cause instanceof Error) root = root.cause;
+  return root instanceof Error ? root.message : String(root);
 }
 
 /**
