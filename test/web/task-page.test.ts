@@ -165,7 +165,7 @@ describe('GET /tasks/:id', () => {
     const t = await givenTaskWithEveryState();
     const body = (await get(`/tasks/${t.taskId}`)).body;
     expect(body).toContain('AI 分析失败：LLM timeout after 3 attempts');
-    expect(body).toContain('自 2025-01-01 10:00:00 起不在外呼任务组中'); // 02:00 UTC in Asia/Shanghai
+    expect(body).toContain('自 2025-01-01 10:00:00 起不在作业组中'); // 02:00 UTC in Asia/Shanghai
     expect(body).toContain('失败原因：NoAnswer');
     // the retry button only on the lead whose analysis failed
     expect([...body.matchAll(/leads\/(\d+)\/retry-analysis" class="inline"/g)].map((m) => Number(m[1]))).toEqual([t.analysisFailed]);
