@@ -71,10 +71,11 @@ export async function findStuck(db: Db, options: StuckOptions): Promise<StuckTas
   const stuckBefore = new Date(now.getTime() - options.stuckAfterSeconds * 1000);
   const stuckBeforeCrm = toCrmDateTime(stuckBefore.getTime(), timeZone);
 
-  const [active, leases, analysis] = await Promise.all([
+  const [active, leases, analysis, missing] = await Promise.all([
     db.select(headColumns).from(task).where(inArray(task.taskType, [STAGE.calling, STAGE.callsDone])),
     readHeldLeases(db),
     readAnalysisFailures(db),
+    readLeadsNotInGroup(db),
   ]);
   const activeIds = active.map((t) => t.id);
   const [leadFacts, runs, lastOk, pauses] = await Promise.all([
@@ -104,6 +105,12 @@ export async function findStuck(db: Db, options: StuckOptions): Promise<StuckTas
       });
     }
     for (const cause of leadCauses(facts, runs.get(t.id) ?? [], options.stuckAfterSeconds, timeZone)) add(t.id, cause);
+  }
+  // A task moves on without leads its job group lacks (DESIGN §3.6), but those leads were never
+  // called: they stay on this page at every stage until someone assigns them and re-syncs.
+  const activeSet = new Set(activeIds);
+  for (const m of missing) {
+    if (!activeSet.has(m.taskId)) add(m.taskId, notInGroupCause(m.count, m.since));
   }
   for (const failure of analysis) {
     add(failure.taskId, {
@@ -158,6 +165,24 @@ async function readAnalysisFailures(db: Db): Promise<Array<{ taskId: number; cou
     .select({ taskId: leadStates.taskId, count: sql<number>`CAST(COUNT(*) AS SIGNED)`, since: min(leadStates.analysedAt) })
     .from(leadStates)
     .where(eq(leadStates.analysisStatus, 'failed'))
+    .groupBy(leadStates.taskId);
+  return rows.map((r) => ({ taskId: r.taskId, count: Number(r.count), since: r.since }));
+}
+
+function notInGroupCause(count: number, since: Date | null): StuckCause {
+  return {
+    kind: 'not-in-group', count, since, action: 'resync',
+    detail: `${plural(count, 'lead')} ${count === 1 ? 'is' : 'are'} missing from the job group's complete listing; assign ${count === 1 ? 'it' : 'them'} in Outbound Bot, then re-sync.`,
+  };
+}
+
+/** Leads marked missing from their job group and still without a job id, through idx_af_lead_states_not_in_group. */
+async function readLeadsNotInGroup(db: Db): Promise<Array<{ taskId: number; count: number; since: Date | null }>> {
+  const rows = await db
+    .select({ taskId: leadStates.taskId, count: sql<number>`CAST(COUNT(*) AS SIGNED)`, since: min(leadStates.notInGroupSince) })
+    .from(leadStates)
+    .innerJoin(lead, eq(lead.id, leadStates.leadRowId))
+    .where(and(isNotNull(leadStates.notInGroupSince), LEAD_FILTER_CONDITIONS['not-in-group']))
     .groupBy(leadStates.taskId);
   return rows.map((r) => ({ taskId: r.taskId, count: Number(r.count), since: r.since }));
 }
@@ -253,12 +278,7 @@ function leadCauses(facts: LeadFacts | undefined, runs: RunFacts[], stuckAfterSe
       detail: `${plural(facts.noConversation, 'call')} succeeded more than STUCK_AFTER (${stuckAfterSeconds} s) ago without a conversation${facts.noConversationSince ? `, the oldest at ${facts.noConversationSince} (CRM time)` : ''}; fetch the jobs again.`,
     });
   }
-  if (facts.notInGroup > 0) {
-    causes.push({
-      kind: 'not-in-group', count: facts.notInGroup, since: facts.notInGroupSince, action: 'resync',
-      detail: `${plural(facts.notInGroup, 'lead')} ${facts.notInGroup === 1 ? 'is' : 'are'} missing from the job group's complete listing; assign ${facts.notInGroup === 1 ? 'it' : 'them'} in Outbound Bot, then re-sync.`,
-    });
-  }
+  if (facts.notInGroup > 0) causes.push(notInGroupCause(facts.notInGroup, facts.notInGroupSince));
   return causes;
 }
 

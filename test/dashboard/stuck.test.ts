@@ -88,7 +88,7 @@ describe('findStuck', () => {
 
     const cause = (id: number) => stuck.find((t) => t.id === id)!.causes[0]!;
     expect(cause(expiredLease)).toMatchObject({ action: 'break-lease', count: null });
-    expect(cause(expiredLease).detail).toMatch(/dead-host:1 expired 10 min ago/);
+    expect(cause(expiredLease).detail).toMatch(/dead-host:1 expired 10 min( \d+ s)? ago/);
     expect(cause(longLease)).toMatchObject({ action: 'break-lease', count: null });
     expect(cause(idle)).toMatchObject({ action: 'process', count: null });
     expect(Math.abs(Date.now() - cause(idle).since!.getTime() - 3 * 3600_000)).toBeLessThan(120_000);
@@ -120,15 +120,25 @@ describe('findStuck', () => {
     expect((await findStuck(database.db, OPTIONS)).map((t) => [t.id, t.causes.map((c) => c.kind)])).toEqual([[paused, ['no-progress']]]);
   });
 
-  it('counts lead-level progress causes only at stages 2-3, and caps the list', async () => {
+  it('counts lead-level progress causes only at stages 2-3, but never-called leads at any stage, and caps the list', async () => {
     const done = await givenTask(database.db, { name: 'done', taskType: 4, jobGroupId: 'g-d' });
     await ageTask(database.db, done, 86_400);
     await arrangeLeads(database.db, done, [
-      { phone: '13600000001', state: { notInGroupSince: new Date(Date.now() - 86_400_000) } },
       { phone: '13600000002', callJobId: 'd-2', callStatus: 'Succeeded', updatedTime: crmAgo(86_400) },
       { phone: '13600000003', callJobId: 'd-3', state: { lastJobStatus: 'Cancelled', apiErrorCode: 'X' } },
     ]);
     expect(await findStuck(database.db, OPTIONS)).toEqual([]);
+    // A task moves to stage 4 without leads its job group lacks (DESIGN §3.6); they were never
+    // called, so they stay listed until someone assigns them and re-syncs.
+    const doneWithout = await givenTask(database.db, { name: 'done without two', taskType: 4, jobGroupId: 'g-d2' });
+    await arrangeLeads(database.db, doneWithout, [
+      { phone: '13600000001', state: { notInGroupSince: new Date(Date.now() - 86_400_000) } },
+      { phone: '13600000004', state: { notInGroupSince: new Date(Date.now() - 3_600_000) } },
+      { phone: '13600000005', callJobId: 'd-5', state: { notInGroupSince: new Date(Date.now() - 3_600_000) } }, // found since
+    ]);
+    const listed = await findStuck(database.db, OPTIONS);
+    expect(listed.map((t) => [t.id, t.causes.map((c) => [c.kind, c.count])])).toEqual([[doneWithout, [['not-in-group', 2]]]]);
+    await database.db.delete((await import('../../server/db/schema/app.ts')).leadStates);
     for (let i = 0; i < 4; i++) {
       const id = await givenHealthyTask(`capped-${i}`);
       await givenLease(database.db, id, { owner: 'dead:1', acquiredAgo: 900, expiresIn: -60 });

@@ -60,6 +60,8 @@ export const leadStates = mysqlTable(
     index('idx_af_lead_states_task').on(t.taskId),
     // /stuck counts failed analyses of every task without reading lead rows (covering: task, time).
     index('idx_af_lead_states_analysis').on(t.analysisStatus, t.taskId, t.analysedAt),
+    // /stuck finds leads missing from their job group at every stage (they were never called).
+    index('idx_af_lead_states_not_in_group').on(t.notInGroupSince, t.taskId),
   ],
 );
 

@@ -1,0 +1,1 @@
+CREATE INDEX `idx_af_lead_states_not_in_group` ON `af_lead_states` (`not_in_group_since`,`task_id`);
