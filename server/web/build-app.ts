@@ -98,7 +98,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(fastifyView, {
     engine: { eta: new Eta() },
     root: path.join(ROOT, 'views'),
-    production: process.env.NODE_ENV === 'production',
+    // Compile each template once: re-reading ~250 includes per overview render cost 1.7 s.
+    production: true,
   });
   await app.register(fastifyStatic, { root: path.join(ROOT, 'public'), prefix: '/static/', maxAge: '1h' });
   await app.register(fastifyStatic, { root: HTMX_DIST, prefix: '/static/htmx/', decorateReply: false, maxAge: '1d' });
