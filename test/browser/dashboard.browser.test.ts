@@ -1,0 +1,163 @@
+// The dashboard as an operator uses it, in headless Debian chromium against the real service:
+// `serve` on the simulators over real HTTP and a real database. Log in, find a task, press
+// "process now", watch its progress reach the end, and check the stuck page names what is stuck.
+// Screenshots land in test/artifacts/ for people to look at.
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildPipelineDeps } from '../../server/cli/build-deps.ts';
+import { seedDemo, type DemoTask } from '../../server/cli/demo-seed.ts';
+import { runServe, type ServeHandle } from '../../server/cli/serve.ts';
+import { loadConfigWith } from '../../server/config.ts';
+import { callTasks } from '../../server/db/schema/crm.ts';
+import { processTask } from '../../server/pipeline/process-task.ts';
+import { startLlmSimulator, type LlmSimulator } from '../../server/simulator/llm.ts';
+import { startOutboundBotSimulator, type OutboundBotSimulator } from '../../server/simulator/outboundbot.ts';
+import { latestTask, type SimulatedJob } from '../../server/simulator/simulated-jobs.ts';
+import { simulatorEnv } from '../../server/simulator/simulator-env.ts';
+import { artifactPath, launchChromium } from '../helpers/browser.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { log } from '../helpers/web-app.ts';
+
+const PASSWORD = 'demo-password';
+let db: TestDatabase;
+let sim: OutboundBotSimulator;
+let llm: LlmSimulator;
+let server: ServeHandle;
+let browser: Browser;
+let page: Page;
+let tasks: DemoTask[];
+let stopAutoplay = () => {};
+let deps: ReturnType<typeof buildPipelineDeps>['deps'];
+
+beforeAll(async () => {
+  [db, sim, llm, browser] = await Promise.all([createTestDatabase(), startOutboundBotSimulator(), startLlmSimulator(), launchChromium()]);
+  const config = loadConfigWith({
+    DATABASE_URL: db.url,
+    ...simulatorEnv(sim, llm),
+    DASHBOARD_PASSWORD: PASSWORD,
+    // No scheduled pass during the test: what moves the task is the operator's button.
+    MONITOR_CRON: '0 0 1 1 *',
+  });
+  deps = buildPipelineDeps(config, log, { database: db }).deps;
+  tasks = await seedDemo(db.db, sim);
+  server = await runServe(config, log, { deps, host: '127.0.0.1', port: 0, handleSignals: false });
+  // The robot finishes every call first, so one press of "process now" can take a task to the end.
+  stopAutoplay = sim.autoplay({ intervalMs: 20, perTick: 20 });
+  const groups = await db.db.select({ id: callTasks.id, group: callTasks.jobGroupId }).from(callTasks);
+  const calling = groups.filter((g) => g.group !== null).map((g) => g.group!);
+  await until(() => calling.every((group) => sim.jobsOf(group).every(settled)), 20_000);
+  stopAutoplay();
+  page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+  page.on('dialog', (dialog) => void dialog.accept()); // every action is confirmed; the operator says yes
+}, 60_000);
+
+afterAll(async () => {
+  stopAutoplay();
+  await browser?.close();
+  await server?.close();
+  await Promise.all([sim?.stop(), llm?.stop()]);
+  await db?.drop();
+});
+
+describe('an operator in a browser', () => {
+  it('logs in and sees every task on the overview', async () => {
+    await page.goto(`${server.address}/`);
+    await page.waitForURL(/\/login\?next=/);
+    await page.fill('input[name="name"]', '王芳');
+    await page.fill('input[name="password"]', PASSWORD);
+    await page.click('button[type="submit"]');
+    await page.waitForURL(`${server.address}/`);
+    for (const task of tasks) await page.getByText(task.name).first().waitFor();
+    await page.screenshot({ path: artifactPath('overview.png'), fullPage: true });
+    await page.setViewportSize({ width: 800, height: 1100 }); // a tablet held upright
+    await page.screenshot({ path: artifactPath('overview-tablet.png'), fullPage: true });
+    await page.setViewportSize({ width: 1366, height: 900 });
+  });
+
+  it('opens a task, presses "process now", and watches the progress reach the end', async () => {
+    const task = tasks[0]!;
+    await page.click(`a[href="/tasks/${task.id}"]`);
+    await page.waitForURL(`${server.address}/tasks/${task.id}`);
+    const card = page.locator(`#task-card-${task.id}`);
+    expect(await card.locator('[data-bar="followed"]').innerText()).toBe(`0/${task.leads}`);
+    expect(await card.locator('.bar.followed > span').getAttribute('class')).toMatch(/\bw0\b/);
+
+    await card.locator('button[data-action="process"]').click();
+    await page.locator(`#task-card-${task.id}-message .alert`).waitFor();
+    // The card refreshes itself (polling every 5 s while visible) until the task is followed up.
+    await card.locator('.badge.stage-4').waitFor({ timeout: 45_000 });
+    expect(await card.locator('[data-bar="followed"]').innerText()).toBe(`${task.leads}/${task.leads}`);
+    expect(await card.locator('.bar.followed > span').getAttribute('class')).toMatch(/\bw100\b/);
+    await page.screenshot({ path: artifactPath('task.png'), fullPage: true });
+    await page.screenshot({ path: artifactPath('task-top.png') });
+
+    // Phones are personal data: the page shows them masked, never in full.
+    const text = await page.locator('body').innerText();
+    expect(text).toMatch(/139\*{4}\d{4}/);
+    expect(text).not.toMatch(/139\d{8}/);
+  });
+
+  it('finds what is stuck on the stuck page, with the cause', async () => {
+    // The second demo task has two leads the CRM never put in its job group: after a pass has
+    // listed the whole group, they are "not in job group".
+    const task = tasks[1]!;
+    const result = await processTask(deps, task.id, { trigger: 'cli' });
+    expect(result.status).toBe('processed');
+    await page.click('a[href="/stuck"]');
+    await page.waitForURL(`${server.address}/stuck`);
+    await page.screenshot({ path: artifactPath('stuck.png'), fullPage: true });
+    await page.getByText(task.name).first().waitFor({ timeout: 10_000 });
+    await page.locator(`a[href="/tasks/${task.id}?state=not-in-group"]`).first().waitFor({ timeout: 10_000 });
+    await page.screenshot({ path: artifactPath('stuck.png'), fullPage: true });
+  });
+
+  it('stops polling while the tab is hidden and catches up when it is shown', async () => {
+    await page.goto(`${server.address}/`);
+    let polls = 0;
+    const count = (request: { url(): string }) => {
+      if (new URL(request.url()).pathname !== '/' || request.url().includes('fragment')) polls += 1;
+    };
+    page.on('request', count);
+    await setVisibility(page, 'hidden');
+    await page.waitForTimeout(7_000);
+    const whileHidden = polls;
+    await setVisibility(page, 'visible');
+    await page.waitForTimeout(1_500);
+    page.off('request', count);
+    expect(whileHidden).toBe(0);
+    expect(polls).toBeGreaterThan(0);
+  });
+
+  it('switches to English', async () => {
+    await page.goto(`${server.address}/tasks/${tasks[0]!.id}`);
+    await page.click('a.lang');
+    await page.locator('html[lang="en"]').waitFor({ state: 'attached' });
+    await page.locator('nav').getByText('Stuck').waitFor();
+    await page.screenshot({ path: artifactPath('task-en.png'), fullPage: true });
+  });
+});
+
+/** Final, and a Succeeded call's conversation is there: nothing left for the robot to do. */
+function settled(job: SimulatedJob): boolean {
+  if (job.status === 'Failed') return true;
+  const call = latestTask(job);
+  return job.status === 'Succeeded' && !!call && !call.conversationWithheld && call.conversation.length > 0;
+}
+
+async function setVisibility(target: Page, state: 'hidden' | 'visible'): Promise<void> {
+  // Runs in the page (a string, since this file is typed for Node, not the DOM).
+  await target.evaluate(`(() => {
+    const value = ${JSON.stringify(state)};
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => value });
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => value === 'hidden' });
+    document.dispatchEvent(new Event('visibilitychange'));
+  })()`);
+}
+
+async function until(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
