@@ -1,0 +1,80 @@
+// Times the dashboard's pages end to end (routing, queries, Eta rendering) against the database
+// bench/seed-large.ts fills: 1,000 tasks, about 1,000,000 lead rows, one task of 50,000.
+// Prints figures; asserts nothing. Run: npx tsx bench/seed-large.ts && npx tsx bench/dashboard-pages.ts
+import { buildPipelineDeps } from '../server/cli/build-deps.ts';
+import { loadConfigWith } from '../server/config.ts';
+import { openDatabase } from '../server/db/client.ts';
+import { migrateDatabase } from '../server/db/migrate.ts';
+import { createLogger } from '../server/log.ts';
+import { buildApp } from '../server/web/build-app.ts';
+
+const RUNS = 5;
+const base = loadConfigWith(process.env);
+const url = new URL(base.databaseUrl);
+url.pathname = '/autofollow_bench';
+const config = loadConfigWith({
+  ...process.env,
+  DATABASE_URL: url.toString(),
+  // Never reached: pages only read. Credentials are required to build live deps.
+  ALIBABA_CLOUD_ACCESS_KEY_ID: 'bench', ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'bench', OUTBOUNDBOT_INSTANCE_ID: 'bench',
+  OUTBOUNDBOT_ENDPOINT: 'http://127.0.0.1:1', LLM_API_KEY: 'bench', LLM_BASE_URL: 'http://127.0.0.1:1/v1',
+});
+const log = createLogger('warn', { pretty: false });
+await migrateDatabase(config.databaseUrl, 'autofollow_bench');
+const database = openDatabase(config.databaseUrl);
+const app = await buildApp({ pipeline: buildPipelineDeps(config, log, { database }).deps, config, log });
+
+const [[counts]] = (await database.pool.query(
+  `SELECT (SELECT COUNT(*) FROM leads_task_list) AS leads, (SELECT COUNT(*) FROM call_tasks) AS tasks`,
+)) as unknown as [[{ leads: number; tasks: number }]];
+const [[big]] = (await database.pool.query(
+  'SELECT task_id AS id, COUNT(*) AS n FROM leads_task_list WHERE task_id IN (SELECT id FROM call_tasks) GROUP BY task_id ORDER BY n DESC LIMIT 1',
+)) as unknown as [[{ id: number; n: number }]];
+const [[usual]] = (await database.pool.query(
+  'SELECT t.id, t.task_name AS name, (SELECT leads_name FROM leads_task_list l WHERE l.task_id = t.id LIMIT 1) AS lead FROM call_tasks t WHERE t.task_type = 3 AND t.id <> ? LIMIT 1',
+  [big.id],
+)) as unknown as [[{ id: number; name: string; lead: string }]];
+console.log(`database autofollow_bench: ${counts.tasks} tasks, ${counts.leads} lead rows; biggest task #${big.id} with ${big.n} leads; usual task #${usual.id}`);
+
+const HTMX = { 'hx-request': 'true' };
+const pages: Array<[string, string, Record<string, string>?]> = [
+  ['overview, page 1', '/'],
+  ['overview, page 40', '/?page=40'],
+  ['overview, stage 3', '/?stage=3'],
+  ['overview, name search', `/?q=${encodeURIComponent(usual.name.slice(0, 4))}`],
+  ['overview tasks fragment (poll)', '/?fragment=tasks', HTMX],
+  ['scheduler panel (poll)', '/scheduler/panel', HTMX],
+  ['task page, 1,000 leads', `/tasks/${usual.id}`],
+  ['  filter followed', `/tasks/${usual.id}?state=followed`],
+  ['  name search', `/tasks/${usual.id}?q=${encodeURIComponent(usual.lead)}`],
+  ['  phone search', `/tasks/${usual.id}?q=138`],
+  ['  page 20', `/tasks/${usual.id}?page=20`],
+  ['  task card (poll)', `/tasks/${usual.id}/card`, HTMX],
+  [`task page, ${big.n} leads`, `/tasks/${big.id}`],
+  ['  filter calling', `/tasks/${big.id}?state=calling`],
+  ['  filter analysis-failed', `/tasks/${big.id}?state=analysis-failed`],
+  ['  name search', `/tasks/${big.id}?q=${encodeURIComponent('王')}`],
+  ['  phone search', `/tasks/${big.id}?q=13000`],
+  ['  page 500', `/tasks/${big.id}?page=500`],
+  ['  task card (poll)', `/tasks/${big.id}/card`, HTMX],
+  ['stuck', '/stuck'],
+];
+
+console.log(`\n${'page'.padEnd(34)} ${'status'.padStart(6)} ${'median'.padStart(9)} ${'min'.padStart(8)} ${'max'.padStart(8)} ${'bytes'.padStart(8)}`);
+for (const [name, path, headers] of pages) {
+  const times: number[] = [];
+  let status = 0;
+  let bytes = 0;
+  for (let i = 0; i < RUNS; i++) {
+    const started = performance.now();
+    const response = await app.inject({ url: path, headers: { accept: 'text/html', ...headers } });
+    times.push(performance.now() - started);
+    status = response.statusCode;
+    bytes = response.body.length;
+  }
+  times.sort((a, b) => a - b);
+  const ms = (v: number) => `${v.toFixed(1)} ms`;
+  console.log(`${name.padEnd(34)} ${String(status).padStart(6)} ${ms(times[Math.floor(RUNS / 2)]!).padStart(9)} ${ms(times[0]!).padStart(8)} ${ms(times[RUNS - 1]!).padStart(8)} ${String(bytes).padStart(8)}`);
+}
+await app.close();
+await database.close();
