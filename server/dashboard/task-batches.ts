@@ -1,11 +1,11 @@
 // Per-task facts for a page of tasks, each read in ONE statement over the page's task ids (never one
 // query per task): lead progress, lease, latest runs, pause. Shared by the task list and /stuck.
-import { and, eq, inArray, isNotNull, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, or, sql } from 'drizzle-orm';
 import type mysql from 'mysql2/promise';
 import type { Db } from '../db/client.ts';
 import { leadStates, taskLeases, taskPauses } from '../db/schema/app.ts';
 import { leadsTaskList as lead } from '../db/schema/crm.ts';
-import { countIf, hasFinalStatus, hasJobId } from '../pipeline/lead-conditions.ts';
+import { countIf, hasFinalStatus, hasJobId, lacksFinalStatus, lacksJobId } from '../pipeline/lead-conditions.ts';
 import { leaseIsLive } from '../pipeline/leases.ts';
 import { LEAD_FILTER_CONDITIONS, leadStatesJoin } from './lead-states.ts';
 
@@ -35,33 +35,69 @@ export const EMPTY_PROGRESS: TaskProgressCounts = {
   analysisFailed: 0, notInGroup: 0, notSynced: 0, handledOutside: 0,
 };
 
-/** Counts per task; the per-state ones use the lead-list filters' own conditions, so they agree. */
+/**
+ * Counts per task; the per-state ones use the lead-list filters' own conditions, so they agree.
+ * Three statements, each answered from an index (af_idx_task_progress, idx_af_lead_states_task)
+ * instead of every lead row: the overview polls this for 50 tasks every few seconds.
+ * - the lead columns the covering index holds: everything but the conversation and our own states;
+ * - leads with a failed analysis or missing from their group (af_lead_states), joined only for those;
+ * - Succeeded leads still owed a record, whose conversation (not indexed) is then checked row by row.
+ */
 export async function readProgressByTask(db: Db, taskIds: number[]): Promise<Map<number, TaskProgressCounts>> {
   if (taskIds.length === 0) return new Map();
   const f = LEAD_FILTER_CONDITIONS;
-  const rows = await db
-    .select({
-      taskId: lead.taskId,
-      total: sql<number>`CAST(COUNT(*) AS SIGNED)`,
-      synced: countIf(hasJobId),
-      final: countIf(hasFinalStatus),
-      succeeded: countIf(eq(lead.callStatus, 'Succeeded')),
-      failed: countIf(f['failed-call']),
-      calling: countIf(f.calling),
-      waitingConversation: countIf(f['waiting-conversation']),
-      followed: countIf(f.followed),
-      interested: countIf(eq(lead.isInterested, 1)),
-      analysisFailed: countIf(f['analysis-failed']),
-      notInGroup: countIf(f['not-in-group']),
-      notSynced: countIf(f['not-synced']),
-      handledOutside: countIf(f['handled-outside']),
-    })
-    .from(lead)
-    .leftJoin(leadStates, leadStatesJoin)
-    .where(inArray(lead.taskId, taskIds))
-    .groupBy(lead.taskId);
-  return new Map(rows.map(({ taskId, ...counts }) => [taskId, numbers(counts)]));
+  const ofTasks = inArray(lead.taskId, taskIds);
+  const [columns, states, waiting] = await Promise.all([
+    db
+      .select({
+        taskId: lead.taskId,
+        total: sql<number>`CAST(COUNT(*) AS SIGNED)`,
+        synced: countIf(hasJobId),
+        final: countIf(hasFinalStatus),
+        succeeded: countIf(eq(lead.callStatus, 'Succeeded')),
+        failed: countIf(f['failed-call']),
+        calling: countIf(f.calling),
+        followed: countIf(f.followed),
+        interested: countIf(eq(lead.isInterested, 1)),
+        unsynced: countIf(unsynced),
+        handledOutside: countIf(f['handled-outside']),
+      })
+      .from(lead)
+      .where(ofTasks)
+      .groupBy(lead.taskId),
+    db
+      .select({
+        taskId: leadStates.taskId,
+        analysisFailed: countIf(f['analysis-failed']),
+        notInGroup: countIf(f['not-in-group']),
+      })
+      .from(leadStates)
+      .innerJoin(lead, leadStatesJoin)
+      .where(and(inArray(leadStates.taskId, taskIds), or(eq(leadStates.analysisStatus, 'failed'), isNotNull(leadStates.notInGroupSince))))
+      .groupBy(leadStates.taskId),
+    db
+      .select({ taskId: lead.taskId, waitingConversation: sql<number>`CAST(COUNT(*) AS SIGNED)` })
+      .from(lead)
+      .where(and(ofTasks, f['waiting-conversation']))
+      .groupBy(lead.taskId),
+  ]);
+  const extra = new Map(states.map((r) => [r.taskId, r]));
+  const waitingOf = new Map(waiting.map((r) => [r.taskId, Number(r.waitingConversation)]));
+  return new Map(
+    columns.map(({ taskId, unsynced: unsyncedCount, ...counts }) => {
+      const notInGroup = Number(extra.get(taskId)?.notInGroup ?? 0);
+      return [taskId, numbers({
+        ...counts,
+        waitingConversation: waitingOf.get(taskId) ?? 0,
+        analysisFailed: extra.get(taskId)?.analysisFailed ?? 0,
+        notInGroup,
+        notSynced: Number(unsyncedCount) - notInGroup,
+      })];
+    }),
+  );
 }
+
+const unsynced = and(lacksJobId, lacksFinalStatus)!;
 
 function numbers(counts: Record<keyof TaskProgressCounts, unknown>): TaskProgressCounts {
   return Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, Number(v ?? 0)])) as unknown as TaskProgressCounts;

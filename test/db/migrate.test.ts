@@ -49,9 +49,9 @@ describe('migrate on an existing CRM database', () => {
     expect(report.databaseCreated).toBe(false);
     expect(report.tablesCreated).toEqual(['__drizzle_migrations', 'af_audit_log', 'af_lead_states', 'af_processes', 'af_settings', 'af_task_leases', 'af_task_pauses', 'af_task_runs']);
     // leads_task_list already has an index leading with call_job_id, and dcc_leads_follow one on leads_id.
-    expect(report.indexesCreated).toEqual(['leads_task_list.af_idx_task_job']);
+    expect(report.indexesCreated).toEqual(['leads_task_list.af_idx_task_progress', 'leads_task_list.af_idx_task_job']);
     expect(await describeTables()).toBe(columnsBefore);
-    expect(await indexes('leads_task_list')).toEqual(['af_idx_task_job', 'idx_job_lookup', 'idx_task', 'PRIMARY'].sort());
+    expect(await indexes('leads_task_list')).toEqual(['af_idx_task_job', 'af_idx_task_progress', 'idx_job_lookup', 'idx_task', 'PRIMARY'].sort());
     const [[task]] = await connection.query<mysql.RowDataPacket[]>('SELECT owner_sales_id, channel FROM call_tasks');
     expect(task).toEqual({ owner_sales_id: 42, channel: 'dcc' });
     const [[lead]] = await connection.query<mysql.RowDataPacket[]>('SELECT dealer_code, remark_by_sales FROM leads_task_list');

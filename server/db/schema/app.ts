@@ -57,7 +57,8 @@ export const leadStates = mysqlTable(
     apiErrorAt: datetime('api_error_at', { mode: 'date', fsp: 3 }),
   },
   (t) => [
-    index('idx_af_lead_states_task').on(t.taskId),
+    // Covering for the per-task counts of failed analyses and leads missing from their job group.
+    index('idx_af_lead_states_task').on(t.taskId, t.analysisStatus, t.notInGroupSince),
     // /stuck counts failed analyses of every task without reading lead rows (covering: task, time).
     index('idx_af_lead_states_analysis').on(t.analysisStatus, t.taskId, t.analysedAt),
     // /stuck finds leads missing from their job group at every stage (they were never called).
