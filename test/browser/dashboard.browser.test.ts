@@ -88,6 +88,8 @@ describe('an operator in a browser', () => {
     await card.locator('.badge.stage-4').waitFor({ timeout: 45_000 });
     expect(await card.locator('[data-bar="followed"]').innerText()).toBe(`${task.leads}/${task.leads}`);
     expect(await card.locator('.bar.followed > span').getAttribute('class')).toMatch(/\bw100\b/);
+    // The leads table and its filter counts follow on their own next refresh.
+    await page.waitForFunction(`document.querySelector('#leads-table nav a[href$="state=followed"]')?.textContent.includes('(${task.leads})')`, undefined, { timeout: 10_000 });
     await page.screenshot({ path: artifactPath('task.png'), fullPage: true });
     await page.screenshot({ path: artifactPath('task-top.png') });
 

@@ -225,6 +225,9 @@ describe('GET /tasks/:id', () => {
     expect(leadIdsIn(response.body)).toEqual([t.analysisFailed]);
     // the fragment polls itself with the same filters
     expect(response.body).toContain(`hx-get="/tasks/${t.taskId}?fragment=leads&amp;state=analysis-failed"`);
+    // the filter tabs come with it, so their counts move with the rows
+    expect(response.body).toMatch(/state=analysis-failed" class="active">[^<]+<span class="muted">\(1\)<\/span>/);
+    expect((await get(`/tasks/999999?fragment=leads`, HTMX)).statusCode).toBe(404);
     // the diagnosis fragment
     const diagnosis = await get(`/tasks/${t.taskId}/diagnosis`, HTMX);
     expect(diagnosis.body).toMatch(/^<section id="diagnosis"/);

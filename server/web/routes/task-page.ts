@@ -110,8 +110,9 @@ export const taskPageRoutes: FastifyPluginAsync<DashboardOptions> = async (app, 
     const query = parseLeadQuery(reply, request.query);
     reply.header('Vary', 'HX-Request');
     if (fragment === 'leads' && isHtmx(request)) {
-      await taskHead(options, reply, taskId);
-      return reply.view('partials/leads-table', { leads: await loadLeads(options, taskId, query) });
+      // The filter tabs poll with the rows, so their counts come along (index-only, see task-batches.ts).
+      const [task, leads] = await Promise.all([readTaskRow(options.pipeline.db, taskId), loadLeads(options, taskId, query)]);
+      return reply.view('partials/leads-table', { task: found(reply, taskId, task), leads });
     }
     const [{ task, diagnosis }, leads, runs, audit] = await Promise.all([
       loadTaskAndDiagnosis(options, reply, taskId), loadLeads(options, taskId, query), loadRuns(options, taskId), loadAudit(options, taskId),
