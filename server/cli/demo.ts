@@ -59,7 +59,8 @@ export async function runDemo(argv: string[]): Promise<number> {
       `demo: Outbound Bot simulator at ${sim.url}, LLM simulator at ${llm.url}, database ${config.databaseName}; ` +
         `tasks ${tasks.map((t) => `#${t.id} ${t.name} (${t.leads} leads)`).join(', ')}`,
     );
-    log.info(`demo: API at ${server.address} — try: DATABASE_URL=${redactedUrl(config)} npx autofollow diagnose ${tasks[0]!.id}`);
+    log.info(`demo: dashboard at ${server.address}/ (open it in a browser and watch the tasks move); API at ${server.address}/api`);
+    log.info(`demo: from a shell: DATABASE_URL=${redactedUrl(config)} npx autofollow diagnose ${tasks[0]!.id}`);
     void server.scheduler.runNow('demo').catch((error) => log.error({ err: error }, 'first pass failed'));
     const outcome = options.untilDone ? await waitUntilDone(database, tasks.map((t) => t.id), server.closed) : await server.closed.then(() => 0);
     await server.close();
