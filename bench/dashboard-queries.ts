@@ -5,7 +5,7 @@ import type mysql from 'mysql2/promise';
 import { loadConfig } from '../server/config.ts';
 import { openDatabase } from '../server/db/client.ts';
 import { LEAD_FILTERS, listLeads } from '../server/dashboard/lead-list.ts';
-import { findStuck } from '../server/dashboard/stuck.ts';
+import { findStuckPage } from '../server/dashboard/stuck.ts';
 import { countTasksByStage, listTasks, readTaskRow } from '../server/dashboard/task-list.ts';
 import { planTasks } from './seed-large.ts';
 
@@ -69,8 +69,8 @@ try {
     await measure(`listLeads ${label} q=${sample!.leads_name}`, () => listLeads(db, t.id, { q: String(sample!.leads_name), page: 1, pageSize: 25 }), pageOf);
     await measure(`listLeads ${label} q=+86 phone`, () => listLeads(db, t.id, { q: formatted, page: 1, pageSize: 25 }), pageOf);
   }
-  await measure('findStuck', () => findStuck(db, { stuckAfterSeconds: config.stuckAfterSeconds, leaseSeconds: config.leaseSeconds, limit: 50, timeZone: config.timeZone }),
-    (v) => `${(v as unknown[]).length} tasks`);
+  await measure('findStuck (the /stuck page: 50)', () => findStuckPage(db, { stuckAfterSeconds: config.stuckAfterSeconds, leaseSeconds: config.leaseSeconds, limit: 50, timeZone: config.timeZone }),
+    (v) => `${(v as { tasks: unknown[] }).tasks.length} of ${(v as { total: number }).total} tasks`);
 
   console.log(`${'query'.padEnd(44)} ${'median'.padStart(9)} ${'min'.padStart(9)} ${'max'.padStart(9)}  result`);
   for (const r of results) {

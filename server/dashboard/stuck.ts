@@ -1,21 +1,33 @@
 // /stuck: the tasks that need a person, each cause with the action that fixes it. Ages are measured
-// against the database's clock (UTC_TIMESTAMP), like leases. Bounded: leases and analysis failures
-// are read through small tables or an index; the lead-level causes are read for tasks at stage 2-3
-// only (a few percent of tasks), in one grouped statement over their ids.
+// against the database's clock (UTC_TIMESTAMP), like leases. Polled every few seconds over a CRM of
+// a million leads, so every statement is answered from an index and reads rows only for the few
+// leads or runs that match: leases, pauses and analysis failures from small tables or an index; the
+// lead-level causes of the stage-2/3 tasks as narrow ranges (Succeeded-unfollowed leads on
+// af_idx_task_progress, API errors and cancelled jobs on idx_af_lead_states_attention, leads missing
+// from their group on idx_af_lead_states_not_in_group); never a MAX over all of a task's leads.
 //
-// "No progress" (stage 2 or 3, not paused): for STUCK_AFTER nothing moved, i.e. all of these are
-// older than STUCK_AFTER (or absent): the newest leads_task_list.updated_time of the task's leads
-// (the pipeline stamps it when it syncs a job id or stores a call result), the newest
-// af_lead_states.analysed_at (a follow record analysed), the task row's own updated_time (e.g. its
-// stage change) and the start of its newest run that ended 'ok'. A task whose runs keep succeeding
-// while Outbound Bot is still calling is waiting, not stuck; one whose runs fail or never happen is.
-import { and, eq, inArray, isNotNull, isNull, max, min, or, sql } from 'drizzle-orm';
+// "No progress" (stage 2 or 3, not paused): nothing moved for STUCK_AFTER. Something moved when
+// - a run of the task started that ended 'ok' (a task whose runs keep succeeding while Outbound Bot
+//   is still calling is waiting, not stuck; one whose runs fail or never happen is), or
+// - a run of any outcome changed something, as its own record says (af_task_runs): a stage change
+//   (stage_after <> stage_before) or a step count of writes (RUN_WRITES: job ids stored, call results
+//   stored, follow records created, interest defaulted, analyses retried successfully), or
+// - the task row itself was created or changed (call_tasks.created_time / updated_time).
+// Every write autofollow makes to a lead happens inside a recorded run, so this replaces the newest
+// leads_task_list.updated_time and af_lead_states.analysed_at of the task's leads (no index answers
+// those without reading every lead). What it no longer sees: a person editing leads in the CRM.
+// The runs since STUCK_AFTER are read whole (a few dozen per task); only for a task none of them
+// moved is the time it last moved looked up, in its last LOOKBACK_RUNS runs before that. When none
+// of those moved either, the time given is a bound ("for at least"): the oldest of them.
+import { and, eq, gte, inArray, isNotNull, isNull, lt, min, or, sql } from 'drizzle-orm';
 import type mysql from 'mysql2/promise';
 import type { Db } from '../db/client.ts';
+import type { PIPELINE_INDEXES } from '../db/migrate.ts';
 import { leadStates, taskLeases, taskPauses, taskRuns } from '../db/schema/app.ts';
 import { callTasks as task, leadsTaskList as lead } from '../db/schema/crm.ts';
 import { fromCrmDateTime, toCrmDateTime } from '../pipeline/crm-time.ts';
-import { countIf, isUnfollowed, waitsForConversation } from '../pipeline/lead-conditions.ts';
+import { countIf, lacksFinalStatus, lacksJobId } from '../pipeline/lead-conditions.ts';
+import type { StepName, StepReport } from '../pipeline/step-report.ts';
 import { STAGE } from '../pipeline/task-stages.ts';
 import { LEAD_FILTER_CONDITIONS, leadStatesJoin } from './lead-states.ts';
 import { readLatestRunsByTask, utcDate, type RunFacts } from './task-batches.ts';
@@ -49,10 +61,27 @@ export interface StuckOptions {
   timeZone?: string;
 }
 
+/** The most urgent `limit` stuck tasks, and how many there are in all. */
+export interface StuckPage {
+  tasks: StuckTask[];
+  total: number;
+}
+
 /** A lease held longer than this many lease lengths belongs to a run that does not end. */
 export const LEASE_HELD_LONG_FACTOR = 3;
 /** This many runs in a row ending partial or failed are "repeated API errors". */
 export const FAILING_RUNS = 3;
+/** How far back (in runs before STUCK_AFTER) the time a task last moved is looked up. */
+export const LOOKBACK_RUNS = 50;
+
+/** The step counts that say a run wrote something (see the pipeline's steps); any above 0 is a move. */
+const RUN_WRITES: Record<StepName, readonly string[]> = {
+  sync_call_job_ids: ['matched'],
+  query_task_execution: ['statusesStored'],
+  create_leads_follow: ['created', 'succeeded'], // succeeded: retry-analysis rewrote a record
+  default_is_interested: ['defaulted'],
+  check_and_update_task_status: [], // a stage change is in the run row's stage_after
+};
 
 /** Causes in the order a person should look at them; tasks sort by their first cause, then newest. */
 const CAUSE_ORDER: StuckCauseKind[] = ['lease-expired', 'lease-held-long', 'no-progress', 'api-errors', 'job-cancelled', 'no-conversation', 'not-in-group', 'analysis-failed'];
@@ -65,60 +94,54 @@ interface TaskHead {
   createdTime: string | null;
 }
 
+type Pauses = Map<number, { pausedAt: Date; pausedBy: string }>;
+
+/** The stuck tasks, most urgent first, at most options.limit of them. */
 export async function findStuck(db: Db, options: StuckOptions): Promise<StuckTask[]> {
+  return (await findStuckPage(db, options)).tasks;
+}
+
+export async function findStuckPage(db: Db, options: StuckOptions): Promise<StuckPage> {
   const timeZone = options.timeZone ?? 'Asia/Shanghai';
   const now = await databaseNow(db);
   const stuckBefore = new Date(now.getTime() - options.stuckAfterSeconds * 1000);
-  const stuckBeforeCrm = toCrmDateTime(stuckBefore.getTime(), timeZone);
 
-  const [active, leases, analysis, missing] = await Promise.all([
+  const [active, leases, analysis, missing, pauses] = await Promise.all([
     db.select(headColumns).from(task).where(inArray(task.taskType, [STAGE.calling, STAGE.callsDone])),
     readHeldLeases(db),
     readAnalysisFailures(db),
     readLeadsNotInGroup(db),
-  ]);
-  const activeIds = active.map((t) => t.id);
-  const [leadFacts, runs, lastOk, pauses] = await Promise.all([
-    readActiveLeadFacts(db, activeIds, stuckBeforeCrm),
-    readLatestRunsByTask(db, activeIds, FAILING_RUNS),
-    readLastOkRun(db, activeIds),
     readPauses(db),
   ]);
+  const activeIds = active.map((t) => t.id);
+  const [noConversation, apiErrors, cancelled, runs, recentRuns] = await Promise.all([
+    readStuckWithoutConversation(db, activeIds, toCrmDateTime(stuckBefore.getTime(), timeZone)),
+    readApiErrors(db, activeIds),
+    readCancelledJobs(db, activeIds),
+    readLatestRunsByTask(db, activeIds, FAILING_RUNS),
+    readRunsSince(db, activeIds, stuckBefore),
+  ]);
+  const idle = await readIdleTasks(db, active, { pauses, recentRuns, stuckBefore, timeZone });
 
   const causes = new Map<number, StuckCause[]>();
-  const add = (taskId: number, cause: StuckCause) => causes.set(taskId, [...(causes.get(taskId) ?? []), cause]);
-  for (const lease of leases) {
-    const cause = leaseCause(lease, now, options.leaseSeconds);
-    if (cause) add(lease.taskId, cause);
-  }
-  for (const t of active) {
-    const facts = leadFacts.get(t.id);
-    const activity = [facts?.lastLeadChange, t.updatedTime, t.createdTime].map((text) => crmDate(text ?? null, timeZone));
-    activity.push(facts?.lastAnalysis ?? null, lastOk.get(t.id) ?? null);
-    const last = Math.max(...activity.map((at) => at?.getTime() ?? -Infinity));
-    if (!pauses.has(t.id) && last < stuckBefore.getTime()) {
-      add(t.id, {
-        kind: 'no-progress', count: null, since: Number.isFinite(last) ? new Date(last) : null, action: 'process',
-        detail: Number.isFinite(last)
-          ? `Nothing has moved for ${age(now.getTime() - last)}: no lead changed and no run succeeded since ${new Date(last).toISOString()}.`
-          : 'Nothing has ever moved: no lead changed and no run succeeded.',
-      });
-    }
-    for (const cause of leadCauses(facts, runs.get(t.id) ?? [], options.stuckAfterSeconds, timeZone)) add(t.id, cause);
-  }
+  const add = (taskId: number, cause: StuckCause | null) => {
+    if (cause) causes.set(taskId, [...(causes.get(taskId) ?? []), cause]);
+  };
+  for (const lease of leases) add(lease.taskId, leaseCause(lease, now, options.leaseSeconds));
+  for (const [taskId, last] of idle) add(taskId, noProgressCause(last, now));
+  for (const t of active) add(t.id, apiErrorsCause(apiErrors.get(t.id), runs.get(t.id) ?? []));
+  for (const [taskId, count] of cancelled) add(taskId, cancelledCause(count));
+  for (const [taskId, waiting] of noConversation) add(taskId, noConversationCause(waiting, options.stuckAfterSeconds, timeZone));
   // A task moves on without leads its job group lacks (DESIGN §3.6), but those leads were never
   // called: they stay on this page at every stage until someone assigns them and re-syncs.
-  const activeSet = new Set(activeIds);
-  for (const m of missing) {
-    if (!activeSet.has(m.taskId)) add(m.taskId, notInGroupCause(m.count, m.since));
-  }
+  for (const m of missing) add(m.taskId, notInGroupCause(m.count, m.since));
   for (const failure of analysis) {
     add(failure.taskId, {
       kind: 'analysis-failed', count: failure.count, since: failure.since, action: 'retry-analysis',
       detail: `${plural(failure.count, 'lead')} got the basic follow record because the LLM analysis failed; re-run the analysis.`,
     });
   }
-  return assemble(db, causes, [...active], pauses, options.limit);
+  return assemble(db, causes, active, pauses, options.limit);
 }
 
 const headColumns = { id: task.id, name: task.taskName, stage: task.taskType, updatedTime: task.updatedTime, createdTime: task.createdTime };
@@ -176,132 +199,249 @@ function notInGroupCause(count: number, since: Date | null): StuckCause {
   };
 }
 
-/** Leads marked missing from their job group and still without a job id, through idx_af_lead_states_not_in_group. */
+/** The lead's part of LEAD_FILTER_CONDITIONS['not-in-group'] (the mark is the other). */
+const unsyncedLead = and(lacksJobId, lacksFinalStatus);
+
+/** The CRM index migrate creates (PIPELINE_INDEXES) that holds every column "unsynced" reads, and the row id. */
+const TASK_PROGRESS_INDEX = 'af_idx_task_progress' satisfies (typeof PIPELINE_INDEXES)[number]['name'];
+
+/**
+ * Leads marked missing from their job group and still without a job id, at every stage. Marks stay
+ * on finished tasks, so there can be thousands: reading each one's lead row (a random page of a big
+ * table) took 0.7 s at 1,000,000 leads. Instead two index-only reads, matched here: the marks
+ * (idx_af_lead_states_not_in_group) and the ids of the unsynced leads of the marked tasks
+ * (af_idx_task_progress, forced: the optimiser prefers af_idx_task_job, which must read every row).
+ */
 async function readLeadsNotInGroup(db: Db): Promise<Array<{ taskId: number; count: number; since: Date | null }>> {
-  const rows = await db
-    .select({ taskId: leadStates.taskId, count: sql<number>`CAST(COUNT(*) AS SIGNED)`, since: min(leadStates.notInGroupSince) })
+  const marks = await db
+    .select({ leadRowId: leadStates.leadRowId, taskId: leadStates.taskId, since: leadStates.notInGroupSince })
     .from(leadStates)
-    .innerJoin(lead, eq(lead.id, leadStates.leadRowId))
-    .where(and(isNotNull(leadStates.notInGroupSince), LEAD_FILTER_CONDITIONS['not-in-group']))
-    .groupBy(leadStates.taskId);
-  return rows.map((r) => ({ taskId: r.taskId, count: Number(r.count), since: r.since }));
+    .where(isNotNull(leadStates.notInGroupSince));
+  if (marks.length === 0) return [];
+  const unsynced = await db
+    .select({ id: lead.id })
+    .from(lead, { forceIndex: TASK_PROGRESS_INDEX })
+    .where(and(inArray(lead.taskId, [...new Set(marks.map((m) => m.taskId))]), unsyncedLead));
+  const stillUnsynced = new Set(unsynced.map((r) => r.id));
+  const byTask = new Map<number, { taskId: number; count: number; since: Date | null }>();
+  for (const mark of marks) {
+    if (!stillUnsynced.has(mark.leadRowId)) continue;
+    const entry = byTask.get(mark.taskId) ?? { taskId: mark.taskId, count: 0, since: null };
+    entry.count += 1;
+    if (mark.since && (!entry.since || mark.since < entry.since)) entry.since = mark.since;
+    byTask.set(mark.taskId, entry);
+  }
+  return [...byTask.values()];
 }
 
-interface LeadFacts {
-  noConversation: number;
-  noConversationSince: string | null;
-  notInGroup: number;
-  notInGroupSince: Date | null;
-  apiErrors: number;
-  apiErrorSince: Date | null;
-  lastApiError: string | null;
-  cancelled: number;
-  lastLeadChange: string | null;
-  lastAnalysis: Date | null;
-}
+interface WaitingLeads { count: number; oldest: string | null }
 
-/** One grouped statement over the active tasks' leads (idx_task), joined to their af_lead_states. */
-async function readActiveLeadFacts(db: Db, taskIds: number[], stuckBeforeCrm: string): Promise<Map<number, LeadFacts>> {
+/**
+ * As diagnose counts them (DESIGN §3.4): Succeeded, no follow record, no conversation, for longer than
+ * STUCK_AFTER. Succeeded-and-unfollowed is a narrow range of af_idx_task_progress; only those rows are
+ * read (the conversation and updated_time are not in the index).
+ */
+async function readStuckWithoutConversation(db: Db, taskIds: number[], stuckBeforeCrm: string): Promise<Map<number, WaitingLeads>> {
   if (taskIds.length === 0) return new Map();
-  // As diagnose counts them: Succeeded without conversation for longer than STUCK_AFTER (DESIGN §3.4),
-  // API errors on leads still waiting for Outbound Bot, cancelled jobs without such an error.
-  const noConversation = and(waitsForConversation, isUnfollowed, sql`${lead.updatedTime} < ${stuckBeforeCrm}`);
-  const apiError = and(or(LEAD_FILTER_CONDITIONS.calling, LEAD_FILTER_CONDITIONS['waiting-conversation']), isNotNull(leadStates.apiErrorCode));
-  const cancelled = and(LEAD_FILTER_CONDITIONS.calling, isNull(leadStates.apiErrorCode), eq(leadStates.lastJobStatus, 'Cancelled'));
-  const notInGroup = LEAD_FILTER_CONDITIONS['not-in-group'];
+  const rows = await db
+    .select({ taskId: lead.taskId, count: sql<number>`CAST(COUNT(*) AS SIGNED)`, oldest: min(lead.updatedTime) })
+    .from(lead)
+    .where(and(inArray(lead.taskId, taskIds), LEAD_FILTER_CONDITIONS['waiting-conversation'], lt(lead.updatedTime, stuckBeforeCrm)))
+    .groupBy(lead.taskId);
+  return new Map(rows.map((r) => [r.taskId, { count: Number(r.count), oldest: r.oldest }]));
+}
+
+function noConversationCause(waiting: WaitingLeads, stuckAfterSeconds: number, timeZone: string): StuckCause {
+  return {
+    kind: 'no-conversation', count: waiting.count, action: 'process',
+    since: crmDate(waiting.oldest, timeZone),
+    detail: `${plural(waiting.count, 'call')} succeeded more than STUCK_AFTER (${stuckAfterSeconds} s) ago without a conversation${waiting.oldest ? `, the oldest at ${waiting.oldest} (CRM time)` : ''}; process the task to fetch the jobs again.`,
+  };
+}
+
+interface ApiErrorLeads { count: number; since: Date | null; lastCode: string | null }
+
+/** API errors on leads still waiting for Outbound Bot (being called, or owed their conversation). */
+async function readApiErrors(db: Db, taskIds: number[]): Promise<Map<number, ApiErrorLeads>> {
+  if (taskIds.length === 0) return new Map();
+  const waitingForOutboundBot = or(LEAD_FILTER_CONDITIONS.calling, LEAD_FILTER_CONDITIONS['waiting-conversation']);
   const rows = await db
     .select({
-      taskId: lead.taskId,
-      noConversation: countIf(noConversation),
-      noConversationSince: sql<string | null>`MIN(CASE WHEN ${noConversation} THEN ${lead.updatedTime} END)`,
-      notInGroup: countIf(notInGroup),
-      notInGroupSince: sql<Date | null>`MIN(CASE WHEN ${notInGroup} THEN ${leadStates.notInGroupSince} END)`.mapWith(leadStates.notInGroupSince),
-      apiErrors: countIf(apiError),
-      apiErrorSince: sql<Date | null>`MIN(CASE WHEN ${apiError} THEN ${leadStates.apiErrorAt} END)`.mapWith(leadStates.apiErrorAt),
-      lastApiError: sql<string | null>`MAX(CASE WHEN ${apiError} THEN ${leadStates.apiErrorCode} END)`,
-      cancelled: countIf(cancelled),
-      lastLeadChange: max(lead.updatedTime),
-      lastAnalysis: max(leadStates.analysedAt),
+      taskId: leadStates.taskId,
+      count: sql<number>`CAST(COUNT(*) AS SIGNED)`,
+      since: min(leadStates.apiErrorAt),
+      lastCode: sql<string | null>`MAX(${leadStates.apiErrorCode})`,
     })
-    .from(lead)
-    .leftJoin(leadStates, leadStatesJoin)
-    .where(inArray(lead.taskId, taskIds))
-    .groupBy(lead.taskId);
-  return new Map(
-    rows.map(({ taskId, ...r }) => [taskId, {
-      ...r, noConversation: Number(r.noConversation), notInGroup: Number(r.notInGroup), apiErrors: Number(r.apiErrors), cancelled: Number(r.cancelled),
-    }]),
-  );
+    .from(leadStates)
+    .innerJoin(lead, leadStatesJoin)
+    .where(and(inArray(leadStates.taskId, taskIds), isNotNull(leadStates.apiErrorCode), waitingForOutboundBot))
+    .groupBy(leadStates.taskId);
+  return new Map(rows.map((r) => [r.taskId, { count: Number(r.count), since: r.since, lastCode: r.lastCode }]));
 }
 
-async function readLastOkRun(db: Db, taskIds: number[]): Promise<Map<number, Date>> {
+/** Leads still being called whose job Outbound Bot cancelled, without an API error (that cause says more). */
+async function readCancelledJobs(db: Db, taskIds: number[]): Promise<Map<number, number>> {
   if (taskIds.length === 0) return new Map();
   const rows = await db
-    .select({ taskId: taskRuns.taskId, at: max(taskRuns.startedAt) })
-    .from(taskRuns)
-    .where(and(inArray(taskRuns.taskId, taskIds), eq(taskRuns.outcome, 'ok')))
-    .groupBy(taskRuns.taskId);
-  return new Map(rows.filter((r) => r.at !== null).map((r) => [r.taskId, r.at!]));
+    .select({ taskId: leadStates.taskId, count: sql<number>`CAST(COUNT(*) AS SIGNED)` })
+    .from(leadStates)
+    .innerJoin(lead, leadStatesJoin)
+    .where(and(inArray(leadStates.taskId, taskIds), isNull(leadStates.apiErrorCode), eq(leadStates.lastJobStatus, 'Cancelled'), LEAD_FILTER_CONDITIONS.calling))
+    .groupBy(leadStates.taskId);
+  return new Map(rows.map((r) => [r.taskId, Number(r.count)]));
 }
 
-async function readPauses(db: Db): Promise<Map<number, { pausedAt: Date; pausedBy: string }>> {
+function cancelledCause(count: number): StuckCause {
+  return {
+    kind: 'job-cancelled', count, since: null, action: 'none',
+    detail: `${plural(count, 'job')} ${count === 1 ? 'was' : 'were'} cancelled in Outbound Bot and will never finish; only a person in Outbound Bot can call ${count === 1 ? 'it' : 'them'} again.`,
+  };
+}
+
+function apiErrorsCause(leads: ApiErrorLeads | undefined, runs: RunFacts[]): StuckCause | null {
+  const failing = runs.length >= FAILING_RUNS && runs.every((r) => r.outcome === 'partial' || r.outcome === 'failed');
+  if (!failing && !leads) return null;
+  const lastError = runs.find((r) => r.errorCode)?.errorCode ?? leads?.lastCode;
+  const parts = [
+    failing ? `the last ${FAILING_RUNS} runs ended ${runs.map((r) => r.outcome).join(', ')}` : null,
+    leads ? `${plural(leads.count, 'lead')} carry an API error` : null,
+  ].filter(Boolean);
+  return {
+    kind: 'api-errors', count: leads?.count ?? null, action: 'process',
+    since: leads?.since ?? (failing ? runs[FAILING_RUNS - 1]!.startedAt : null),
+    detail: `Repeated API errors: ${parts.join(' and ')}${lastError ? ` (last: ${lastError})` : ''}; fix the cause, then process the task again.`,
+  };
+}
+
+interface MoveRun { taskId: number; startedAt: Date; outcome: string; stageBefore: number; stageAfter: number | null; steps: string | null }
+
+/** A run moved the task when it succeeded, changed its stage, or its steps counted writes. */
+function moved(run: MoveRun): boolean {
+  if (run.outcome === 'ok') return true;
+  if (run.stageAfter !== null && run.stageAfter !== run.stageBefore) return true;
+  return stepsWrote(run.steps);
+}
+
+function stepsWrote(steps: string | null): boolean {
+  if (!steps) return false;
+  let reports: StepReport[];
+  try {
+    reports = JSON.parse(steps) as StepReport[];
+  } catch {
+    return false; // a run row we cannot read tells nothing either way; the task row and other runs still count
+  }
+  if (!Array.isArray(reports)) return false;
+  return reports.some((r) => (RUN_WRITES[r?.step] ?? []).some((name) => Number(r.counts?.[name] ?? 0) > 0));
+}
+
+const moveColumns = {
+  taskId: taskRuns.taskId, startedAt: taskRuns.startedAt, outcome: taskRuns.outcome,
+  stageBefore: taskRuns.stageBefore, stageAfter: taskRuns.stageAfter, steps: taskRuns.steps,
+};
+
+/** Every run of these tasks started since `since`: a range of idx_af_runs_task per task. */
+async function readRunsSince(db: Db, taskIds: number[], since: Date): Promise<Map<number, MoveRun[]>> {
+  const runs = new Map<number, MoveRun[]>();
+  if (taskIds.length === 0) return runs;
+  const rows = await db.select(moveColumns).from(taskRuns).where(and(inArray(taskRuns.taskId, taskIds), gte(taskRuns.startedAt, since)));
+  for (const row of rows) runs.set(row.taskId, [...(runs.get(row.taskId) ?? []), row]);
+  return runs;
+}
+
+/** The last `perTask` runs of each task started before `before`, newest first: one index dive per task. */
+async function readRunsBefore(db: Db, taskIds: number[], before: Date, perTask: number): Promise<Map<number, MoveRun[]>> {
+  const runs = new Map<number, MoveRun[]>();
+  if (taskIds.length === 0) return runs;
+  const parts = taskIds.map(
+    (taskId) => sql`(SELECT task_id, started_at, outcome, stage_before, stage_after, steps FROM af_task_runs
+       WHERE task_id = ${taskId} AND started_at < ${before} ORDER BY started_at DESC, id DESC LIMIT ${perTask})`,
+  );
+  const [rows] = (await db.execute(sql.join(parts, sql` UNION ALL `))) as unknown as [mysql.RowDataPacket[]];
+  for (const row of rows) {
+    const run: MoveRun = {
+      taskId: Number(row.task_id), startedAt: utcDate(row.started_at)!, outcome: String(row.outcome),
+      stageBefore: Number(row.stage_before), stageAfter: row.stage_after === null ? null : Number(row.stage_after), steps: row.steps ?? null,
+    };
+    runs.set(run.taskId, [...(runs.get(run.taskId) ?? []), run]);
+  }
+  for (const list of runs.values()) list.sort((a, b) => b.startedAt.getTime() - a.startedAt.getTime());
+  return runs;
+}
+
+interface LastMove {
+  /** When the task last moved, or null when it never did. */
+  at: Date | null;
+  /** true: it did not move in its last LOOKBACK_RUNS runs, `at` is the oldest of them (it moved before). */
+  bound: boolean;
+}
+
+/**
+ * The stage-2/3 tasks, not paused, that did not move since STUCK_AFTER (see the file header), with
+ * when they last moved. Only those whose own row and recent runs show no move are looked up further.
+ */
+async function readIdleTasks(
+  db: Db,
+  active: TaskHead[],
+  context: { pauses: Pauses; recentRuns: Map<number, MoveRun[]>; stuckBefore: Date; timeZone: string },
+): Promise<Map<number, LastMove>> {
+  const { pauses, recentRuns, stuckBefore, timeZone } = context;
+  const rowChanged = new Map(active.map((t) => [t.id, latest([crmDate(t.updatedTime, timeZone), crmDate(t.createdTime, timeZone)])]));
+  const candidates = active.filter((t) => {
+    if (pauses.has(t.id)) return false;
+    const changed = rowChanged.get(t.id);
+    if (changed && changed.getTime() >= stuckBefore.getTime()) return false;
+    return !(recentRuns.get(t.id) ?? []).some(moved);
+  });
+  const earlier = await readRunsBefore(db, candidates.map((t) => t.id), stuckBefore, LOOKBACK_RUNS);
+  const idle = new Map<number, LastMove>();
+  for (const t of candidates) {
+    const runs = earlier.get(t.id) ?? [];
+    const lastRun = runs.find(moved)?.startedAt ?? null;
+    const changed = rowChanged.get(t.id) ?? null;
+    if (lastRun || runs.length < LOOKBACK_RUNS) {
+      idle.set(t.id, { at: latest([lastRun, changed]), bound: false });
+    } else {
+      const oldest = runs[runs.length - 1]!.startedAt;
+      // The row changed after the oldest run read: that is exact; otherwise it moved before that run.
+      idle.set(t.id, changed && changed.getTime() >= oldest.getTime() ? { at: changed, bound: false } : { at: oldest, bound: true });
+    }
+  }
+  return idle;
+}
+
+function noProgressCause(last: LastMove, now: Date): StuckCause {
+  const what = 'no run changed a lead or succeeded and the task row did not change';
+  let detail: string;
+  if (!last.at) detail = 'Nothing has ever moved: no run changed a lead or succeeded.';
+  else if (last.bound) detail = `Nothing has moved for at least ${age(now.getTime() - last.at.getTime())}: none of its last ${LOOKBACK_RUNS} runs, back to ${last.at.toISOString()}, changed a lead or succeeded.`;
+  else detail = `Nothing has moved for ${age(now.getTime() - last.at.getTime())}: ${what} since ${last.at.toISOString()}.`;
+  return { kind: 'no-progress', count: null, since: last.at, action: 'process', detail };
+}
+
+async function readPauses(db: Db): Promise<Pauses> {
   const rows = await db.select().from(taskPauses);
   return new Map(rows.map((r) => [r.taskId, { pausedAt: r.pausedAt, pausedBy: r.pausedBy }]));
 }
 
-function leadCauses(facts: LeadFacts | undefined, runs: RunFacts[], stuckAfterSeconds: number, timeZone: string): StuckCause[] {
-  const causes: StuckCause[] = [];
-  const failing = runs.length >= FAILING_RUNS && runs.every((r) => r.outcome === 'partial' || r.outcome === 'failed');
-  if (failing || (facts && facts.apiErrors > 0)) {
-    const lastError = runs.find((r) => r.errorCode)?.errorCode ?? facts?.lastApiError;
-    const parts = [
-      failing ? `the last ${FAILING_RUNS} runs ended ${runs.map((r) => r.outcome).join(', ')}` : null,
-      facts && facts.apiErrors > 0 ? `${plural(facts.apiErrors, 'lead')} carry an API error` : null,
-    ].filter(Boolean);
-    causes.push({
-      kind: 'api-errors', count: facts && facts.apiErrors > 0 ? facts.apiErrors : null, action: 'process',
-      since: facts?.apiErrorSince ?? (failing ? runs[FAILING_RUNS - 1]!.startedAt : null),
-      detail: `Repeated API errors: ${parts.join(' and ')}${lastError ? ` (last: ${lastError})` : ''}; fix the cause, then process the task again.`,
-    });
-  }
-  if (!facts) return causes;
-  if (facts.cancelled > 0) {
-    causes.push({
-      kind: 'job-cancelled', count: facts.cancelled, since: null, action: 'none',
-      detail: `${plural(facts.cancelled, 'job')} ${facts.cancelled === 1 ? 'was' : 'were'} cancelled in Outbound Bot and will never finish; only a person in Outbound Bot can call ${facts.cancelled === 1 ? 'it' : 'them'} again.`,
-    });
-  }
-  if (facts.noConversation > 0) {
-    causes.push({
-      kind: 'no-conversation', count: facts.noConversation, action: 'resync',
-      since: crmDate(facts.noConversationSince, timeZone),
-      detail: `${plural(facts.noConversation, 'call')} succeeded more than STUCK_AFTER (${stuckAfterSeconds} s) ago without a conversation${facts.noConversationSince ? `, the oldest at ${facts.noConversationSince} (CRM time)` : ''}; fetch the jobs again.`,
-    });
-  }
-  if (facts.notInGroup > 0) causes.push(notInGroupCause(facts.notInGroup, facts.notInGroupSince));
-  return causes;
-}
-
-async function assemble(
-  db: Db,
-  causes: Map<number, StuckCause[]>,
-  known: TaskHead[],
-  pauses: Map<number, { pausedAt: Date; pausedBy: string }>,
-  limit: number,
-): Promise<StuckTask[]> {
+async function assemble(db: Db, causes: Map<number, StuckCause[]>, known: TaskHead[], pauses: Pauses, limit: number): Promise<StuckPage> {
   const heads = new Map(known.map((t) => [t.id, t]));
   const missing = [...causes.keys()].filter((id) => !heads.has(id));
   if (missing.length > 0) for (const t of await db.select(headColumns).from(task).where(inArray(task.id, missing))) heads.set(t.id, t);
   const rank = (list: StuckCause[]) => Math.min(...list.map((c) => CAUSE_ORDER.indexOf(c.kind)));
-  return [...causes.entries()]
+  const all = [...causes.entries()]
     .filter(([id]) => heads.has(id)) // a lease or lead state left behind by a deleted task
     .map(([id, list]) => {
       const head = heads.get(id)!;
       const sorted = [...list].sort((a, b) => CAUSE_ORDER.indexOf(a.kind) - CAUSE_ORDER.indexOf(b.kind));
       return { id, name: head.name, stage: head.stage, paused: pauses.get(id) ?? null, causes: sorted };
     })
-    .sort((a, b) => rank(a.causes) - rank(b.causes) || b.id - a.id)
-    .slice(0, Math.max(0, limit));
+    .sort((a, b) => rank(a.causes) - rank(b.causes) || b.id - a.id);
+  return { tasks: all.slice(0, Math.max(0, limit)), total: all.length };
+}
+
+function latest(dates: Array<Date | null>): Date | null {
+  const times = dates.filter((d): d is Date => d !== null).map((d) => d.getTime());
+  return times.length === 0 ? null : new Date(Math.max(...times));
 }
 
 function crmDate(text: string | null, timeZone: string): Date | null {

@@ -91,4 +91,35 @@ describe('index use of the dashboard reads', () => {
     }
     expect(scans).toEqual([]);
   });
+
+  it('reads /stuck from indexes: lead rows only for the leads that match, never all of a task', async () => {
+    // The background of the test above is in place: 400 finished tasks and a big active one.
+    const marked = await database.pool.query<mysql.RowDataPacket[]>('SELECT id, task_id FROM leads_task_list WHERE task_id <= 40 ORDER BY id LIMIT 40');
+    const rows = marked[0].map((r, i) => [r.id, r.task_id, i % 2 ? new Date() : null, i % 4 === 0 ? 'Throttling' : null, i % 4 === 1 ? 'Cancelled' : 'Succeeded']);
+    await database.pool.query('INSERT IGNORE INTO af_lead_states (lead_row_id, task_id, not_in_group_since, api_error_code, last_job_status) VALUES ?', [rows]);
+    await database.pool.query('ANALYZE TABLE leads_task_list, af_lead_states, af_task_runs');
+    statements.length = 0;
+    await findStuck(database.db, { stuckAfterSeconds: 3600, leaseSeconds: 300, limit: 50, timeZone: TZ });
+    const plans: string[] = [];
+    const connection = await database.pool.getConnection();
+    try {
+      for (const { sql, params } of statements.filter((s) => /leads_task_list|af_lead_states|af_task_runs/.test(s.sql))) {
+        const [plan] = await connection.query<mysql.RowDataPacket[]>(`EXPLAIN ${sql}`, params);
+        for (const row of plan) {
+          if (row.table) plans.push(`${row.table} ${row.type} ${row.key} ${row.key_len} ${/Using index(?! condition)/.test(row.Extra ?? '') ? 'index-only' : 'rows'}`);
+        }
+      }
+    } finally {
+      connection.release();
+    }
+    // Leads: the waiting-for-conversation range, the unsynced ids (index-only), and one row per
+    // flagged state; never a task's every lead (idx_task, af_idx_task_job, or only the task_id part
+    // of af_idx_task_progress: key_len 4) nor a scan.
+    const onLeads = plans.filter((p) => p.startsWith('leads_task_list'));
+    expect(onLeads.length).toBeGreaterThanOrEqual(3);
+    expect(onLeads.filter((p) => !/ (range|ref) af_idx_task_progress (?!4 )\d+ | eq_ref PRIMARY /.test(p))).toEqual([]);
+    expect(onLeads.filter((p) => p.includes('af_idx_task_progress') && p.endsWith('index-only'))).toHaveLength(1);
+    expect(plans.filter((p) => / (ALL|index) /.test(p))).toEqual([]);
+    expect(plans.filter((p) => p.includes('idx_af_lead_states_attention'))).toHaveLength(2);
+  });
 });

@@ -1,7 +1,12 @@
 // /stuck: each cause appears for a task built to have it, with the action that fixes it, and never
-// for a healthy task; progress causes only at stages 2-3, analysis failures at any stage.
+// for a healthy task; progress causes only at stages 2-3, analysis failures at any stage. "No
+// progress" is read from the task's runs and its own row (see the header of dashboard/stuck.ts), no
+// longer from its leads' updated_time: the tests of that definition say so where it matters.
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { findStuck, type StuckCauseKind, type StuckTask } from '../../server/dashboard/stuck.ts';
+import { taskRuns } from '../../server/db/schema/app.ts';
+import { findStuck, findStuckPage, LOOKBACK_RUNS, type StuckCauseKind, type StuckTask } from '../../server/dashboard/stuck.ts';
+import type { StepReport } from '../../server/pipeline/step-report.ts';
 import { givenTask } from '../helpers/builders.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { ageTask, arrangeLeads, CONVERSATION, crmAgo, givenLease, givenPause, givenRun, TZ } from './fixtures.ts';
@@ -28,6 +33,16 @@ async function givenHealthyTask(name: string, taskType = 2): Promise<number> {
   return id;
 }
 
+/** A run as the pipeline records it: its stage before and after, and what its steps counted. */
+async function givenRecordedRun(taskId: number, run: { outcome: string; agoSeconds: number; counts?: Partial<Record<StepReport['step'], Record<string, number>>>; stageAfter?: number }) {
+  const steps = Object.entries(run.counts ?? { sync_call_job_ids: { pages: 1, matched: 0 }, query_task_execution: { leadsChecked: 3, statusesStored: 0 } })
+    .map(([step, counts]) => ({ step, durationMs: 5, counts, errors: [], incomplete: run.outcome !== 'ok' }));
+  await database.db.insert(taskRuns).values({
+    taskId, owner: 'host-a:1', trigger: 'schedule', outcome: run.outcome, stageBefore: 2, stageAfter: run.stageAfter ?? 2, steps: JSON.stringify(steps),
+    startedAt: sql`UTC_TIMESTAMP(3) - INTERVAL ${run.agoSeconds} SECOND`, finishedAt: sql`UTC_TIMESTAMP(3) - INTERVAL ${run.agoSeconds - 2} SECOND`,
+  });
+}
+
 const kinds = (list: StuckTask[], id: number) => list.find((t) => t.id === id)?.causes.map((c) => c.kind) ?? [];
 
 describe('findStuck', () => {
@@ -48,9 +63,11 @@ describe('findStuck', () => {
     const shortLease = await givenHealthyTask('short-lease');
     await givenLease(database.db, shortLease, { owner: 'busy-host:3', acquiredAgo: 3 * 300 - 120, expiresIn: 200 });
 
+    // Its last move: a partial run 3 h ago that stored a call result; since then a run failed.
     const idle = await givenTask(database.db, { name: 'idle', taskType: 3, jobGroupId: 'g-idle' });
     await arrangeLeads(database.db, idle, [{ phone: '13900000001', callJobId: 'i-1', callStatus: 'Failed', updatedTime: crmAgo(3 * 3600) }]);
     await ageTask(database.db, idle, 5 * 3600);
+    await givenRecordedRun(idle, { outcome: 'partial', agoSeconds: 3 * 3600, counts: { query_task_execution: { leadsChecked: 1, statusesStored: 1 } } });
     await givenRun(database.db, idle, { outcome: 'failed', agoSeconds: 600, errorCode: 'Forbidden' });
 
     const apiLeads = await givenHealthyTask('api-leads');
@@ -92,10 +109,12 @@ describe('findStuck', () => {
     expect(cause(longLease)).toMatchObject({ action: 'break-lease', count: null });
     expect(cause(idle)).toMatchObject({ action: 'process', count: null });
     expect(Math.abs(Date.now() - cause(idle).since!.getTime() - 3 * 3600_000)).toBeLessThan(120_000);
+    expect(cause(idle).detail).toMatch(/^Nothing has moved for 3 h: /);
     expect(cause(apiLeads)).toMatchObject({ action: 'process', count: 1 });
     expect(cause(apiRuns)).toMatchObject({ action: 'process', count: null });
     expect(cause(apiRuns).detail).toMatch(/last 3 runs ended partial, partial, partial \(last: Throttling.User\)/);
-    expect(cause(noConversation)).toMatchObject({ action: 'resync', count: 2 });
+    // Processing fetches the jobs again; a re-sync would only look for job ids.
+    expect(cause(noConversation)).toMatchObject({ action: 'process', count: 2 });
     expect(Math.abs(Date.now() - cause(noConversation).since!.getTime() - (STUCK_AFTER + 600) * 1000)).toBeLessThan(120_000);
     expect(cause(notInGroup)).toMatchObject({ action: 'resync', count: 1 });
     expect(cause(cancelled)).toMatchObject({ action: 'none', count: 1 });
@@ -143,6 +162,76 @@ describe('findStuck', () => {
       const id = await givenHealthyTask(`capped-${i}`);
       await givenLease(database.db, id, { owner: 'dead:1', acquiredAgo: 900, expiresIn: -60 });
     }
-    expect(await findStuck(database.db, { ...OPTIONS, limit: 3 })).toHaveLength(3);
+    const capped = await findStuckPage(database.db, { ...OPTIONS, limit: 3 });
+    expect(capped.tasks).toHaveLength(3);
+    expect(capped.total).toBe(4);
+    expect(await findStuck(database.db, { ...OPTIONS, limit: 3 })).toEqual(capped.tasks);
+  });
+
+  it('lists the most urgent first when it caps the list, and counts them all', async () => {
+    const urgent = await givenHealthyTask('urgent'); // the oldest id: only its cause puts it first
+    await givenLease(database.db, urgent, { owner: 'dead:1', acquiredAgo: 900, expiresIn: -60 });
+    const missing: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const id = await givenHealthyTask(`missing-${i}`);
+      await arrangeLeads(database.db, id, [{ phone: `1360000010${i}`, state: { notInGroupSince: new Date(Date.now() - 3_600_000) } }]);
+      missing.push(id);
+    }
+    const page = await findStuckPage(database.db, { ...OPTIONS, limit: 3 });
+    expect(page.total).toBe(5);
+    expect(page.tasks.map((t) => t.id)).toEqual([urgent, missing[3], missing[2]]);
+    expect(await findStuckPage(database.db, { ...OPTIONS, limit: 0 })).toEqual({ tasks: [], total: 5 });
+  });
+
+  describe('no progress, read from runs and the task row', () => {
+    /** A stage-2 task whose row and leads last changed a day ago. */
+    async function givenQuietTask(name: string): Promise<number> {
+      const id = await givenTask(database.db, { name, taskType: 2, jobGroupId: `g-${name}` });
+      await arrangeLeads(database.db, id, [{ phone: '13500000001', callJobId: `${name}-1`, updatedTime: crmAgo(86_400) }]);
+      await ageTask(database.db, id, 86_400);
+      return id;
+    }
+    const noProgress = async (id: number) => (await findStuck(database.db, OPTIONS)).find((t) => t.id === id)?.causes.find((c) => c.kind === 'no-progress');
+
+    it('counts a run that wrote something as a move whatever its outcome, and one that wrote nothing as none', async () => {
+      const writing = await givenQuietTask('writing');
+      await givenRecordedRun(writing, { outcome: 'partial', agoSeconds: 600, counts: { sync_call_job_ids: { pages: 2, pagesFailed: 1, matched: 3 } } });
+      const following = await givenQuietTask('following');
+      await givenRecordedRun(following, { outcome: 'failed', agoSeconds: 600, counts: { create_leads_follow: { created: 1, analysisFailed: 1 } } });
+      const advancing = await givenQuietTask('advancing');
+      await givenRecordedRun(advancing, { outcome: 'partial', agoSeconds: 600, stageAfter: 3 });
+      const idle = await givenQuietTask('idle');
+      await givenRecordedRun(idle, { outcome: 'partial', agoSeconds: 600, counts: { sync_call_job_ids: { pages: 1, jobsListed: 40, matched: 0 }, create_leads_follow: { alreadyDone: 2 } } });
+      await givenRecordedRun(idle, { outcome: 'running', agoSeconds: 30 });
+
+      const stuck = await findStuck(database.db, OPTIONS);
+      expect(stuck.map((t) => [t.id, t.causes.map((c) => c.kind)])).toEqual([[idle, ['no-progress']]]);
+      // Its row changed a day ago; no run ever wrote anything.
+      expect(Math.abs(Date.now() - stuck[0]!.causes[0]!.since!.getTime() - 86_400_000)).toBeLessThan(120_000);
+    });
+
+    it('no longer reads the leads: a lead changed outside autofollow does not count as a move (definition change)', async () => {
+      const edited = await givenQuietTask('edited');
+      await arrangeLeads(database.db, edited, [{ phone: '13500000002', callJobId: 'edited-2', updatedTime: crmAgo(60) }]);
+      expect(await noProgress(edited)).toMatchObject({ action: 'process' });
+      await ageTask(database.db, edited, 60); // its own row did change: that counts
+      expect(await noProgress(edited)).toBeUndefined();
+    });
+
+    it(`looks back ${LOOKBACK_RUNS} runs for the last move, then says "at least"`, async () => {
+      const quiet = await givenQuietTask('quiet');
+      await ageTask(database.db, quiet, 30 * 86_400);
+      await givenRecordedRun(quiet, { outcome: 'ok', agoSeconds: 20 * 86_400 });
+      for (let i = 0; i < LOOKBACK_RUNS; i++) await givenRecordedRun(quiet, { outcome: 'failed', agoSeconds: 3 * 3600 + i * 600 });
+      const bound = await noProgress(quiet);
+      const oldestRead = 3 * 3600 + (LOOKBACK_RUNS - 1) * 600;
+      expect(Math.abs(Date.now() - bound!.since!.getTime() - oldestRead * 1000)).toBeLessThan(120_000);
+      expect(bound!.detail).toMatch(new RegExp(`^Nothing has moved for at least .*none of its last ${LOOKBACK_RUNS} runs`));
+
+      await database.db.delete(taskRuns).where(sql`${taskRuns.startedAt} < UTC_TIMESTAMP(3) - INTERVAL ${3 * 3600 + 10 * 600} SECOND AND ${taskRuns.outcome} = 'failed'`);
+      const exact = await noProgress(quiet); // now the ok run 20 days ago is within reach
+      expect(Math.abs(Date.now() - exact!.since!.getTime() - 20 * 86_400_000)).toBeLessThan(120_000);
+      expect(exact!.detail).toMatch(/^Nothing has moved for 20 d: /);
+    });
   });
 });

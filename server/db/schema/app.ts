@@ -63,6 +63,10 @@ export const leadStates = mysqlTable(
     index('idx_af_lead_states_analysis').on(t.analysisStatus, t.taskId, t.analysedAt),
     // /stuck finds leads missing from their job group at every stage (they were never called).
     index('idx_af_lead_states_not_in_group').on(t.notInGroupSince, t.taskId),
+    // /stuck finds the leads of stage 2-3 tasks that carry an API error (api_error_code IS NOT NULL)
+    // and those whose job was cancelled without one (api_error_code IS NULL, last_job_status
+    // 'Cancelled'): both are narrow ranges here, so no other lead row or state is read.
+    index('idx_af_lead_states_attention').on(t.taskId, t.apiErrorCode, t.lastJobStatus),
   ],
 );
 

@@ -1,0 +1,1 @@
+CREATE INDEX `idx_af_lead_states_attention` ON `af_lead_states` (`task_id`,`api_error_code`,`last_job_status`);
