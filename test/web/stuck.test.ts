@@ -1,11 +1,14 @@
 // The stuck page /stuck: each constructed stuck case with its cause, its fix button posting to the
 // task actions' route and its link to the affected leads; healthy tasks are not listed; an empty
-// list says so; it polls itself; English labels with af_lang=en.
+// list says so; it shows the most urgent STUCK_LISTED and how many there are; it polls itself;
+// English labels with af_lang=en.
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { leadStates, taskLeases, taskRuns } from '../../server/db/schema/app.ts';
-import { dccLeadsFollow } from '../../server/db/schema/crm.ts';
+import { dccLeadsFollow, leadsTaskList } from '../../server/db/schema/crm.ts';
+import { toCrmDateTime } from '../../server/pipeline/crm-time.ts';
+import { STUCK_LISTED } from '../../server/web/routes/stuck.ts';
 import { givenLeads, givenTask } from '../helpers/builders.ts';
 import { HTMX } from '../helpers/dashboard-session.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
@@ -107,6 +110,40 @@ describe('GET /stuck', () => {
     expect(causesOf(body, calling)).toEqual(['job-cancelled']);
     expect(body).toContain('这些外呼任务在外呼机器人中被取消');
     expect(body).not.toContain(`/tasks/${calling}/actions/`);
+  });
+
+  it('offers "process now" for calls whose conversation never came: processing fetches the jobs again', async () => {
+    const taskId = await givenHealthyTask('等对话的任务');
+    const [waiting] = await givenLeads(database.db, taskId, [{ phone: '13900000041', callJobId: 'job-w', callStatus: 'Succeeded' }]);
+    await database.db.update(leadsTaskList).set({ updatedTime: toCrmDateTime(Date.now() - 3 * 3600_000, 'Asia/Shanghai') }).where(sql`${leadsTaskList.id} = ${waiting!}`);
+    const body = (await get('/stuck')).body;
+    expect(causesOf(body, taskId)).toEqual(['no-conversation']);
+    expect(body).toContain(`hx-post="/tasks/${taskId}/actions/process" hx-target="#stuck-msg-${taskId}-no-conversation"`);
+    expect(body).not.toContain(`/tasks/${taskId}/actions/resync`);
+    expect(body).toContain('“立即处理”会重新获取这些作业');
+    expect(body).toContain('1 个任务需要处理');
+    expect(body).not.toContain('最紧急的');
+  });
+
+  it(`shows the ${STUCK_LISTED} most urgent tasks and says how many there are`, async () => {
+    const leases = await givenStuckTask(); // the oldest id: its expired lease puts it first
+    const missing: number[] = [];
+    for (let i = 0; i < STUCK_LISTED + 2; i++) {
+      const taskId = await givenTask(database.db, { name: `缺号任务${i}`, taskType: 4, jobGroupId: `jg-m${i}` });
+      const [leadRow] = await givenLeads(database.db, taskId, [{ phone: `1390001${String(i).padStart(4, '0')}` }]);
+      await database.db.insert(leadStates).values({ leadRowId: leadRow!, taskId, notInGroupSince: sql`UTC_TIMESTAMP(3) - INTERVAL 1 HOUR` });
+      missing.push(taskId);
+    }
+    const total = STUCK_LISTED + 3;
+    const body = (await get('/stuck')).body;
+    const listed = [...body.matchAll(/id="stuck-task-(\d+)"/g)].map((m) => Number(m[1]));
+    expect(listed).toHaveLength(STUCK_LISTED);
+    expect(listed[0]).toBe(leases);
+    expect(listed.slice(1)).toEqual(missing.slice(-(STUCK_LISTED - 1)).reverse());
+    expect(body).not.toContain(`id="stuck-task-${missing[0]}"`);
+    expect(body).toContain(`${total} 个任务需要处理，显示其中最紧急的 ${STUCK_LISTED} 个`);
+    const english = (await get('/stuck?fragment=list', { ...HTMX, cookie: 'af_lang=en' })).body;
+    expect(english).toContain(`${total} tasks need attention: showing ${STUCK_LISTED} of ${total}, the most urgent first`);
   });
 
   it('says clearly that nothing is stuck', async () => {
