@@ -12,14 +12,18 @@
     if (ctx && ctx.request && ctx.request.headers) ctx.request.headers['X-CSRF-Token'] = token();
   });
 
-  // Elements with hx-trigger="poll" refresh every data-poll-ms (default 5 s), but only while the tab is
-  // visible: a hidden tab costs the database nothing, and it catches up at once when shown again.
+  // Elements with hx-trigger="poll" refresh every 5 s (every data-poll-every-th tick for costly, slowly
+  // changing regions), but only while the tab is visible: a hidden tab costs the database nothing, and
+  // it catches up at once when shown again.
   var POLL_MS = 5000;
   var lastPoll = Date.now();
+  var tick = 0;
   function poll() {
     lastPoll = Date.now();
+    tick += 1;
     document.querySelectorAll('[hx-trigger~="poll"]').forEach(function (el) {
-      if (!el.closest('.htmx-request')) htmx.trigger(el, 'poll');
+      var every = Number(el.getAttribute('data-poll-every')) || 1;
+      if (tick % every === 0 && !el.closest('.htmx-request')) htmx.trigger(el, 'poll');
     });
   }
   setInterval(function () {
