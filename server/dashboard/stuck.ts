@@ -4,7 +4,8 @@
 // leads or runs that match: leases, pauses and analysis failures from small tables or an index; the
 // lead-level causes of the stage-2/3 tasks as narrow ranges (Succeeded-unfollowed leads on
 // af_idx_task_progress, API errors and cancelled jobs on idx_af_lead_states_attention, leads missing
-// from their group on idx_af_lead_states_not_in_group); never a MAX over all of a task's leads.
+// from their group on idx_af_lead_states_not_in_group, each checked as a point of
+// af_idx_task_progress); never a MAX over all of a task's leads.
 //
 // "No progress" (stage 2 or 3, not paused): nothing moved for STUCK_AFTER. Something moved when
 // - a run of the task started that ended 'ok' (a task whose runs keep succeeding while Outbound Bot
@@ -19,7 +20,7 @@
 // The runs since STUCK_AFTER are read whole (a few dozen per task); only for a task none of them
 // moved is the time it last moved looked up, in its last LOOKBACK_RUNS runs before that. When none
 // of those moved either, the time given is a bound ("for at least"): the oldest of them.
-import { and, eq, gte, inArray, isNotNull, isNull, lt, min, or, sql } from 'drizzle-orm';
+import { and, eq, gte, inArray, isNotNull, isNull, lt, min, not, or, sql } from 'drizzle-orm';
 import type mysql from 'mysql2/promise';
 import type { Db } from '../db/client.ts';
 import type { PIPELINE_INDEXES } from '../db/migrate.ts';
@@ -106,22 +107,13 @@ export async function findStuckPage(db: Db, options: StuckOptions): Promise<Stuc
   const now = await databaseNow(db);
   const stuckBefore = new Date(now.getTime() - options.stuckAfterSeconds * 1000);
 
-  const [active, leases, analysis, missing, pauses] = await Promise.all([
-    db.select(headColumns).from(task).where(inArray(task.taskType, [STAGE.calling, STAGE.callsDone])),
+  // Side by side; the reads of the stage-2/3 tasks wait only for their list, not for the others.
+  const [{ active, pauses, noConversation, apiErrors, cancelled, runs, idle }, leases, analysis, missing] = await Promise.all([
+    readActiveTaskFacts(db, stuckBefore, timeZone),
     readHeldLeases(db),
     readAnalysisFailures(db),
     readLeadsNotInGroup(db),
-    readPauses(db),
   ]);
-  const activeIds = active.map((t) => t.id);
-  const [noConversation, apiErrors, cancelled, runs, recentRuns] = await Promise.all([
-    readStuckWithoutConversation(db, activeIds, toCrmDateTime(stuckBefore.getTime(), timeZone)),
-    readApiErrors(db, activeIds),
-    readCancelledJobs(db, activeIds),
-    readLatestRunsByTask(db, activeIds, FAILING_RUNS),
-    readRunsSince(db, activeIds, stuckBefore),
-  ]);
-  const idle = await readIdleTasks(db, active, { pauses, recentRuns, stuckBefore, timeZone });
 
   const causes = new Map<number, StuckCause[]>();
   const add = (taskId: number, cause: StuckCause | null) => {
@@ -142,6 +134,24 @@ export async function findStuckPage(db: Db, options: StuckOptions): Promise<Stuc
     });
   }
   return assemble(db, causes, active, pauses, options.limit);
+}
+
+/** What the progress causes need of the stage-2/3 tasks: their leads, runs and pauses. */
+async function readActiveTaskFacts(db: Db, stuckBefore: Date, timeZone: string) {
+  const [active, pauses] = await Promise.all([
+    db.select(headColumns).from(task).where(inArray(task.taskType, [STAGE.calling, STAGE.callsDone])),
+    readPauses(db),
+  ]);
+  const activeIds = active.map((t) => t.id);
+  const [noConversation, apiErrors, cancelled, runs, recentRuns] = await Promise.all([
+    readStuckWithoutConversation(db, activeIds, toCrmDateTime(stuckBefore.getTime(), timeZone)),
+    readApiErrors(db, activeIds),
+    readCancelledJobs(db, activeIds),
+    readLatestRunsByTask(db, activeIds, FAILING_RUNS),
+    readRunsSince(db, activeIds, stuckBefore),
+  ]);
+  const idle = await readIdleTasks(db, active, { pauses, recentRuns, stuckBefore, timeZone });
+  return { active, pauses, noConversation, apiErrors, cancelled, runs, idle };
 }
 
 const headColumns = { id: task.id, name: task.taskName, stage: task.taskType, updatedTime: task.updatedTime, createdTime: task.createdTime };
@@ -199,39 +209,57 @@ function notInGroupCause(count: number, since: Date | null): StuckCause {
   };
 }
 
-/** The lead's part of LEAD_FILTER_CONDITIONS['not-in-group'] (the mark is the other). */
-const unsyncedLead = and(lacksJobId, lacksFinalStatus);
-
-/** The CRM index migrate creates (PIPELINE_INDEXES) that holds every column "unsynced" reads, and the row id. */
+/** The CRM index migrate creates (PIPELINE_INDEXES); InnoDB appends the row id to it. */
 const TASK_PROGRESS_INDEX = 'af_idx_task_progress' satisfies (typeof PIPELINE_INDEXES)[number]['name'];
+
+/**
+ * How a lead the pipeline never synced looks: every column of af_idx_task_progress NULL. Such a
+ * lead is unsynced (the lead's part of LEAD_FILTER_CONDITIONS['not-in-group']), and with its task
+ * and row id it is one point of that index, found without reading the row.
+ */
+const neverTouched = and(isNull(lead.callStatus), isNull(lead.leadsFollowId), isNull(lead.isInterested), isNull(lead.callJobId))!;
+const unsyncedLead = and(lacksJobId, lacksFinalStatus)!;
+
+type MissingLeads = { taskId: number; count: number; since: Date | null };
 
 /**
  * Leads marked missing from their job group and still without a job id, at every stage. Marks stay
  * on finished tasks, so there can be thousands: reading each one's lead row (a random page of a big
- * table) took 0.7 s at 1,000,000 leads. Instead two index-only reads, matched here: the marks
- * (idx_af_lead_states_not_in_group) and the ids of the unsynced leads of the marked tasks
- * (af_idx_task_progress, forced: the optimiser prefers af_idx_task_job, which must read every row).
+ * table) took 0.7 s at 1,000,000 leads. So each mark is first looked up as an untouched lead in
+ * af_idx_task_progress (task, NULLs, row id: an index-only point, forced because the optimiser
+ * would rather read the row by its primary key); only marks not found that way (a lead changed
+ * since, e.g. a job id stored outside the pipeline: rare) have their lead rows read.
  */
-async function readLeadsNotInGroup(db: Db): Promise<Array<{ taskId: number; count: number; since: Date | null }>> {
-  const marks = await db
-    .select({ leadRowId: leadStates.leadRowId, taskId: leadStates.taskId, since: leadStates.notInGroupSince })
+async function readLeadsNotInGroup(db: Db): Promise<MissingLeads[]> {
+  const marked = isNotNull(leadStates.notInGroupSince);
+  const found = and(eq(lead.taskId, leadStates.taskId), leadStatesJoin, neverTouched);
+  const first = await db
+    .select({
+      taskId: leadStates.taskId,
+      marks: sql<number>`CAST(COUNT(*) AS SIGNED)`,
+      count: sql<number>`CAST(COUNT(${lead.id}) AS SIGNED)`,
+      since: sql<Date | null>`MIN(CASE WHEN ${lead.id} IS NOT NULL THEN ${leadStates.notInGroupSince} END)`.mapWith(leadStates.notInGroupSince),
+    })
     .from(leadStates)
-    .where(isNotNull(leadStates.notInGroupSince));
-  if (marks.length === 0) return [];
-  const unsynced = await db
-    .select({ id: lead.id })
-    .from(lead, { forceIndex: TASK_PROGRESS_INDEX })
-    .where(and(inArray(lead.taskId, [...new Set(marks.map((m) => m.taskId))]), unsyncedLead));
-  const stillUnsynced = new Set(unsynced.map((r) => r.id));
-  const byTask = new Map<number, { taskId: number; count: number; since: Date | null }>();
-  for (const mark of marks) {
-    if (!stillUnsynced.has(mark.leadRowId)) continue;
-    const entry = byTask.get(mark.taskId) ?? { taskId: mark.taskId, count: 0, since: null };
-    entry.count += 1;
-    if (mark.since && (!entry.since || mark.since < entry.since)) entry.since = mark.since;
-    byTask.set(mark.taskId, entry);
+    .leftJoin(lead, found, { forceIndex: TASK_PROGRESS_INDEX })
+    .where(marked)
+    .groupBy(leadStates.taskId);
+  const byTask = new Map(first.map((r) => [r.taskId, { taskId: r.taskId, count: Number(r.count), since: r.since }]));
+  const rest = first.filter((r) => Number(r.marks) > Number(r.count)).map((r) => r.taskId);
+  if (rest.length > 0) {
+    const others = await db
+      .select({ taskId: leadStates.taskId, count: sql<number>`CAST(COUNT(*) AS SIGNED)`, since: min(leadStates.notInGroupSince) })
+      .from(leadStates)
+      .innerJoin(lead, leadStatesJoin)
+      .where(and(inArray(leadStates.taskId, rest), marked, unsyncedLead, not(and(eq(lead.taskId, leadStates.taskId), neverTouched)!)))
+      .groupBy(leadStates.taskId);
+    for (const r of others) {
+      const entry = byTask.get(r.taskId)!;
+      entry.count += Number(r.count);
+      if (r.since && (!entry.since || r.since < entry.since)) entry.since = r.since;
+    }
   }
-  return [...byTask.values()];
+  return [...byTask.values()].filter((m) => m.count > 0);
 }
 
 interface WaitingLeads { count: number; oldest: string | null }
