@@ -141,7 +141,7 @@ describe('GET /stuck', () => {
     expect(listed[0]).toBe(leases);
     expect(listed.slice(1)).toEqual(missing.slice(-(STUCK_LISTED - 1)).reverse());
     expect(body).not.toContain(`id="stuck-task-${missing[0]}"`);
-    expect(body).toContain(`${total} 个任务需要处理，显示其中最紧急的 ${STUCK_LISTED} 个`);
+    expect(body).toContain(`${total} 个任务需要处理：显示 ${total} 个中最紧急的 ${STUCK_LISTED} 个`);
     const english = (await get('/stuck?fragment=list', { ...HTMX, cookie: 'af_lang=en' })).body;
     expect(english).toContain(`${total} tasks need attention: showing ${STUCK_LISTED} of ${total}, the most urgent first`);
   });

@@ -7,7 +7,7 @@ export const stuckMessages: Catalogue = {
     'stuck.intro': '没有进展的任务和线索，以及解决办法。“没有进展”指超过 {after}（STUCK_AFTER）没有变化。',
     'stuck.none': '没有卡住的任务：所有任务都在正常推进。',
     'stuck.count': '{n} 个任务需要处理',
-    'stuck.countShown': '{n} 个任务需要处理，显示其中最紧急的 {shown} 个',
+    'stuck.countShown': '{n} 个任务需要处理：显示 {n} 个中最紧急的 {shown} 个',
     'stuck.since': '始于 {ago}',
     'stuck.paused': '已被 {by} 暂停',
     'stuck.showLeads': '查看相关线索',
