@@ -16,10 +16,12 @@ export const PIPELINE_INDEXES = [
   // Covers the dashboard's per-task progress counts, so they read the index instead of every lead row
   // (a 50,000-lead task: ~45 ms instead of ~160), and makes "Succeeded, still owed a record" a narrow
   // range. The price is one more index the CRM's writes maintain; the dashboard polls these counts.
+  // /stuck names it in FORCE INDEX, so it must exist under this name even if an equivalent one does.
   {
     table: 'leads_task_list',
     name: 'af_idx_task_progress',
     columns: ['task_id', 'call_status', 'leads_follow_id', 'is_interested', 'call_job_id'],
+    byName: true,
   },
   { table: 'leads_task_list', name: 'af_idx_task_job', columns: ['task_id', 'call_job_id'] },
   { table: 'leads_task_list', name: 'af_idx_call_job', columns: ['call_job_id'] },
@@ -44,7 +46,8 @@ export async function migrateDatabase(databaseUrl: string, databaseName: string)
     for (const statement of splitStatements(await readFile(CRM_TABLES_SQL, 'utf8'))) await pool.query(statement);
     const indexesCreated: string[] = [];
     for (const index of PIPELINE_INDEXES) {
-      if (!(await hasIndexLeadingWith(pool, index.table, index.columns))) {
+      const present = 'byName' in index ? await hasIndexNamed(pool, index.table, index.name) : await hasIndexLeadingWith(pool, index.table, index.columns);
+      if (!present) {
         await pool.query(`CREATE INDEX ${index.name} ON ${index.table} (${index.columns.join(', ')})`);
         indexesCreated.push(`${index.table}.${index.name}`);
       }
@@ -84,6 +87,14 @@ async function tableNames(pool: mysql.Pool): Promise<Set<string>> {
 }
 
 /** True when some index of the table starts with exactly these columns, in this order. */
+async function hasIndexNamed(pool: mysql.Pool, table: string, name: string): Promise<boolean> {
+  const [rows] = await pool.query<mysql.RowDataPacket[]>(
+    'SELECT 1 FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND INDEX_NAME = ? LIMIT 1',
+    [table, name],
+  );
+  return rows.length > 0;
+}
+
 async function hasIndexLeadingWith(pool: mysql.Pool, table: string, columns: readonly string[]): Promise<boolean> {
   const [rows] = await pool.query<mysql.RowDataPacket[]>(
     `SELECT INDEX_NAME AS name, SEQ_IN_INDEX AS seq, COLUMN_NAME AS col

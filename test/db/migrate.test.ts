@@ -65,6 +65,23 @@ describe('migrate on an existing CRM database', () => {
     expect(await describeTables()).toBe(before);
   });
 
+  it('adds af_idx_task_progress by name even where the CRM has the same index under its own name', async () => {
+    // /stuck names it in FORCE INDEX: an equivalent index under another name would make that query fail.
+    const other = testDatabaseName('af_migrate_twin');
+    await adminQuery(`CREATE DATABASE \`${other}\``);
+    const twin = await mysql.createConnection({ uri: urlFor(other) });
+    try {
+      for (const statement of CRM_WITH_EXTRAS) await twin.query(statement);
+      await twin.query('CREATE INDEX crm_progress ON leads_task_list (task_id, call_status, leads_follow_id, is_interested, call_job_id)');
+      const report = await migrateDatabase(urlFor(other), other);
+      expect(report.indexesCreated).toContain('leads_task_list.af_idx_task_progress');
+      expect((await migrateDatabase(urlFor(other), other)).indexesCreated).toEqual([]);
+    } finally {
+      await twin.end();
+      await adminQuery(`DROP DATABASE IF EXISTS \`${other}\``);
+    }
+  });
+
   it('creates the database and all tables when nothing exists', async () => {
     const fresh = testDatabaseName('af_migrate_fresh');
     try {
