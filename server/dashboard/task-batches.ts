@@ -71,7 +71,9 @@ export async function readProgressByTask(db: Db, taskIds: number[]): Promise<Map
         analysisFailed: countIf(f['analysis-failed']),
         notInGroup: countIf(f['not-in-group']),
       })
-      .from(leadStates)
+      // Forced (our own index, always there): left alone, the optimiser merges the global
+      // analysis and not-in-group indexes over every task, 0.4 s instead of 0.07 at 1,000,000 leads.
+      .from(leadStates, { forceIndex: 'idx_af_lead_states_task' })
       .innerJoin(lead, leadStatesJoin)
       .where(and(inArray(leadStates.taskId, taskIds), or(eq(leadStates.analysisStatus, 'failed'), isNotNull(leadStates.notInGroupSince))))
       .groupBy(leadStates.taskId),
