@@ -54,6 +54,7 @@ export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, optio
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error.code === 'FST_CSRF_INVALID_TOKEN' || error.code === 'FST_CSRF_MISSING_SECRET') return sendError(reply, request, 403, 'error.csrf');
     const status = error.statusCode ?? 500;
+    if (status === 429) return sendError(reply, request, 429, 'login.tooMany'); // only the login is rate limited
     if (status >= 400 && status < 500) return sendError(reply, request, status, null, error.message);
     request.log.error({ err: error, url: request.url, method: request.method }, `dashboard request failed: ${error.message}`);
     return sendError(reply, request, 500, 'error.internal');

@@ -163,6 +163,9 @@ describe('with DASHBOARD_PASSWORD', () => {
     for (let i = 0; i <= LOGIN_ATTEMPTS_PER_MINUTE; i++) statuses.push((await browser.post('/login', { name: 'm', password: `guess ${i}` })).statusCode);
     expect(statuses.slice(0, LOGIN_ATTEMPTS_PER_MINUTE).every((s) => s === 401)).toBe(true);
     expect(statuses.at(-1)).toBe(429);
+    const blocked = await browser.post('/login', { name: 'm', password: PASSWORD });
+    expect(blocked.statusCode).toBe(429); // even the right password waits out the minute
+    expect(blocked.body).toContain('尝试次数过多');
   });
 
   it('never redirects off the site after login', async () => {
