@@ -33,7 +33,7 @@ import { STAGE } from '../pipeline/task-stages.ts';
 import { LEAD_FILTER_CONDITIONS, leadStatesJoin } from './lead-states.ts';
 import { readLatestRunsByTask, utcDate, type RunFacts } from './task-batches.ts';
 
-export type StuckCauseKind = 'lease-expired' | 'lease-held-long' | 'no-progress' | 'api-errors' | 'no-conversation' | 'analysis-failed' | 'not-in-group' | 'job-cancelled';
+export type StuckCauseKind = 'lease-expired' | 'lease-held-long' | 'no-progress' | 'api-errors' | 'no-conversation' | 'analysis-failed' | 'not-in-group' | 'never-called' | 'job-cancelled';
 export type FixAction = 'break-lease' | 'process' | 'resync' | 'retry-analysis' | 'none';
 
 export interface StuckCause {
@@ -85,7 +85,7 @@ const RUN_WRITES: Record<StepName, readonly string[]> = {
 };
 
 /** Causes in the order a person should look at them; tasks sort by their first cause, then newest. */
-const CAUSE_ORDER: StuckCauseKind[] = ['lease-expired', 'lease-held-long', 'no-progress', 'api-errors', 'job-cancelled', 'no-conversation', 'not-in-group', 'analysis-failed'];
+const CAUSE_ORDER: StuckCauseKind[] = ['lease-expired', 'lease-held-long', 'no-progress', 'api-errors', 'job-cancelled', 'no-conversation', 'not-in-group', 'never-called', 'analysis-failed'];
 
 interface TaskHead {
   id: number;
@@ -125,8 +125,10 @@ export async function findStuckPage(db: Db, options: StuckOptions): Promise<Stuc
   for (const [taskId, count] of cancelled) add(taskId, cancelledCause(count));
   for (const [taskId, waiting] of noConversation) add(taskId, noConversationCause(waiting, options.stuckAfterSeconds, timeZone));
   // A task moves on without leads its job group lacks (DESIGN §3.6), but those leads were never
-  // called: they stay on this page at every stage until someone assigns them and re-syncs.
-  for (const m of missing) add(m.taskId, notInGroupCause(m.count, m.since));
+  // called: while it is at stage 2-3 a re-sync finds them once assigned; a finished task is no longer
+  // processed, so they stay here as never called, for a person to call or to put in a new task.
+  const processed = new Set(active.map((t) => t.id));
+  for (const m of missing) add(m.taskId, processed.has(m.taskId) ? notInGroupCause(m.count, m.since) : neverCalledCause(m.count, m.since));
   for (const failure of analysis) {
     add(failure.taskId, {
       kind: 'analysis-failed', count: failure.count, since: failure.since, action: 'retry-analysis',
@@ -206,6 +208,13 @@ function notInGroupCause(count: number, since: Date | null): StuckCause {
   return {
     kind: 'not-in-group', count, since, action: 'resync',
     detail: `${plural(count, 'lead')} ${count === 1 ? 'is' : 'are'} missing from the job group's complete listing; assign ${count === 1 ? 'it' : 'them'} in Outbound Bot, then re-sync.`,
+  };
+}
+
+function neverCalledCause(count: number, since: Date | null): StuckCause {
+  return {
+    kind: 'never-called', count, since, action: 'none',
+    detail: `${plural(count, 'lead')} ${count === 1 ? 'was' : 'were'} missing from the job group when the task finished, so ${count === 1 ? 'it was' : 'they were'} never called; call ${count === 1 ? 'it' : 'them'} by hand or put ${count === 1 ? 'it' : 'them'} in a new task.`,
   };
 }
 

@@ -148,7 +148,7 @@ describe('findStuck', () => {
     ]);
     expect(await findStuck(database.db, OPTIONS)).toEqual([]);
     // A task moves to stage 4 without leads its job group lacks (DESIGN §3.6); they were never
-    // called, so they stay listed until someone assigns them and re-syncs.
+    // called and the task is no longer processed: listed as never called, for a person to handle.
     const doneWithout = await givenTask(database.db, { name: 'done without two', taskType: 4, jobGroupId: 'g-d2' });
     await arrangeLeads(database.db, doneWithout, [
       { phone: '13600000001', state: { notInGroupSince: new Date(Date.now() - 86_400_000) } },
@@ -159,7 +159,7 @@ describe('findStuck', () => {
       { phone: '13600000008', callStatus: 'Failed', state: { notInGroupSince: new Date(Date.now() - 3_600_000) } }, // final: not waiting
     ]);
     const listed = await findStuck(database.db, OPTIONS);
-    expect(listed.map((t) => [t.id, t.causes.map((c) => [c.kind, c.count])])).toEqual([[doneWithout, [['not-in-group', 4]]]]);
+    expect(listed.map((t) => [t.id, t.causes.map((c) => [c.kind, c.count, c.action])])).toEqual([[doneWithout, [['never-called', 4, 'none']]]]);
     expect(Math.abs(Date.now() - listed[0]!.causes[0]!.since!.getTime() - 86_400_000)).toBeLessThan(120_000);
     await database.db.delete((await import('../../server/db/schema/app.ts')).leadStates);
     for (let i = 0; i < 4; i++) {

@@ -16,6 +16,7 @@ export const STUCK_LISTED = 50;
 const CAUSE_FILTER: Partial<Record<StuckCauseKind, LeadFilterState>> = {
   'analysis-failed': 'analysis-failed',
   'not-in-group': 'not-in-group',
+  'never-called': 'not-in-group',
   'no-conversation': 'waiting-conversation',
   'job-cancelled': 'calling',
 };
