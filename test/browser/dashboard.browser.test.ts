@@ -99,18 +99,32 @@ describe('an operator in a browser', () => {
     expect(text).not.toMatch(/139\d{8}/);
   });
 
-  it('finds what is stuck on the stuck page, with the cause', async () => {
-    // The second demo task has two leads the CRM never put in its job group: after a pass has
-    // listed the whole group, they are "not in job group".
+  it('finds what is stuck on the stuck page, reads why, fixes it with a click, and sees it gone', async () => {
+    // The second demo task has two leads the CRM never put in its job group, and this time the LLM
+    // answers nonsense for two conversations: those leads get the basic record, marked for a re-run.
     const task = tasks[1]!;
+    llm.failNext('invalid-answer', { times: 2 });
     const result = await processTask(deps, task.id, { trigger: 'cli' });
     expect(result.status).toBe('processed');
+    const followsBefore = await followCount(task.id);
+
     await page.click('a[href="/stuck"]');
     await page.waitForURL(`${server.address}/stuck`);
+    const card = page.locator(`#stuck-task-${task.id}`);
+    await card.waitFor({ timeout: 10_000 });
+    const failed = card.locator('li[data-cause="analysis-failed"]');
+    expect(await failed.innerText()).toContain('2');
+    await card.locator('li[data-cause="never-called"] a[href$="state=not-in-group"]').waitFor();
     await page.screenshot({ path: artifactPath('stuck.png'), fullPage: true });
-    await page.getByText(task.name).first().waitFor({ timeout: 10_000 });
-    await page.locator(`a[href="/tasks/${task.id}?state=not-in-group"]`).first().waitFor({ timeout: 10_000 });
-    await page.screenshot({ path: artifactPath('stuck.png'), fullPage: true });
+
+    await failed.locator('button').click(); // "retry analysis", confirmed
+    await failed.locator('.message .alert').waitFor({ timeout: 10_000 });
+    // The list refreshes itself: once the re-run has written the real remarks the cause is gone,
+    // and only what needs a person in Outbound Bot is left.
+    await failed.waitFor({ state: 'detached', timeout: 30_000 });
+    await card.locator('li[data-cause="never-called"]').waitFor();
+    await page.screenshot({ path: artifactPath('stuck-after-fix.png'), fullPage: true });
+    expect(await followCount(task.id)).toBe(followsBefore); // the same records, rewritten: none added
   });
 
   it('stops polling while the tab is hidden and catches up when it is shown', async () => {
@@ -138,6 +152,15 @@ describe('an operator in a browser', () => {
     await page.screenshot({ path: artifactPath('task-en.png'), fullPage: true });
   });
 });
+
+async function followCount(taskId: number): Promise<number> {
+  const [rows] = (await db.pool.query(
+    // By leads_id: a duplicate would be a second record for the same customer, linked or not.
+    'SELECT COUNT(*) AS n FROM dcc_leads_follow WHERE leads_id IN (SELECT leads_id FROM leads_task_list WHERE task_id = ?)',
+    [taskId],
+  )) as unknown as [Array<{ n: number }>];
+  return Number(rows[0]!.n);
+}
 
 /** Final, and a Succeeded call's conversation is there: nothing left for the robot to do. */
 function settled(job: SimulatedJob): boolean {
