@@ -176,6 +176,26 @@ describe('with DASHBOARD_PASSWORD', () => {
       expect(login.headers.location).toBe('/');
     }
   });
+
+  it('reads "next" and "back" as a browser would: a tab or newline never makes "//evil", odd characters are no 500', async () => {
+    // Browsers drop tabs and newlines from a URL, so "/\t/evil.example" is "//evil.example" to them.
+    for (const next of ['/\t/evil.example', '/\n/evil.example', '/\r\n/evil.example', '/ /evil.example', '/\u2028', '/\u0000', '/任务']) {
+      const browser = dashboardSession(app);
+      await browser.refreshToken('/login');
+      const login = await browser.post('/login', { name: 'ops', password: PASSWORD, next });
+      expect(login.statusCode, JSON.stringify(next)).toBe(303);
+      expect(login.headers.location, JSON.stringify(next)).toMatch(/^\/(?![\/\\\s])[\x21-\x7e]*$|^\/$/);
+      const form = await browser.get(`/login?next=${encodeURIComponent(next)}`);
+      expect(form.statusCode, JSON.stringify(next)).toBe(302);
+      expect(form.headers.location, JSON.stringify(next)).toMatch(/^\/(?![\/\\\s])[\x21-\x7e]*$|^\/$/);
+      const lang = await browser.get(`/lang?to=en&back=${encodeURIComponent(next)}`);
+      expect(lang.statusCode, JSON.stringify(next)).toBe(303);
+      expect(lang.headers.location, JSON.stringify(next)).toMatch(/^\/(?![\/\\\s])[\x21-\x7e]*$|^\/$/);
+    }
+    // An ordinary address keeps its path and query, non-ASCII sent percent-encoded.
+    const browser = dashboardSession(app);
+    expect((await browser.get('/lang?to=en&back=%2Ftasks%2F7%3Fq%3D%E7%8E%8B')).headers.location).toBe('/tasks/7?q=%E7%8E%8B');
+  });
 });
 
 describe('without DASHBOARD_PASSWORD (loopback only)', () => {

@@ -55,10 +55,21 @@ export function parseOperatorName(raw: unknown): string | null {
   return name;
 }
 
-/** Where to go after login: only a path on this site, never "//evil.example". */
+const THIS_SITE = 'http://autofollow.invalid';
+
+/**
+ * Where to go after login: only a path on this site, never "//evil.example". Judged as a browser
+ * reads it (tabs and newlines dropped, "\\" as "/", so "/\t/evil.example" is "//evil.example"), and
+ * sent back re-encoded: a raw control or non-ASCII character in Location would make Node throw (a 500).
+ */
 export function safeNext(raw: unknown): string {
-  if (typeof raw !== 'string' || !raw.startsWith('/') || raw.startsWith('//') || raw.startsWith('/\\')) return '/';
-  return raw;
+  if (typeof raw !== 'string' || !raw.startsWith('/')) return '/';
+  try {
+    const url = new URL(raw, THIS_SITE);
+    return url.origin === THIS_SITE ? url.pathname + url.search + url.hash : '/';
+  } catch {
+    return '/';
+  }
 }
 
 // httpOnly: no script reads it; sameSite strict: no other site can make the browser send it;
