@@ -50,8 +50,32 @@ export async function runUnderLease(
   // Checked before the claim, so a paused task's lease is never taken; a pause that lands after
   // this check lets this one run finish, as any run under way does (task-pauses.ts).
   if (await readTaskPause(deps.db, taskId)) return { status: 'paused', task };
-  if (!(await claimLease(deps.db, taskId, deps.owner, deps.config.leaseSeconds))) return { status: 'leased-elsewhere', task };
+  const here = `${deps.owner}\0${taskId}`;
+  if (runningHere.has(here)) return { status: 'leased-elsewhere', task };
+  runningHere.add(here);
+  try {
+    if (!(await claimLease(deps.db, taskId, deps.owner, deps.config.leaseSeconds))) return { status: 'leased-elsewhere', task };
+    return await runClaimed(deps, task, options);
+  } finally {
+    runningHere.delete(here);
+  }
+}
 
+/**
+ * Runs of this process by owner and task. The lease names the process, not the run: after an
+ * operator breaks a lease whose run is still working, a second run here would claim it under the
+ * same name, the first would go on renewing it as its own (never noticing the break) and its release
+ * would free the second's. Across processes the lease alone decides; this only keeps one process
+ * from running one task twice at once.
+ */
+const runningHere = new Set<string>();
+
+async function runClaimed(
+  deps: PipelineDeps,
+  task: PendingTask,
+  options: { trigger: RunTrigger; work(context: RunContext): Promise<number> },
+): Promise<LeasedRun> {
+  const taskId = task.id;
   const log = deps.log.child({ taskId });
   const lease = keepLease(deps.db, taskId, deps.owner, deps.config.leaseSeconds, (error) => log.warn({ err: error }, 'lease renewal failed; retrying'));
   const runId = await startRun(deps.db, { taskId, owner: deps.owner, trigger: options.trigger, stageBefore: task.taskType }).catch(async (error) => {
