@@ -56,7 +56,8 @@ export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, optio
     const status = error.statusCode ?? 500;
     if (status === 429) return sendError(reply, request, 429, 'login.tooMany'); // only the login is rate limited
     if (status >= 400 && status < 500) return sendError(reply, request, status, null, error.message);
-    request.log.error({ err: error, url: request.url, method: request.method }, `dashboard request failed: ${error.message}`);
+    // The path only: a query string may hold a phone number searched for (?q=139…).
+    request.log.error({ err: error, path: pathOf(request), method: request.method }, `dashboard request failed: ${error.message}`);
     return sendError(reply, request, 500, 'error.internal');
   });
 
