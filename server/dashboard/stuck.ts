@@ -44,6 +44,8 @@ export interface StuckCause {
   /** English, one sentence, for people */
   detail: string;
   action: FixAction;
+  /** lease causes: the owner the fix (break-lease) is meant for */
+  leaseOwner?: string;
 }
 
 export interface StuckTask {
@@ -181,13 +183,13 @@ async function readHeldLeases(db: Db): Promise<HeldLease[]> {
 function leaseCause(lease: HeldLease, now: Date, leaseSeconds: number): StuckCause | null {
   if (lease.expired) {
     return {
-      kind: 'lease-expired', count: null, since: lease.expiresAt, action: 'break-lease',
+      kind: 'lease-expired', count: null, since: lease.expiresAt, action: 'break-lease', leaseOwner: lease.owner,
       detail: `The lease of ${lease.owner} expired${lease.expiresAt ? ` ${age(now.getTime() - lease.expiresAt.getTime())} ago` : ''} but is still held, so its process probably died; break it or let the next pass take it over.`,
     };
   }
   if (lease.heldSeconds > LEASE_HELD_LONG_FACTOR * leaseSeconds) {
     return {
-      kind: 'lease-held-long', count: null, since: lease.acquiredAt, action: 'break-lease',
+      kind: 'lease-held-long', count: null, since: lease.acquiredAt, action: 'break-lease', leaseOwner: lease.owner,
       detail: `The lease has been held by ${lease.owner} for ${age(lease.heldSeconds * 1000)}, over ${LEASE_HELD_LONG_FACTOR} × LEASE_SECONDS (${leaseSeconds} s): its run does not end; break the lease if that process hangs.`,
     };
   }

@@ -37,12 +37,15 @@ export async function releaseLease(db: Db, taskId: number, owner: string): Promi
     .where(and(eq(taskLeases.taskId, taskId), eq(taskLeases.owner, owner)));
 }
 
-/** An operator frees a task whatever holds it; returns false when it was free already. */
-export async function breakLease(db: Db, taskId: number): Promise<boolean> {
+/**
+ * An operator frees a task: whatever holds it, or only `owner`'s lease (the one the operator saw,
+ * not one another process took over since). False when there was no such lease.
+ */
+export async function breakLease(db: Db, taskId: number, owner?: string): Promise<boolean> {
   const result = await db
     .update(taskLeases)
     .set({ owner: null, expiresAt: null })
-    .where(and(eq(taskLeases.taskId, taskId), isNotNull(taskLeases.owner)));
+    .where(and(eq(taskLeases.taskId, taskId), owner === undefined ? isNotNull(taskLeases.owner) : eq(taskLeases.owner, owner)));
   return writeResult(result).affectedRows === 1;
 }
 

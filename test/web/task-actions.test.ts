@@ -225,6 +225,35 @@ describe('break a lease', () => {
   });
 });
 
+describe('break a lease the operator saw', () => {
+  it('leaves alone a lease another process took over since the page showed it, from the card and from /stuck', async () => {
+    const taskId = await givenCallingTask();
+    await givenLiveLease(taskId, 'host-dead:1');
+    await db().update(taskLeases).set({ expiresAt: sql`UTC_TIMESTAMP(3) - INTERVAL 60 SECOND` }); // its process died
+    const session = await openDashboard();
+    const card = await session.get(`/tasks/${taskId}`);
+    const stuck = await session.get('/stuck');
+    // Every break-lease form names the owner the operator is looking at.
+    expect(card.body).toMatch(/name="owner" value="host-dead:1"[\s\S]*?data-action="break-lease"/);
+    expect(stuck.body).toMatch(/name="owner" value="host-dead:1"[\s\S]*?name="view" value="message"/);
+
+    // Meanwhile the next pass of another copy takes the expired lease over and is working.
+    await db().delete(taskLeases);
+    await givenLiveLease(taskId, OTHER);
+    for (const view of ['card', 'message']) {
+      const answer = await session.post(`/tasks/${taskId}/actions/break-lease`, { view, owner: 'host-dead:1' }, { headers: HTMX });
+      expect(answer.statusCode).toBe(409);
+      expect(answer.body).toContain(`Task ${taskId} is now held by ${OTHER}, not host-dead:1; nothing was broken.`);
+      expect(await leaseOwner(taskId)).toBe(OTHER);
+    }
+    // The owner the operator saw is still the holder: broken.
+    const answer = await session.post(`/tasks/${taskId}/actions/break-lease`, { view: 'card', owner: OTHER }, { headers: HTMX });
+    expect(answer.statusCode).toBe(200);
+    expect(await leaseOwner(taskId)).toBeNull();
+    expect((await audit()).map((a) => a.outcome)).toEqual(['ok', 'refused', 'refused']);
+  });
+});
+
 describe('pause and resume a task', () => {
   it('keeps a paused task out of the next pass and refuses "process now" until it is resumed', async () => {
     const taskId = await givenCallingTask();

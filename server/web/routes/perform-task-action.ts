@@ -32,6 +32,8 @@ export interface ActionContext {
   operator: string;
   /** A UTC Date as the operator reads it (CRM zone). */
   time: (at: Date) => string;
+  /** break-lease: the lease owner the operator's page showed; only that lease is broken. */
+  leaseOwnerSeen?: string;
 }
 
 export async function performTaskAction(action: TaskAction, context: ActionContext): Promise<ActionMessage> {
@@ -92,10 +94,13 @@ async function retryAnalyses(context: ActionContext): Promise<ActionMessage> {
   return ok('msg.started.retry', { id: task.id, n });
 }
 
-async function breakTaskLease({ pipeline, task }: ActionContext): Promise<ActionMessage> {
+async function breakTaskLease({ pipeline, task, leaseOwnerSeen }: ActionContext): Promise<ActionMessage> {
   const owner = task.lease?.owner;
-  // The owner named in the message is the one the operator saw; breakLease frees whoever holds it now.
-  if (owner && (await breakLease(pipeline.db, task.id))) return ok('msg.leaseBroken', { id: task.id, owner });
+  if (!owner) return refused('msg.noLease', { id: task.id });
+  // A page showed an expired lease of a dead process; another copy may have taken it over and be
+  // working since. Breaking that live lease would let a second run start beside it.
+  if (leaseOwnerSeen !== undefined && leaseOwnerSeen !== owner) return refused('msg.leaseChanged', { id: task.id, seen: leaseOwnerSeen, owner });
+  if (await breakLease(pipeline.db, task.id, owner)) return ok('msg.leaseBroken', { id: task.id, owner });
   return refused('msg.noLease', { id: task.id });
 }
 

@@ -12,7 +12,7 @@ export const ACTION_VIEWS = { card: 'partials/task-card', row: 'partials/task-ro
 export type ActionView = keyof typeof ACTION_VIEWS;
 
 type TaskParams = { Params: { id: string } };
-type ActionRequest = FastifyRequest<{ Params: { id: string; action: string }; Body: { view?: unknown } | undefined }>;
+type ActionRequest = FastifyRequest<{ Params: { id: string; action: string }; Body: { view?: unknown; owner?: unknown } | undefined }>;
 
 export const taskActionRoutes: FastifyPluginAsync<DashboardOptions> = async (app, { pipeline, scheduler }) => {
   app.get('/tasks/:id/card', async (request: FastifyRequest<TaskParams>, reply) => {
@@ -27,12 +27,13 @@ export const taskActionRoutes: FastifyPluginAsync<DashboardOptions> = async (app
     if (!isTaskAction(action)) throw notFound(`there is no task action "${shorten(action)}"`);
     const taskId = taskIdOf(request.params.id);
     const view = viewOf(request.body?.view);
+    const leaseOwnerSeen = ownerOf(request.body?.owner);
     const task = await readTaskRow(pipeline.db, taskId);
     if (!task) throw notFound(`task ${taskId} does not exist`);
 
     const operator = request.operator ?? 'unknown';
     const time = reply.locals?.time ?? ((at: Date) => at.toISOString());
-    const message = await attempt(request, `${action} on task ${taskId}`, () => performTaskAction(action, { pipeline, scheduler, task, operator, time }));
+    const message = await attempt(request, `${action} on task ${taskId}`, () => performTaskAction(action, { pipeline, scheduler, task, operator, time, ...(leaseOwnerSeen ? { leaseOwnerSeen } : {}) }));
     await auditAction(pipeline.db, { actor: operator, action, taskId }, message);
 
     const fresh = view === 'message' ? task : ((await readTaskRow(pipeline.db, taskId)) ?? task);
@@ -43,6 +44,13 @@ export const taskActionRoutes: FastifyPluginAsync<DashboardOptions> = async (app
 function viewOf(raw: unknown): ActionView {
   if (typeof raw === 'string' && Object.hasOwn(ACTION_VIEWS, raw)) return raw as ActionView;
   throw badRequest(`the form field "view" must be card, row or message, got "${typeof raw === 'string' ? shorten(raw) : String(raw ?? '')}"`);
+}
+
+/** The lease owner a break-lease form names (af_task_leases.owner is 128 characters at most). */
+function ownerOf(raw: unknown): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (typeof raw === 'string' && raw.length <= 128) return raw;
+  throw badRequest('the form field "owner" must be one lease owner of at most 128 characters');
 }
 
 /** "/tasks/abc" is bad input (400); a well-formed id that names no task is a 404. */
