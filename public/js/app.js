@@ -23,7 +23,9 @@
     tick += 1;
     document.querySelectorAll('[hx-trigger~="poll"]').forEach(function (el) {
       var every = Number(el.getAttribute('data-poll-every')) || 1;
-      if (tick % every === 0 && !el.closest('.htmx-request')) htmx.trigger(el, 'poll');
+      // Not while an action inside it waits for its answer (a lead's retry waits for the LLM): the
+      // refresh would replace the element that answer is for, and htmx drops an answer whose target is gone.
+      if (tick % every === 0 && !el.closest('.htmx-request') && !el.querySelector('.htmx-request')) htmx.trigger(el, 'poll');
     });
   }
   setInterval(function () {

@@ -1,0 +1,57 @@
+// An action's answer must land even when the polled region around it refreshes meanwhile: a lead's
+// "retry analysis" waits for the LLM (seconds), and the leads table polls every 5 s.
+import type { FastifyInstance } from 'fastify';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { processTask } from '../../server/pipeline/process-task.ts';
+import { buildApp } from '../../server/web/build-app.ts';
+import { launchChromium } from '../helpers/browser.ts';
+import { givenLeads, givenTask, phones, statesOf } from '../helpers/builders.ts';
+import { startPipelineHarness, type PipelineHarness } from '../helpers/pipeline.ts';
+import { log } from '../helpers/web-app.ts';
+
+let h: PipelineHarness;
+let app: FastifyInstance;
+let browser: Browser;
+let address: string;
+
+beforeAll(async () => {
+  [h, browser] = await Promise.all([startPipelineHarness(), launchChromium()]);
+  app = await buildApp({ pipeline: h.deps(), config: h.config, log });
+  address = await app.listen({ host: '127.0.0.1', port: 0 });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.close();
+  await h?.close();
+});
+
+describe('a lead row action in a browser', () => {
+  it('shows the retry’s answer in the row although the leads table refreshed while it waited', async () => {
+    const group = h.sim.createJobGroup();
+    const [phone] = phones(1, 7000);
+    const taskId = await givenTask(h.database.db, { name: '分析失败的任务', jobGroupId: group });
+    const [leadId] = await givenLeads(h.database.db, taskId, [{ phone: phone!, name: '客户' }]);
+    h.sim.assignJobs(group, [{ phone: phone! }]).forEach((jobId) => h.sim.finishJob(jobId, { status: 'Succeeded', kind: 'interested' }));
+    h.llm.failNext('invalid-answer', { times: 1 });
+    await processTask(h.deps(), taskId, { trigger: 'cli' });
+    expect((await statesOf(h.database.db, taskId)).map((s) => s.analysisStatus)).toEqual(['failed']);
+
+    const page = await browser.newPage();
+    page.on('dialog', (dialog) => void dialog.accept());
+    await page.goto(`${address}/tasks/${taskId}?state=analysis-failed`);
+    await page.waitForFunction(`typeof window.htmx !== 'undefined' && typeof window.autofollowPoll === 'function'`);
+
+    h.llm.failNext('slow', { delayMs: 2500 }); // the LLM takes its time; the request waits for it
+    await page.click(`#lead-${leadId} button:has-text("重新分析")`);
+    await page.waitForTimeout(500);
+    // The 5-second tick comes while the retry is still waiting.
+    await page.evaluate('window.autofollowPoll()');
+
+    const answer = page.locator(`#lead-${leadId} [role="status"]`);
+    await answer.waitFor({ timeout: 10_000 });
+    expect(await answer.textContent()).toContain('AI 分析已完成，跟进记录已更新。');
+    await page.close();
+  }, 30_000);
+});
