@@ -36,6 +36,14 @@
   });
   window.autofollowPoll = poll;
 
+  // A refresh that fails on the server (the database restarting) keeps what the region showed: swapping
+  // the error in would replace the polling element itself and end the refreshing until a reload. The
+  // next tick tries again. Answers to an operator's action still show their error.
+  document.addEventListener('htmx:before:swap', function (event) {
+    var ctx = event.detail && event.detail.ctx;
+    if (ctx && ctx.sourceEvent && ctx.sourceEvent.type === 'poll' && ctx.response && ctx.response.status >= 500) event.preventDefault();
+  });
+
   // <details data-remember="id"> stay open across refreshes that replace them.
   document.addEventListener('toggle', function (event) {
     var el = event.target;

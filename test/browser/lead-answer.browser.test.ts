@@ -1,5 +1,7 @@
-// An action's answer must land even when the polled region around it refreshes meanwhile: a lead's
-// "retry analysis" waits for the LLM (seconds), and the leads table polls every 5 s.
+// Live refresh in a browser: an action's answer must land even when the polled region around it
+// refreshes meanwhile (a lead's "retry analysis" waits for the LLM, the leads table polls every 5 s),
+// and a refresh that fails once (the database restarting) must not end the refreshing for good.
+import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,6 +54,30 @@ describe('a lead row action in a browser', () => {
     const answer = page.locator(`#lead-${leadId} [role="status"]`);
     await answer.waitFor({ timeout: 10_000 });
     expect(await answer.textContent()).toContain('AI 分析已完成，跟进记录已更新。');
+    await page.close();
+  }, 30_000);
+
+  it('keeps refreshing a region after one refresh failed with a server error', async () => {
+    const taskId = await givenTask(h.database.db, { name: '刷新的任务', jobGroupId: 'g-refresh' });
+    const page = await browser.newPage();
+    await page.goto(`${address}/tasks/${taskId}`);
+    await page.waitForFunction(`typeof window.htmx !== 'undefined' && typeof window.autofollowPoll === 'function'`);
+    await page.locator('#runs').waitFor();
+
+    await h.database.db.execute(sql`RENAME TABLE af_task_runs TO af_task_runs_away`); // every read of runs fails: 500
+    try {
+      const failed = page.waitForResponse((r) => r.url().endsWith(`/tasks/${taskId}/runs`) && r.status() === 500);
+      await page.evaluate('window.autofollowPoll()');
+      await failed;
+      await page.waitForTimeout(300);
+    } finally {
+      await h.database.db.execute(sql`RENAME TABLE af_task_runs_away TO af_task_runs`);
+    }
+    // The region is still there, still polling: the next tick brings it back up to date.
+    expect(await page.locator('#runs[hx-trigger="poll"]').count()).toBe(1);
+    const recovered = page.waitForResponse((r) => r.url().endsWith(`/tasks/${taskId}/runs`) && r.status() === 200);
+    await page.evaluate('window.autofollowPoll()');
+    await recovered;
     await page.close();
   }, 30_000);
 });
