@@ -9,7 +9,7 @@
 // called outside the transaction, like create_leads_follow, DESIGN §3.2). Its analysis_status
 // becomes 'superseded', so it is no longer offered for a retry. Runs at any stage, under the task's
 // lease, and is recorded in af_task_runs as a create_leads_follow step; it never moves the stage.
-import { and, asc, eq, gt, inArray, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNull, type SQL } from 'drizzle-orm';
 import { caseById } from '../db/batch-update.ts';
 import type { Db } from '../db/client.ts';
 import { isLockConflict } from '../db/client.ts';
@@ -80,7 +80,11 @@ interface FailedLead {
   followId: number | null;
   isInterested: number | null;
   remark: string | null;
+  nextFollowTime: string | null;
 }
+
+/** The basic record a failed analysis wrote (create-follow-ups): anything else means a person edited it. */
+const followAsFailureLeftIt = and(eq(follow.leadsRemark, ANALYSIS_FAILED_REMARK), isNull(follow.nextFollowTime))!;
 
 async function retryStep(deps: PipelineDeps, taskId: number, leadRowId: number | undefined, lease: HeldLease, counts: RetryCounts): Promise<StepReport> {
   const step = startStep('create_leads_follow', deps.clock.now);
@@ -106,7 +110,7 @@ async function retryStep(deps: PipelineDeps, taskId: number, leadRowId: number |
 
 /** The basic record as the failed analysis left it: anything else means a person took over. */
 function isUntouched(l: FailedLead): boolean {
-  return l.followId !== null && l.isInterested === 0 && l.remark === ANALYSIS_FAILED_REMARK;
+  return l.followId !== null && l.isInterested === 0 && l.remark === ANALYSIS_FAILED_REMARK && l.nextFollowTime === null;
 }
 
 async function retryPage(deps: PipelineDeps, page: FailedLead[]) {
@@ -148,7 +152,7 @@ async function writeRetries(
       await tx
         .update(follow)
         .set({ leadsRemark: caseById(follow.id, byFollow((a) => a.analysis.remark)), nextFollowTime: caseById(follow.id, byFollow((a) => a.analysis.nextFollowTime)) })
-        .where(and(inArray(follow.id, writable.map((a) => a.lead.followId!)), eq(follow.leadsRemark, ANALYSIS_FAILED_REMARK)));
+        .where(and(inArray(follow.id, writable.map((a) => a.lead.followId!)), followAsFailureLeftIt));
       // An interest of 0 leaves the lead as it is: no write, no updated_time moved (DESIGN §3.11).
       const interested = writable.filter((a) => a.analysis.isInterested !== 0).map((a) => ({ id: a.lead.id, value: a.analysis.isInterested }));
       if (interested.length > 0) {
@@ -183,7 +187,7 @@ async function stillAsFailureLeftThem(db: Db, answered: Answered[]): Promise<Ans
   const follows = await db
     .select({ id: follow.id })
     .from(follow)
-    .where(and(inArray(follow.id, pointing.map((a) => a.lead.followId!)), eq(follow.leadsRemark, ANALYSIS_FAILED_REMARK)))
+    .where(and(inArray(follow.id, pointing.map((a) => a.lead.followId!)), followAsFailureLeftIt))
     .orderBy(follow.id)
     .for('update');
   const unedited = new Set(follows.map((f) => f.id));
@@ -208,6 +212,7 @@ async function failedLeads(db: Db, taskId: number, leadRowId: number | undefined
       followId: lead.leadsFollowId,
       isInterested: lead.isInterested,
       remark: follow.leadsRemark,
+      nextFollowTime: follow.nextFollowTime,
     })
     .from(leadStates)
     .innerJoin(lead, eq(lead.id, leadStates.leadRowId))

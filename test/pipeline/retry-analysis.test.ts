@@ -114,6 +114,20 @@ describe('retryFailedAnalyses', () => {
     expect((await retry(taskId)).status).toBe('nothing-to-retry');
   });
 
+  it('leaves a follow record alone when a person set only its next follow time', async () => {
+    const { taskId } = await givenFailedAnalyses(['interested']);
+    const [scheduled] = await leadsOf(h.database.db, taskId);
+    await h.database.db.update(dccLeadsFollow).set({ nextFollowTime: '2026-12-24 10:00:00' }).where(eq(dccLeadsFollow.id, scheduled!.leadsFollowId!));
+    const asked = h.llm.requests.length;
+
+    expect(await retry(taskId)).toMatchObject({ status: 'processed', retried: 1, succeeded: 0, leftAlone: 1 });
+
+    expect(h.llm.requests.length).toBe(asked);
+    const record = (await followsOf(h.database.db)).find((f) => f.id === scheduled!.leadsFollowId);
+    expect(record).toMatchObject({ leadsRemark: ANALYSIS_FAILED_REMARK, nextFollowTime: '2026-12-24 10:00:00' });
+    expect((await leadsOf(h.database.db, taskId))[0]!.isInterested).toBe(0);
+  });
+
   it('drops the answer when a person edits the follow record while the LLM is thinking', async () => {
     const { taskId } = await givenFailedAnalyses(['interested']);
     const [lead] = await leadsOf(h.database.db, taskId);
