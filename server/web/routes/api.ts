@@ -1,6 +1,5 @@
 // /api/*: what the CRM and operators' scripts call (DESIGN §4). Starting work goes through the
 // pipeline (processTask), never straight to the OutboundBot API (STYLE §1).
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { PipelineDeps } from '../../pipeline/deps.ts';
 import { diagnoseTask } from '../../pipeline/diagnose.ts';
@@ -8,6 +7,7 @@ import { loadTask } from '../../pipeline/find-pending-tasks.ts';
 import { readLease } from '../../pipeline/leases.ts';
 import { readTaskPause } from '../../pipeline/task-pauses.ts';
 import { parseTaskId } from '../../task-id.ts';
+import { requireBearerToken } from '../plugins/bearer-token.ts';
 
 /** Starts processing in the background (not awaited); false means the process is shutting down. */
 export type StartTaskProcessing = (taskId: number) => boolean;
@@ -22,19 +22,7 @@ export interface ApiOptions {
 type TaskRequest = FastifyRequest<{ Params: { id: string } }>;
 
 export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { pipeline, apiToken, startTaskProcessing }) => {
-  if (apiToken !== undefined) {
-    const expected = digest(apiToken);
-    app.addHook('onRequest', async (request, reply) => {
-      const presented = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '')?.[1]?.trim();
-      // Compare digests, so neither the length nor the content of the token leaks through timing.
-      if (presented === undefined || !timingSafeEqual(digest(presented), expected)) {
-        return reply
-          .code(401)
-          .header('WWW-Authenticate', 'Bearer realm="autofollow"')
-          .send({ error: 'missing or wrong API token: send the header "Authorization: Bearer <API_TOKEN>"' });
-      }
-    });
-  }
+  requireBearerToken(app, apiToken);
 
   // The spec's process_task_after_creation: the CRM calls this after assigning a task's jobs.
   app.post('/tasks/:id/process', async (request: TaskRequest, reply) => {
@@ -65,8 +53,4 @@ function taskIdOf(request: TaskRequest): number {
   if (taskId !== null) return taskId;
   const shown = request.params.id.length > 40 ? `${request.params.id.slice(0, 40)}…` : request.params.id;
   throw Object.assign(new Error(`task id must be a positive whole number, got "${shown}"`), { statusCode: 400 });
-}
-
-function digest(text: string): Buffer {
-  return createHash('sha256').update(text, 'utf8').digest();
 }
