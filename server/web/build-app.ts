@@ -123,7 +123,11 @@ function notFound(request: FastifyRequest, reply: FastifyReply) {
   if (wantsJson && request.headers['hx-request'] !== 'true') return reply.code(404).send({ error: `not found: ${request.method} ${path}` });
   const t = translator(langOf(request));
   reply.code(404);
-  if (request.headers['hx-request'] === 'true') return reply.view('partials/error', { status: 404, message: t('error.notFound', { path }) });
+  if (request.headers['hx-request'] === 'true') {
+    // Into the message bar, like the dashboard's other error answers (dashboard.ts sendError).
+    reply.header('HX-Retarget', '#flash').header('HX-Reswap', 'innerHTML');
+    return reply.view('partials/error', { status: 404, message: t('error.notFound', { path }) });
+  }
   return reply.view('pages/error', {
     status: 404, title: t('error.title'), message: t('error.notFound', { path }), t, lang: langOf(request), csrfToken: '', here: '/',
     operator: null, loginEnabled: false, withQuery: (p: string) => p, nav: null,

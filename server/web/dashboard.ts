@@ -73,6 +73,9 @@ export function sendError(reply: FastifyReply, request: FastifyRequest, status: 
   const locals = reply.locals ?? {};
   const text = key && locals.t ? locals.t(key, { path: pathOf(request) }) : (message ?? key ?? 'error');
   reply.code(status).header('Cache-Control', 'no-store');
+  // htmx swaps error answers too (htmx 4): into the page's message bar, not into the card or the
+  // table row that asked, which would otherwise be replaced by the error and stop refreshing.
+  if (isHtmx(request)) reply.header('HX-Retarget', '#flash').header('HX-Reswap', 'innerHTML');
   if (!locals.t) return reply.type('text/plain; charset=utf-8').send(text);
   return reply.view(isHtmx(request) ? 'partials/error' : 'pages/error', { status, message: text, title: locals.t('error.title') });
 }

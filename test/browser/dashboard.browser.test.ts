@@ -144,6 +144,21 @@ describe('an operator in a browser', () => {
     expect(polls).toBeGreaterThan(0);
   });
 
+  it('shows a refused action in the message bar and keeps the card it came from', async () => {
+    const task = tasks[2]!; // not started: nothing runs, only "pause" is offered
+    await page.goto(`${server.address}/tasks/${task.id}`);
+    // As if the page had been open across a restart that changed the CSRF secret.
+    // In one turn with the click, so no refresh can bring fresh tokens in between.
+    await page.evaluate(`document.querySelector('meta[name="csrf-token"]').setAttribute('content', 'stale');
+      document.querySelectorAll('input[name="_csrf"]').forEach((input) => { input.value = 'stale'; });
+      document.querySelector('#task-card-${task.id} button[data-action="pause"]').click()`);
+    await page.locator('#flash .alert').waitFor({ timeout: 10_000 });
+    expect(await page.locator('#flash').innerText()).toContain('403');
+    expect(await page.locator(`#task-card-${task.id} button[data-action="pause"]`).count()).toBe(1);
+    const [pauses] = (await db.pool.query('SELECT COUNT(*) AS n FROM af_task_pauses')) as unknown as [Array<{ n: number }>];
+    expect(Number(pauses[0]!.n)).toBe(0);
+  });
+
   it('switches to English', async () => {
     await page.goto(`${server.address}/tasks/${tasks[0]!.id}`);
     await page.click('a.lang');
