@@ -110,7 +110,10 @@ function redactedUrl(config: Readonly<Config>): string {
 async function emptyDemoDatabase(pool: ReturnType<typeof openDatabase>['pool']): Promise<void> {
   const [[row]] = (await pool.query('SELECT DATABASE() AS name')) as unknown as [[{ name: string }]];
   if (row.name !== DEMO_DATABASE) throw new Error(`refusing to empty ${row.name}: the demo only resets ${DEMO_DATABASE}`);
-  for (const table of ['af_lead_states', 'af_task_runs', 'af_task_leases', 'dcc_leads_follow', 'leads_task_list', 'call_tasks']) {
+  // Every table the demo writes, the dashboard's too: a scheduler or task paused in an earlier demo
+  // would otherwise hold this one up.
+  const tables = ['af_lead_states', 'af_task_runs', 'af_task_leases', 'af_task_pauses', 'af_settings', 'af_audit_log', 'af_processes'];
+  for (const table of [...tables, 'dcc_leads_follow', 'leads_task_list', 'call_tasks']) {
     await pool.query(`TRUNCATE TABLE \`${table}\``); // also restarts ids, so the README's task numbers hold
   }
 }
