@@ -104,6 +104,7 @@ describe('pause and resume the scheduler', () => {
     expect(paused.body.trimStart()).toMatch(/^<section id="scheduler-panel"/);
     expect(paused.body).toContain('The scheduler is paused: scheduled passes of every process are skipped until it is resumed.');
     expect(paused.body).toContain('data-scheduler="paused"');
+    expect(paused.body).toContain('none while the scheduler is paused'); // no next pass promised while paused
     expect(paused.body).toContain('Paused by local since');
     expect(paused.body).toContain('data-action="resume"');
     expect(await readSchedulerPause(db())).toMatchObject({ pausedBy: 'local' });
