@@ -7,6 +7,7 @@ import { loadTask } from '../../pipeline/find-pending-tasks.ts';
 import { readLease } from '../../pipeline/leases.ts';
 import { readTaskPause } from '../../pipeline/task-pauses.ts';
 import { parseTaskId } from '../../task-id.ts';
+import { httpError } from '../http-errors.ts';
 import { requireBearerToken } from '../plugins/bearer-token.ts';
 
 /** Starts processing in the background (not awaited); false means the process is shutting down. */
@@ -52,5 +53,5 @@ function taskIdOf(request: TaskRequest): number {
   const taskId = parseTaskId(request.params.id);
   if (taskId !== null) return taskId;
   const shown = request.params.id.length > 40 ? `${request.params.id.slice(0, 40)}…` : request.params.id;
-  throw Object.assign(new Error(`task id must be a positive whole number, got "${shown}"`), { statusCode: 400 });
+  throw httpError(400, `task id must be a positive whole number, got "${shown}"`);
 }

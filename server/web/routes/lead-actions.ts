@@ -8,7 +8,8 @@ import { readLease } from '../../pipeline/leases.ts';
 import { retryFailedAnalyses, type RetryAnalysisResult } from '../../pipeline/retry-analysis.ts';
 import type { DashboardOptions } from '../dashboard.ts';
 import { isHtmx } from '../dashboard.ts';
-import { httpError, t, taskIdFrom } from './task-page.ts';
+import { parseTaskId } from '../../task-id.ts';
+import { httpError, t, taskIdFrom } from '../http-errors.ts';
 import { leadView, type LeadView } from './task-view.ts';
 
 /**
@@ -33,8 +34,8 @@ export const leadActionRoutes: FastifyPluginAsync<DashboardOptions> = async (app
   async function findLead(reply: FastifyReply, params: LeadParams['Params']): Promise<{ taskId: number; lead: LeadListRow }> {
     const taskId = taskIdFrom(reply, params.id);
     // Lead row ids are INT UNSIGNED like task ids: the same rule reads both.
-    const leadRowId = Number(/^[1-9]\d{0,9}$/.test(params.leadId) ? params.leadId : NaN);
-    if (!Number.isSafeInteger(leadRowId) || leadRowId > 4_294_967_295) throw httpError(400, t(reply)('lead.err.badId', { id: params.leadId }));
+    const leadRowId = parseTaskId(params.leadId);
+    if (leadRowId === null) throw httpError(400, t(reply)('lead.err.badId', { id: params.leadId }));
     const lead = await readLead(db, taskId, leadRowId, options.config.timeZone);
     if (!lead) throw httpError(404, t(reply)('lead.err.notFound', { id: leadRowId, taskId }));
     return { taskId, lead };

@@ -2,6 +2,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { writeAudit } from '../../audit-log.ts';
 import type { Db } from '../../db/client.ts';
+import { httpError } from '../http-errors.ts';
 import { LANG_COOKIE, parseLang } from '../i18n/index.ts';
 import { endSession, parseOperatorName, passwordMatches, safeNext, startSession } from '../plugins/session.ts';
 
@@ -62,7 +63,7 @@ export const loginRoutes: FastifyPluginAsync<LoginOptions> = async (app, { passw
   app.get('/lang', async (request, reply) => {
     const query = request.query as { to?: unknown; back?: unknown };
     const lang = parseLang(query.to);
-    if (lang === null) throw Object.assign(new Error('language must be "zh" or "en"'), { statusCode: 400 });
+    if (lang === null) throw httpError(400, 'language must be "zh" or "en"');
     reply.setCookie(LANG_COOKIE, lang, { path: '/', sameSite: 'lax', httpOnly: true, secure: 'auto', maxAge: 365 * 86_400 });
     return reply.redirect(safeNext(query.back), 303);
   });

@@ -6,8 +6,9 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { countTasksByStage, listTasks, STAGES, type Stage } from '../../dashboard/task-list.ts';
 import type { Db } from '../../db/client.ts';
 import { isHtmx, type DashboardOptions } from '../dashboard.ts';
+import { httpError } from '../http-errors.ts';
 import { loadSchedulerPanel, schedulerPanelRoutes } from './scheduler-panel.ts';
-import { badRequest, taskActionRoutes } from './task-actions.ts';
+import { taskActionRoutes } from './task-actions.ts';
 
 export const OVERVIEW_PAGE_SIZE = 50;
 export const MAX_SEARCH_CHARS = 100;
@@ -29,12 +30,12 @@ export function parseOverviewQuery(query: Record<string, unknown>): OverviewQuer
   const q = single(query, 'q')?.trim() ?? '';
   const page = single(query, 'page');
   const fragment = single(query, 'fragment');
-  if (stage !== undefined && stage !== '' && !/^[1-4]$/.test(stage)) throw badRequest(`stage must be 1, 2, 3 or 4, got "${stage.slice(0, 20)}"`);
-  if (q.length > MAX_SEARCH_CHARS) throw badRequest(`the search text is longer than ${MAX_SEARCH_CHARS} characters`);
+  if (stage !== undefined && stage !== '' && !/^[1-4]$/.test(stage)) throw httpError(400, `stage must be 1, 2, 3 or 4, got "${stage.slice(0, 20)}"`);
+  if (q.length > MAX_SEARCH_CHARS) throw httpError(400, `the search text is longer than ${MAX_SEARCH_CHARS} characters`);
   if (page !== undefined && page !== '' && !(/^[1-9]\d{0,4}$/.test(page) && Number(page) <= MAX_PAGE)) {
-    throw badRequest(`page must be a whole number from 1 to ${MAX_PAGE}, got "${page.slice(0, 20)}"`);
+    throw httpError(400, `page must be a whole number from 1 to ${MAX_PAGE}, got "${page.slice(0, 20)}"`);
   }
-  if (fragment !== undefined && fragment !== '' && fragment !== 'tasks') throw badRequest(`fragment must be "tasks", got "${fragment.slice(0, 20)}"`);
+  if (fragment !== undefined && fragment !== '' && fragment !== 'tasks') throw httpError(400, `fragment must be "tasks", got "${fragment.slice(0, 20)}"`);
   return {
     ...(stage ? { stage: Number(stage) as Stage } : {}),
     q,
@@ -47,7 +48,7 @@ export function parseOverviewQuery(query: Record<string, unknown>): OverviewQuer
 function single(query: Record<string, unknown>, name: string): string | undefined {
   const value = query[name];
   if (value === undefined || typeof value === 'string') return value;
-  throw badRequest(`give the parameter "${name}" once`);
+  throw httpError(400, `give the parameter "${name}" once`);
 }
 
 export async function loadTasksTable(db: Db, query: OverviewQuery) {

@@ -6,7 +6,7 @@ import type { LeadFilterState } from '../../dashboard/lead-list.ts';
 import { findStuckPage, type FixAction, type StuckCause, type StuckCauseKind, type StuckTask } from '../../dashboard/stuck.ts';
 import type { DashboardOptions } from '../dashboard.ts';
 import { isHtmx } from '../dashboard.ts';
-import { httpError, t } from './task-page.ts';
+import { httpError, t } from '../http-errors.ts';
 
 /** At most this many stuck tasks are listed, the most urgent; the page says how many there are in all.
  * Polled every few seconds: 200 tasks made 536 KB of HTML at 1,000,000 leads. */

@@ -3,8 +3,8 @@
 // the card (task page), the overview's row, or just the sentence (stuck page).
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { readTaskRow } from '../../dashboard/task-list.ts';
-import { parseTaskId } from '../../task-id.ts';
 import type { DashboardOptions } from '../dashboard.ts';
+import { httpError, taskIdFrom } from '../http-errors.ts';
 import { answerAction, attempt, auditAction } from './action-outcome.ts';
 import { isTaskAction, performTaskAction } from './perform-task-action.ts';
 
@@ -16,20 +16,20 @@ type ActionRequest = FastifyRequest<{ Params: { id: string; action: string }; Bo
 
 export const taskActionRoutes: FastifyPluginAsync<DashboardOptions> = async (app, { pipeline, scheduler }) => {
   app.get('/tasks/:id/card', async (request: FastifyRequest<TaskParams>, reply) => {
-    const task = await readTaskRow(pipeline.db, taskIdOf(request.params.id));
-    if (!task) throw notFound(`task ${request.params.id} does not exist`);
+    const task = await readTaskRow(pipeline.db, taskIdFrom(reply, request.params.id));
+    if (!task) throw httpError(404, `task ${request.params.id} does not exist`);
     return reply.header('Cache-Control', 'no-store').view(ACTION_VIEWS.card, { task, message: null });
   });
 
   app.post('/tasks/:id/actions/:action', async (request: ActionRequest, reply) => {
     // Every check comes before anything is written: bad input changes nothing and is not audited.
     const { action } = request.params;
-    if (!isTaskAction(action)) throw notFound(`there is no task action "${shorten(action)}"`);
-    const taskId = taskIdOf(request.params.id);
+    if (!isTaskAction(action)) throw httpError(404, `there is no task action "${shorten(action)}"`);
+    const taskId = taskIdFrom(reply, request.params.id);
     const view = viewOf(request.body?.view);
     const leaseOwnerSeen = ownerOf(request.body?.owner);
     const task = await readTaskRow(pipeline.db, taskId);
-    if (!task) throw notFound(`task ${taskId} does not exist`);
+    if (!task) throw httpError(404, `task ${taskId} does not exist`);
 
     const operator = request.operator ?? 'unknown';
     const time = reply.locals?.time ?? ((at: Date) => at.toISOString());
@@ -43,31 +43,16 @@ export const taskActionRoutes: FastifyPluginAsync<DashboardOptions> = async (app
 
 function viewOf(raw: unknown): ActionView {
   if (typeof raw === 'string' && Object.hasOwn(ACTION_VIEWS, raw)) return raw as ActionView;
-  throw badRequest(`the form field "view" must be card, row or message, got "${typeof raw === 'string' ? shorten(raw) : String(raw ?? '')}"`);
+  throw httpError(400, `the form field "view" must be card, row or message, got "${typeof raw === 'string' ? shorten(raw) : String(raw ?? '')}"`);
 }
 
 /** The lease owner a break-lease form names (af_task_leases.owner is 128 characters at most). */
 function ownerOf(raw: unknown): string | undefined {
   if (raw === undefined || raw === '') return undefined;
   if (typeof raw === 'string' && raw.length <= 128) return raw;
-  throw badRequest('the form field "owner" must be one lease owner of at most 128 characters');
-}
-
-/** "/tasks/abc" is bad input (400); a well-formed id that names no task is a 404. */
-export function taskIdOf(raw: string): number {
-  const taskId = parseTaskId(raw);
-  if (taskId === null) throw badRequest(`task id must be a positive whole number, got "${shorten(raw)}"`);
-  return taskId;
+  throw httpError(400, 'the form field "owner" must be one lease owner of at most 128 characters');
 }
 
 function shorten(text: string): string {
   return text.length > 40 ? `${text.slice(0, 40)}…` : text;
-}
-
-export function badRequest(message: string): Error {
-  return Object.assign(new Error(message), { statusCode: 400 });
-}
-
-function notFound(message: string): Error {
-  return Object.assign(new Error(message), { statusCode: 404 });
 }

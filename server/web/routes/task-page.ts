@@ -8,9 +8,9 @@ import { readTaskRow, type TaskListRow } from '../../dashboard/task-list.ts';
 import { diagnoseTask } from '../../pipeline/diagnose.ts';
 import { loadTask } from '../../pipeline/find-pending-tasks.ts';
 import { lastRuns } from '../../pipeline/task-runs.ts';
-import { parseTaskId } from '../../task-id.ts';
 import type { DashboardOptions } from '../dashboard.ts';
 import { isHtmx } from '../dashboard.ts';
+import { httpError, t, taskIdFrom } from '../http-errors.ts';
 import { diagnosisView, leadView, runView, type DiagnosisView, type LeadView, type RunView } from './task-view.ts';
 
 export const LEADS_PAGE_SIZE = 50;
@@ -31,17 +31,6 @@ export interface LeadsRegion extends LeadQuery {
   rows: LeadView[];
   hasNext: boolean;
   pageSize: number;
-}
-
-/** A 4xx that the dashboard renders as a page (or a fragment for htmx); nothing was changed. */
-export function httpError(statusCode: number, message: string): Error {
-  return Object.assign(new Error(message), { statusCode });
-}
-
-export function taskIdFrom(reply: FastifyReply, raw: string | undefined): number {
-  const id = parseTaskId(raw);
-  if (id === null) throw httpError(400, t(reply)('task.err.badId', { id: String(raw) }));
-  return id;
 }
 
 /** state, q and page from the URL; anything malformed is a 400, never a guess. */
@@ -134,9 +123,3 @@ export const taskPageRoutes: FastifyPluginAsync<DashboardOptions> = async (app, 
     return reply.view('partials/audit', { task, audit: await loadAudit(options, task.id) });
   });
 };
-
-/** The operator's translator (reply.locals, set by the dashboard plugin). */
-export function t(reply: FastifyReply) {
-  const translate = reply.locals?.t;
-  return translate ?? ((key: string) => key);
-}
