@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { ConfigError, isLoopbackHost, type Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { PipelineDeps } from '../pipeline/deps.ts';
+import { within } from '../net/within.ts';
 import { createScheduler, type Scheduler } from '../scheduler.ts';
 import { buildApp } from '../web/build-app.ts';
 import { openLiveDeps } from './build-deps.ts';
@@ -72,7 +73,7 @@ export async function runServe(config: Readonly<Config>, log: Logger, options: S
 
   async function shutdown(): Promise<void> {
     log.info(`shutting down: no new passes or claims; waiting up to ${graceMs / 1000} s for the current work`);
-    const finished = await withinGrace(scheduler.stop(), graceMs);
+    const finished = (await within(scheduler.stop().then(() => true), graceMs)) ?? false;
     if (!finished) {
       log.warn(`work still running after ${graceMs / 1000} s; closing anyway: its leases expire on their own within LEASE_SECONDS (${config.leaseSeconds} s)`);
     }
@@ -140,18 +141,6 @@ function addressOf(app: FastifyInstance): { url: string; host: string; port: num
   const info = app.server.address() as AddressInfo;
   const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
   return { url: `http://${host}:${info.port}`, host: info.address, port: info.port };
-}
-
-async function withinGrace(work: Promise<void>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([work.then(() => true as const), expired]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** The CLI command: serve until a signal has shut it down. */

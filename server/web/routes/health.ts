@@ -2,6 +2,7 @@
 import { sql } from 'drizzle-orm';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Db } from '../../db/client.ts';
+import { within } from '../../net/within.ts';
 
 /** A probe must answer quickly even when the database hangs rather than refuses. */
 const PROBE_TIMEOUT_MS = 2000;
@@ -10,7 +11,8 @@ export const healthRoutes: FastifyPluginAsync<{ db: Db }> = async (app, { db }) 
   app.get('/healthz', async (request, reply) => {
     reply.header('Cache-Control', 'no-store');
     try {
-      await withTimeout(db.execute(sql`SELECT 1`), PROBE_TIMEOUT_MS);
+      const answered = await within(db.execute(sql`SELECT 1`), PROBE_TIMEOUT_MS);
+      if (answered === undefined) throw new Error(`no answer within ${PROBE_TIMEOUT_MS} ms`);
       return { status: 'ok' };
     } catch (error) {
       request.log.warn({ err: error }, `health check: the database did not answer (${(error as Error).message})`);
@@ -18,15 +20,3 @@ export const healthRoutes: FastifyPluginAsync<{ db: Db }> = async (app, { db }) 
     }
   });
 };
-
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}

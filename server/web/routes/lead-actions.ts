@@ -8,6 +8,7 @@ import { readLease } from '../../pipeline/leases.ts';
 import { retryFailedAnalyses, type RetryAnalysisResult } from '../../pipeline/retry-analysis.ts';
 import type { DashboardOptions } from '../dashboard.ts';
 import { isHtmx } from '../dashboard.ts';
+import { within } from '../../net/within.ts';
 import { parseTaskId } from '../../task-id.ts';
 import { httpError, t, taskIdFrom } from '../http-errors.ts';
 import { leadView, type LeadView } from './task-view.ts';
@@ -145,17 +146,4 @@ function renderRow(request: FastifyRequest, reply: FastifyReply, taskId: number,
 
 function actorOf(request: FastifyRequest): string {
   return request.operator ?? 'unknown';
-}
-
-/** The promise's value if it settles within `ms`, else undefined (the work goes on). */
-async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
