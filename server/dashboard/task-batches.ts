@@ -3,7 +3,7 @@
 import { and, eq, inArray, isNotNull, or, sql } from 'drizzle-orm';
 import type mysql from 'mysql2/promise';
 import type { Db } from '../db/client.ts';
-import { leadStates, taskLeases, taskPauses } from '../db/schema/app.ts';
+import { leadStates, taskLeases } from '../db/schema/app.ts';
 import { leadsTaskList as lead } from '../db/schema/crm.ts';
 import { countIf, hasFinalStatus, hasJobId, lacksFinalStatus, lacksJobId } from '../pipeline/lead-conditions.ts';
 import { leaseIsLive } from '../pipeline/leases.ts';
@@ -128,12 +128,6 @@ export async function readLeasesByTask(db: Db, taskIds: number[]): Promise<Map<n
     leases.set(row.taskId, { owner: row.owner, acquiredAt: row.acquiredAt, expiresAt: row.expiresAt, expired: Number(row.live) !== 1 });
   }
   return leases;
-}
-
-export async function readPausesByTask(db: Db, taskIds: number[]): Promise<Map<number, { pausedAt: Date; pausedBy: string }>> {
-  if (taskIds.length === 0) return new Map();
-  const rows = await db.select().from(taskPauses).where(inArray(taskPauses.taskId, taskIds));
-  return new Map(rows.map((row) => [row.taskId, { pausedAt: row.pausedAt, pausedBy: row.pausedBy }]));
 }
 
 export interface RunFacts {

@@ -4,8 +4,9 @@
 import { and, count, desc, eq, like, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { callTasks as task } from '../db/schema/crm.ts';
+import { readTaskPauses } from '../pipeline/task-pauses.ts';
 import {
-  EMPTY_PROGRESS, readLatestRunsByTask, readLeasesByTask, readPausesByTask, readProgressByTask, type LeaseFacts, type RunFacts,
+  EMPTY_PROGRESS, readLatestRunsByTask, readLeasesByTask, readProgressByTask, type LeaseFacts, type RunFacts,
   type TaskProgressCounts,
 } from './task-batches.ts';
 
@@ -91,7 +92,7 @@ async function withTaskFacts(db: Db, tasks: TaskBase[]): Promise<TaskListRow[]> 
     readProgressByTask(db, ids),
     readLeasesByTask(db, ids),
     readLatestRunsByTask(db, ids, 1),
-    readPausesByTask(db, ids),
+    readTaskPauses(db, ids),
   ]);
   return tasks.map((t) => ({
     ...t,
