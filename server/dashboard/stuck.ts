@@ -23,6 +23,7 @@
 import { and, eq, gte, inArray, isNotNull, isNull, lt, min, not, or, sql } from 'drizzle-orm';
 import type mysql from 'mysql2/promise';
 import type { Db } from '../db/client.ts';
+import { formatDuration } from '../format-duration.ts';
 import type { PIPELINE_INDEXES } from '../db/migrate.ts';
 import { leadStates, taskLeases, taskPauses, taskRuns } from '../db/schema/app.ts';
 import { callTasks as task, leadsTaskList as lead } from '../db/schema/crm.ts';
@@ -492,11 +493,8 @@ function plural(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
-/** 90 000 ms -> "1 min 30 s"; 7 500 000 ms -> "2 h 5 min". */
+/** An age in whole units: "45 s", "1 min 30 s", "2 h 5 min" (formatDuration from a minute up). */
 export function age(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} min${s % 60 ? ` ${s % 60} s` : ''}`;
-  if (s < 86_400) return `${Math.floor(s / 3600)} h${Math.floor((s % 3600) / 60) ? ` ${Math.floor((s % 3600) / 60)} min` : ''}`;
-  return `${Math.floor(s / 86_400)} d${Math.floor((s % 86_400) / 3600) ? ` ${Math.floor((s % 86_400) / 3600)} h` : ''}`;
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  return seconds < 60 ? `${seconds} s` : formatDuration(seconds * 1000);
 }

@@ -2,6 +2,7 @@
 // operator's language and name, the CSRF token, and formatters that keep pages consistent —
 // times in the CRM zone, phones masked, stages named as the spec names them.
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { formatDuration } from '../format-duration.ts';
 import { maskPhone } from '../phone.ts';
 import { toCrmDateTime } from '../pipeline/crm-time.ts';
 import { DEFAULT_LANG, LANG_COOKIE, parseLang, translator, type Lang, type Translate } from './i18n/index.ts';
@@ -62,16 +63,6 @@ export function withQuery(path: string, query: Record<string, string | number | 
   for (const [key, value] of Object.entries(query)) if (value !== undefined && value !== '') params.set(key, String(value));
   const text = params.toString();
   return text ? `${path}?${text}` : path;
-}
-
-/** 850 ms, 2.7 s, 3 min 20 s, 2 h, 1 d 4 h: the two largest units that say something. */
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  const s = Math.round(ms / 1000);
-  const [big, bigUnit, small, smallUnit] =
-    s < 3600 ? [Math.floor(s / 60), 'min', s % 60, 's'] : s < 86_400 ? [Math.floor(s / 3600), 'h', Math.floor((s % 3600) / 60), 'min'] : [Math.floor(s / 86_400), 'd', Math.floor((s % 86_400) / 3600), 'h'];
-  return small > 0 ? `${big} ${bigUnit} ${small} ${smallUnit}` : `${big} ${bigUnit}`;
 }
 
 function relative(deltaMs: number, lang: Lang): string {

@@ -42,7 +42,7 @@ describe('dashboard catalogues', () => {
 
 describe('durations for people', () => {
   it('use the two largest units that say something', async () => {
-    const { formatDuration } = await import('../../server/web/view-locals.ts');
+    const { formatDuration } = await import('../../server/format-duration.ts');
     expect([850, 2_700, 200_000, 7_200_000, 7_500_000, 100_800_000].map(formatDuration)).toEqual(['850 ms', '2.7 s', '3 min 20 s', '2 h', '2 h 5 min', '1 d 4 h']);
   });
 });
