@@ -1,20 +1,10 @@
 // migrate, diagnose and run-once through the real entry point, against a real database.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { callTasks, leadsTaskList } from '../../server/db/schema/crm.ts';
-import { adminQuery, createTestDatabase, testDatabaseName, urlFor, type TestDatabase } from '../helpers/database.ts';
+import { adminQuery, testDatabaseName, urlFor, useTestDatabase } from '../helpers/database.ts';
 import { FAKE_LIVE_ENV, runCli } from '../helpers/run-cli.ts';
 
-let db: TestDatabase;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-});
-afterAll(async () => {
-  await db?.drop();
-});
-beforeEach(async () => {
-  await db.reset();
-});
+const db = useTestDatabase();
 
 async function givenTask(taskType: number, leads: number): Promise<number> {
   const [task] = await db.db.insert(callTasks).values({ taskName: '春季试驾邀约', taskType, jobGroupId: 'jg-cli-1' }).$returningId();

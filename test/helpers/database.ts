@@ -2,8 +2,10 @@
 // tests, dropped in afterAll. Nothing here mocks the database.
 import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { openDatabase, type Database } from '../../server/db/client.ts';
 import { migrateDatabase } from '../../server/db/migrate.ts';
+import { lateBound } from './late-bound.ts';
 
 export const TEST_SERVER_URL = process.env.TEST_DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/autofollow_test';
 
@@ -58,4 +60,15 @@ export async function adminQuery(statement: string): Promise<void> {
   } finally {
     await connection.end();
   }
+}
+
+/** The database of one test file: created before its tests, emptied before each, dropped after. */
+export function useTestDatabase(): TestDatabase {
+  let current: TestDatabase | undefined;
+  beforeAll(async () => {
+    current = await createTestDatabase();
+  });
+  afterAll(async () => current?.drop());
+  beforeEach(async () => current!.reset());
+  return lateBound(() => current, 'the test database');
 }

@@ -1,5 +1,6 @@
 // Real parts for pipeline tests: a per-file database, both simulators over HTTP on loopback, and
 // PipelineDeps wired by the same buildPipelineDeps that serve, run-once and demo use.
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { buildPipelineDeps } from '../../server/cli/build-deps.ts';
 import { loadConfig, type Config } from '../../server/config.ts';
 import { createLogger } from '../../server/log.ts';
@@ -8,6 +9,7 @@ import { startLlmSimulator, type LlmSimulator } from '../../server/simulator/llm
 import { startOutboundBotSimulator, type OutboundBotSimulator } from '../../server/simulator/outboundbot.ts';
 import { simulatorEnv } from '../../server/simulator/simulator-env.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
+import { lateBound } from './late-bound.ts';
 
 export interface PipelineHarness {
   database: TestDatabase;
@@ -43,4 +45,22 @@ export async function startPipelineHarness(env: Record<string, string> = {}): Pr
       await database.drop();
     },
   };
+}
+
+/**
+ * The harness for one test file: started before its tests, reset before each (tables emptied, the
+ * simulator's request log cleared), closed after them. The object returned forwards to the running
+ * harness, so a file writes `const h = usePipelineHarness();` instead of the hooks.
+ */
+export function usePipelineHarness(env: Record<string, string> = {}): PipelineHarness {
+  let current: PipelineHarness | undefined;
+  beforeAll(async () => {
+    current = await startPipelineHarness(env);
+  });
+  afterAll(async () => current?.close());
+  beforeEach(async () => {
+    await current!.database.reset();
+    current!.sim.resetRequests();
+  });
+  return lateBound(() => current, 'the pipeline harness');
 }

@@ -1,23 +1,15 @@
 // The dashboard's "re-sync job ids": only the sync step and the stage check, under the task's lease,
 // recorded as a run; leads marked "not in job group" are looked for again (DESIGN §3.6).
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { claimLease } from '../../server/pipeline/leases.ts';
 import { processTask } from '../../server/pipeline/process-task.ts';
 import { resyncJobIds } from '../../server/pipeline/resync-job-ids.ts';
 import type { StepReport } from '../../server/pipeline/step-report.ts';
 import { pauseTask } from '../../server/pipeline/task-pauses.ts';
 import { givenLeads, givenTask, leadsOf, phones, runsOf, stageOf, statesOf } from '../helpers/builders.ts';
-import { startPipelineHarness, type PipelineHarness } from '../helpers/pipeline.ts';
+import { usePipelineHarness } from '../helpers/pipeline.ts';
 
-let h: PipelineHarness;
-beforeAll(async () => {
-  h = await startPipelineHarness();
-});
-afterAll(async () => h?.close());
-beforeEach(async () => {
-  await h.database.reset();
-  h.sim.resetRequests();
-});
+const h = usePipelineHarness();
 
 const resync = (taskId: number) => resyncJobIds(h.deps(), taskId, { trigger: 'dashboard' });
 

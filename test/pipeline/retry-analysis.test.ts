@@ -1,7 +1,7 @@
 // The dashboard's "retry analysis" (DESIGN §3.5): a failed LLM analysis is asked again and, on
 // success, rewrites the SAME follow record and the lead's interest, unless a person changed them.
 import { eq } from 'drizzle-orm';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { dccLeadsFollow, leadsTaskList } from '../../server/db/schema/crm.ts';
 import { diagnoseTask } from '../../server/pipeline/diagnose.ts';
 import { ANALYSIS_FAILED_REMARK } from '../../server/pipeline/follow-up-remarks.ts';
@@ -11,17 +11,9 @@ import { retryFailedAnalyses } from '../../server/pipeline/retry-analysis.ts';
 import type { StepReport } from '../../server/pipeline/step-report.ts';
 import { pauseTask } from '../../server/pipeline/task-pauses.ts';
 import { followsOf, givenLeads, givenTask, leadsOf, phones, runsOf, stageOf, statesOf } from '../helpers/builders.ts';
-import { startPipelineHarness, type PipelineHarness } from '../helpers/pipeline.ts';
+import { usePipelineHarness } from '../helpers/pipeline.ts';
 
-let h: PipelineHarness;
-beforeAll(async () => {
-  h = await startPipelineHarness();
-});
-afterAll(async () => h?.close());
-beforeEach(async () => {
-  await h.database.reset();
-  h.sim.resetRequests();
-});
+const h = usePipelineHarness();
 
 type Kind = 'interested' | 'not-interested' | 'unclear';
 

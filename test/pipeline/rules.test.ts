@@ -1,23 +1,15 @@
 // Every rule of DESIGN §3, including what must NOT happen, through processTask on the simulators.
 import { eq } from 'drizzle-orm';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { leadsTaskList } from '../../server/db/schema/crm.ts';
 import { diagnoseTask } from '../../server/pipeline/diagnose.ts';
 import { ANALYSIS_FAILED_REMARK } from '../../server/pipeline/follow-up-remarks.ts';
 import { runPass } from '../../server/pipeline/monitor.ts';
 import { processTask } from '../../server/pipeline/process-task.ts';
 import { followsOf, givenLeads, givenTask, leadsOf, phones, runsOf, stageOf, statesOf } from '../helpers/builders.ts';
-import { startPipelineHarness, type PipelineHarness } from '../helpers/pipeline.ts';
+import { usePipelineHarness } from '../helpers/pipeline.ts';
 
-let h: PipelineHarness;
-beforeAll(async () => {
-  h = await startPipelineHarness();
-});
-afterAll(async () => h?.close());
-beforeEach(async () => {
-  await h.database.reset();
-  h.sim.resetRequests();
-});
+const h = usePipelineHarness();
 
 /** A stage 2 task whose n leads each have a job in a fresh group. */
 async function givenCallingTask(n: number, options: { taskType?: number } = {}) {

@@ -2,7 +2,7 @@
 // is resumed; a run already under way finishes.
 import { eq } from 'drizzle-orm';
 import mysql from 'mysql2/promise';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { taskLeases } from '../../server/db/schema/app.ts';
 import { diagnoseTask } from '../../server/pipeline/diagnose.ts';
 import { findPendingTasks } from '../../server/pipeline/find-pending-tasks.ts';
@@ -11,18 +11,10 @@ import { runPass } from '../../server/pipeline/monitor.ts';
 import { processTask } from '../../server/pipeline/process-task.ts';
 import { pauseTask, readTaskPauses, resumeTask } from '../../server/pipeline/task-pauses.ts';
 import { followsOf, givenLeads, givenTask, phones, runsOf, stageOf } from '../helpers/builders.ts';
-import { startPipelineHarness, type PipelineHarness } from '../helpers/pipeline.ts';
+import { usePipelineHarness, type PipelineHarness } from '../helpers/pipeline.ts';
 import { appOver } from '../helpers/web-app.ts';
 
-let h: PipelineHarness;
-beforeAll(async () => {
-  h = await startPipelineHarness();
-});
-afterAll(async () => h?.close());
-beforeEach(async () => {
-  await h.database.reset();
-  h.sim.resetRequests();
-});
+const h = usePipelineHarness();
 
 /** A stage 2 task whose leads' calls all ended, so one run takes it to stage 4. */
 async function givenFinishedCalls(n: number, outcome: Parameters<PipelineHarness['sim']['finishJob']>[1] = { status: 'Failed', failureReason: 'NoAnswer' }) {

@@ -1,24 +1,17 @@
 // /api/* (DESIGN §4): what the CRM calls after assigning a task's jobs, and the diagnose JSON.
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { taskLeases, taskRuns } from '../../server/db/schema/app.ts';
 import { callTasks, leadsTaskList } from '../../server/db/schema/crm.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { useTestDatabase } from '../helpers/database.ts';
 import { appOver } from '../helpers/web-app.ts';
 
-let db: TestDatabase;
+const db = useTestDatabase();
 let app: FastifyInstance | undefined;
 let started: number[];
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-});
-afterAll(async () => {
-  await db?.drop();
-});
 beforeEach(async () => {
-  await db.reset();
   started = [];
 });
 afterEach(async () => {

@@ -1,26 +1,19 @@
 // The dashboard's door: login with DASHBOARD_PASSWORD, the session cookie, CSRF on every POST,
 // the language switch, security headers, and 4xx pages for bad input.
 import type { FastifyInstance } from 'fastify';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { auditLog } from '../../server/db/schema/app.ts';
 import { LOGIN_ATTEMPTS_PER_MINUTE } from '../../server/web/routes/login.ts';
 import { SESSION_COOKIE } from '../../server/web/plugins/session.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { useTestDatabase } from '../helpers/database.ts';
 import { dashboardSession, loggedIn } from '../helpers/dashboard-session.ts';
 import { appOver } from '../helpers/web-app.ts';
 
 const PASSWORD = 'correct horse battery staple';
-let db: TestDatabase;
+const db = useTestDatabase();
 let app: FastifyInstance;
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-});
-afterAll(async () => {
-  await db?.drop();
-});
 beforeEach(async () => {
-  await db.reset();
   app = await appOver(db, { env: { DASHBOARD_PASSWORD: PASSWORD } });
 });
 afterEach(async () => {

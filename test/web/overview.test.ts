@@ -2,27 +2,17 @@
 // filter, search and paging in the URL; the table alone for htmx polling; bad values answered 400.
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { taskLeases, taskRuns } from '../../server/db/schema/app.ts';
 import { pauseTask } from '../../server/pipeline/task-pauses.ts';
 import { OVERVIEW_PAGE_SIZE } from '../../server/web/routes/overview.ts';
 import { givenLeads, givenTask, phones } from '../helpers/builders.ts';
 import { dashboardSession, HTMX } from '../helpers/dashboard-session.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { useTestDatabase } from '../helpers/database.ts';
 import { appOver } from '../helpers/web-app.ts';
 
-let db: TestDatabase;
+const db = useTestDatabase();
 let app: FastifyInstance | undefined;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-});
-afterAll(async () => {
-  await db?.drop();
-});
-beforeEach(async () => {
-  await db.reset();
-});
 afterEach(async () => {
   await app?.close();
   app = undefined;

@@ -4,28 +4,23 @@
 // English labels with af_lang=en.
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leadStates, taskLeases, taskRuns } from '../../server/db/schema/app.ts';
 import { dccLeadsFollow, leadsTaskList } from '../../server/db/schema/crm.ts';
 import { toCrmDateTime } from '../../server/pipeline/crm-time.ts';
 import { STUCK_LISTED } from '../../server/web/routes/stuck.ts';
 import { givenLeads, givenTask } from '../helpers/builders.ts';
 import { HTMX } from '../helpers/dashboard-session.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { useTestDatabase } from '../helpers/database.ts';
 import { appOver } from '../helpers/web-app.ts';
 
-let database: TestDatabase;
+const database = useTestDatabase();
 let app: FastifyInstance;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
   app = await appOver(database);
 });
-afterAll(async () => {
-  await app?.close();
-  await database?.drop();
-});
-beforeEach(async () => database.reset());
+afterAll(async () => app?.close());
 
 const get = (url: string, headers: Record<string, string> = {}) => app.inject({ method: 'GET', url, headers: { accept: 'text/html', ...headers } });
 

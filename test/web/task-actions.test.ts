@@ -3,7 +3,7 @@
 // writes exactly one audit row; bad input, a missing CSRF token or session change nothing.
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { readAudit } from '../../server/audit-log.ts';
 import { taskLeases, taskPauses } from '../../server/db/schema/app.ts';
 import { findPendingTasks } from '../../server/pipeline/find-pending-tasks.ts';
@@ -15,22 +15,13 @@ import { createScheduler, type Scheduler } from '../../server/scheduler.ts';
 import { buildApp } from '../../server/web/build-app.ts';
 import { followsOf, givenLeads, givenTask, leadsOf, phones, runsOf, stageOf, statesOf } from '../helpers/builders.ts';
 import { dashboardSession, HTMX, loggedIn, type DashboardSession } from '../helpers/dashboard-session.ts';
-import { startPipelineHarness, type PipelineHarness } from '../helpers/pipeline.ts';
+import { usePipelineHarness } from '../helpers/pipeline.ts';
 import { appOver, log } from '../helpers/web-app.ts';
 
 const OTHER = 'other-host:99:cafe';
-let h: PipelineHarness;
+const h = usePipelineHarness();
 let app: FastifyInstance | undefined;
 let scheduler: Scheduler | undefined;
-
-beforeAll(async () => {
-  h = await startPipelineHarness();
-});
-afterAll(async () => h?.close());
-beforeEach(async () => {
-  await h.database.reset();
-  h.sim.resetRequests();
-});
 afterEach(async () => {
   await scheduler?.stop();
   await app?.close();

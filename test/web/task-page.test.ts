@@ -3,7 +3,7 @@
 // speaker by speaker and escaped, masked phones, run history and the audit log, over a real database.
 import { eq } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeAudit } from '../../server/audit-log.ts';
 import { auditLog, leadStates, taskRuns } from '../../server/db/schema/app.ts';
 import { dccLeadsFollow, leadsTaskList } from '../../server/db/schema/crm.ts';
@@ -11,21 +11,16 @@ import { ANALYSIS_FAILED_REMARK, UNANSWERED_REMARK } from '../../server/pipeline
 import type { StepReport } from '../../server/pipeline/step-report.ts';
 import { givenLeads, givenTask } from '../helpers/builders.ts';
 import { HTMX, dashboardSession } from '../helpers/dashboard-session.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { useTestDatabase } from '../helpers/database.ts';
 import { appOver } from '../helpers/web-app.ts';
 
-let database: TestDatabase;
+const database = useTestDatabase();
 let app: FastifyInstance;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
   app = await appOver(database);
 });
-afterAll(async () => {
-  await app?.close();
-  await database?.drop();
-});
-beforeEach(async () => database.reset());
+afterAll(async () => app?.close());
 
 const CONVERSATION = JSON.stringify([
   { Speaker: 'Robot', Script: '您好，<script>alert(1)</script>这里是4S店', Timestamp: 1_735_700_000_000, Action: 'Broadcast' },
