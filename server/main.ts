@@ -9,9 +9,13 @@ const USAGE = `Usage: npx autofollow <command>
 
 Commands:
   serve                      dashboard, API and the monitor schedule (HOST, PORT, MONITOR_CRON)
-  run-once                   one monitor pass over every pending task, then exit
+  run-once [--force]         one monitor pass over every pending task, then exit; a paused
+                             scheduler (dashboard) is honoured unless --force
   diagnose <taskId> [--json] why a task is or is not moving; --json prints only JSON on stdout
   migrate                    create the database, tables and indexes that are missing
+  close-leads <taskId> --cause cancelled|not-in-group|no-conversation --remark TEXT --interest 0|1|2
+              [--next-follow-time "YYYY-MM-DD HH:mm:ss"] [--lead ROW_ID …] [--by NAME]
+                             人工跟进: write the follow record of leads the pipeline cannot finish
   demo                       serve against the built-in simulator with seeded demo tasks
 
 serve and run-once need ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET,
@@ -25,7 +29,9 @@ class UsageError extends Error {}
 
 type Command =
   | { name: 'help' }
-  | { name: 'serve' | 'run-once' | 'migrate' }
+  | { name: 'serve' | 'migrate' }
+  | { name: 'run-once'; force: boolean }
+  | { name: 'close-leads'; argv: string[] }
   | { name: 'diagnose'; taskId: number; json: boolean }
   | { name: 'demo'; argv: string[] };
 
@@ -35,13 +41,18 @@ function parseCommand(argv: string[]): Command {
   if (name === '--help' || name === '-h' || name === 'help') return { name: 'help' };
   // The demo parses its own options.
   if (name === 'demo') return { name: 'demo', argv: rest };
+  if (name === 'close-leads') return { name: 'close-leads', argv: rest };
   if (rest.includes('--help') || rest.includes('-h')) return { name: 'help' };
   switch (name) {
     case 'serve':
-    case 'run-once':
     case 'migrate':
       if (rest.length > 0) throw new UsageError(`${name} takes no arguments, got "${rest[0]}"`);
       return { name };
+    case 'run-once': {
+      const unknown = rest.find((arg) => arg !== '--force');
+      if (unknown !== undefined) throw new UsageError(`run-once: unknown argument "${unknown}" (only --force)`);
+      return { name, force: rest.includes('--force') };
+    }
     case 'diagnose':
       return parseDiagnose(rest);
     default:
@@ -67,11 +78,15 @@ async function run(command: Command, config: Readonly<Config>): Promise<number> 
     case 'serve':
       return (await import('./cli/serve.ts')).serveCommand(config, log);
     case 'run-once':
-      return (await import('./cli/run-once.ts')).runOnceCommand(config, log);
+      return (await import('./cli/run-once.ts')).runOnceCommand(config, log, { force: command.force });
     case 'migrate':
       return (await import('./cli/migrate.ts')).runMigrate(config, log);
     case 'diagnose':
       return (await import('./cli/diagnose.ts')).runDiagnose(config, log, command);
+    case 'close-leads': {
+      const { parseCloseLeadsArgs, runCloseLeads } = await import('./cli/close-leads.ts');
+      return runCloseLeads(config, log, parseCloseLeadsArgs(command.argv));
+    }
     default:
       throw new Error(`no runner for ${command.name}`);
   }
@@ -100,6 +115,10 @@ async function main(argv: string[]): Promise<number> {
     config = loadConfig(process.env);
     return await run(command, config);
   } catch (error) {
+    if (error instanceof Error && error.name === 'CloseLeadsUsageError') {
+      fail(`${error.message}. Run \`npx autofollow --help\` for usage.`);
+      return EXIT.usage;
+    }
     await reportFailure(error, config);
     return EXIT.fatal;
   }

@@ -104,14 +104,16 @@ export function leaseOwnerName(): string {
 }
 
 /**
- * A request that outlives the lease could finish after another process took the task over
- * (DESIGN §3.8–3.9), so each per-request timeout is capped at half the lease.
+ * An Outbound Bot request that outlived the lease could store what it read after another process
+ * took the task over (DESIGN §3.8–3.9), so its timeout is capped at half the lease. The LLM's is not:
+ * a model may take longer than a short lease, the lease is renewed on a timer while the call runs,
+ * and its answer is written through the exactly-once path, which a late writer cannot repeat.
  */
 export function withTimeoutsBelowLease(config: Readonly<Config>, log: Logger): Readonly<Config> {
   const capMs = (config.leaseSeconds * 1000) / 2;
-  const capped = (['outboundbotTimeoutMs', 'llmTimeoutMs'] as const).filter((key) => config[key] > capMs);
+  const capped = (['outboundbotTimeoutMs'] as const).filter((key) => config[key] > capMs);
   if (capped.length === 0) return config;
-  const names = { outboundbotTimeoutMs: 'OUTBOUNDBOT_TIMEOUT_MS', llmTimeoutMs: 'LLM_TIMEOUT_MS' };
+  const names = { outboundbotTimeoutMs: 'OUTBOUNDBOT_TIMEOUT_MS' };
   log.warn(
     `${capped.map((key) => `${names[key]} (${config[key]} ms)`).join(' and ')} exceed${capped.length === 1 ? 's' : ''} half of ` +
       `LEASE_SECONDS (${config.leaseSeconds} s); using ${capMs} ms so every request ends well before the lease expires`,

@@ -53,6 +53,7 @@ export async function migrateDatabase(databaseUrl: string, databaseName: string)
       }
     }
     await applyDrizzleMigrations(db, { migrationsFolder: MIGRATIONS_FOLDER });
+    await convertOwnTablesToUtf8mb4(pool);
     const after = await tableNames(pool);
     return { databaseCreated, tablesCreated: [...after].filter((t) => !before.has(t)).sort(), indexesCreated };
   } finally {
@@ -77,6 +78,20 @@ async function createDatabaseIfMissing(databaseUrl: string, databaseName: string
   } finally {
     await connection.end();
   }
+}
+
+/**
+ * autofollow's tables hold Chinese names and remarks whatever the database's default character set
+ * is: the generated CREATE TABLEs name none, so a latin1 database would make them latin1. Converting
+ * after the migrations covers tables made by any of them, and does nothing once they are utf8mb4.
+ */
+async function convertOwnTablesToUtf8mb4(pool: mysql.Pool): Promise<void> {
+  const [rows] = await pool.query<mysql.RowDataPacket[]>(
+    `SELECT TABLE_NAME AS name FROM information_schema.TABLES
+      WHERE TABLE_SCHEMA = DATABASE() AND (TABLE_NAME LIKE 'af\\_%' OR TABLE_NAME = '__drizzle_migrations')
+        AND TABLE_COLLATION NOT LIKE 'utf8mb4%'`,
+  );
+  for (const row of rows) await pool.query(`ALTER TABLE \`${String(row.name)}\` CONVERT TO CHARACTER SET utf8mb4`);
 }
 
 async function tableNames(pool: mysql.Pool): Promise<Set<string>> {

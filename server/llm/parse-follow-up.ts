@@ -11,8 +11,8 @@
 // - leads_remark is trimmed and capped at MAX_REMARK_CHARS (the prompt asks for ~100 字; a longer
 //   answer is still useful, an essay is cut rather than thrown away).
 // - next_follow_time: null, absent or "" mean "no time named". A time is "YYYY-MM-DD HH:mm:ss" or
-//   "YYYY-MM-DD HH:mm" in the CRM zone, strictly after now and at most MAX_AHEAD_MS ahead; it is
-//   returned normalised to "YYYY-MM-DD HH:mm:ss".
+//   "YYYY-MM-DD HH:mm" in the CRM zone, at most MAX_AHEAD_MS ahead; it is returned normalised to
+//   "YYYY-MM-DD HH:mm:ss". A time not after now is dropped (null), keeping the rest of the answer.
 import { fromCrmDateTime, toCrmDateTime } from '../pipeline/crm-time.ts';
 import type { FollowUpAnalysis, Interest } from './types.ts';
 
@@ -63,7 +63,9 @@ function followTimeOf(value: unknown, options: { now: number; timeZone: string }
   if (text === '') return null;
   const epoch = FOLLOW_TIME.test(text) ? fromCrmDateTime(text, options.timeZone) : null;
   if (epoch === null) return { error: 'next_follow_time malformed' };
-  if (epoch <= options.now) return { error: 'next_follow_time not in the future' };
+  // A time already past is a slip about the date, not about the customer: the remark and the
+  // interest still stand, and no follow-up time is better than a wrong one (issue 7).
+  if (epoch <= options.now) return null;
   if (epoch - options.now > MAX_AHEAD_MS) return { error: 'next_follow_time more than a year ahead' };
   return toCrmDateTime(epoch, options.timeZone);
 }

@@ -7,9 +7,13 @@ import { callTasks } from '../db/schema/crm.ts';
 import { readTaskProgress, type TaskProgress } from './task-progress.ts';
 import { STAGE } from './task-stages.ts';
 
-/** 2 -> 3: at least one lead was called and every called lead has a final status. */
+/**
+ * 2 -> 3: at least one lead was called and every called lead has a final status. A lead whose job
+ * Outbound Bot cancelled counts as not called (DESIGN §3.1): it holds neither move, and a task whose
+ * every call was cancelled stays at 2 (without being polled) until a person closes or re-calls them.
+ */
 export function callsAreDone(p: TaskProgress): boolean {
-  return p.called > 0 && p.calledNotFinal === 0;
+  return p.called - p.cancelled > 0 && p.calledNotFinal - p.cancelled === 0;
 }
 
 /**

@@ -2,7 +2,7 @@
 // lead's follow record (fixed remark for a Failed call, LLM analysis for a Succeeded one with its
 // conversation) and write them exactly once (write-follow-ups.ts). A Succeeded call without its
 // conversation is not ready and waits (DESIGN §3.4).
-import { and, asc, eq, gt, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, type SQL } from 'drizzle-orm';
 import { leadStates } from '../db/schema/app.ts';
 import { leadsTaskList as lead } from '../db/schema/crm.ts';
 import type { FollowUpAnalysis } from '../llm/types.ts';
@@ -26,6 +26,7 @@ interface ReadyLead {
   leadsId: number;
   name: string | null;
   phone: string;
+  jobId: string | null;
   callStatus: string | null;
   conversation: string | null;
   jobFailureReason: string | null;
@@ -37,10 +38,10 @@ export async function createFollowUps(deps: PipelineDeps, task: PendingTask, lea
   let afterId = 0;
   for (;;) {
     lease.check();
-    const leads = await readyLeads(deps, and(leadOfTask(task.id), gt(lead.id, afterId))!, FOLLOW_UP_PAGE_SIZE);
-    if (leads.length === 0) break;
-    afterId = leads[leads.length - 1]!.id;
-    const outcome = await decideAndWrite(deps, leads);
+    const page = await readyLeads(deps, and(leadOfTask(task.id), gt(lead.id, afterId))!, FOLLOW_UP_PAGE_SIZE);
+    if (page.length === 0) break;
+    afterId = page[page.length - 1]!.id;
+    const outcome = await decideAndWrite(deps, [...page, ...(await laterRowsOfTheSameJobs(deps, task.id, page))]);
     step.add('created', outcome.created);
     if (outcome.alreadyDone) step.add('alreadyDone', outcome.alreadyDone);
     if (outcome.analysisFailed) step.add('analysisFailed', outcome.analysisFailed);
@@ -60,6 +61,16 @@ export async function createFollowUpByTaskAndPhone(deps: PipelineDeps, taskId: n
   return decideAndWrite(deps, candidates.filter((l) => normalizePhone(l.phone) === wanted));
 }
 
+/**
+ * Rows sharing a phone may share its job (DESIGN §3.6): the rows of the page's jobs that a later page
+ * would hold are decided with them, so the LLM reads each conversation once.
+ */
+async function laterRowsOfTheSameJobs(deps: PipelineDeps, taskId: number, page: ReadyLead[]): Promise<ReadyLead[]> {
+  const jobIds = [...new Set(page.map((l) => l.jobId).filter((id): id is string => !!id))];
+  if (jobIds.length === 0) return [];
+  return readyLeads(deps, and(leadOfTask(taskId), gt(lead.id, page[page.length - 1]!.id), inArray(lead.callJobId, jobIds))!, Number.MAX_SAFE_INTEGER);
+}
+
 async function readyLeads(deps: PipelineDeps, where: SQL, limit: number): Promise<ReadyLead[]> {
   return deps.db
     .select({
@@ -68,6 +79,7 @@ async function readyLeads(deps: PipelineDeps, where: SQL, limit: number): Promis
       leadsId: lead.leadsId,
       name: lead.leadsName,
       phone: lead.leadsPhone,
+      jobId: lead.callJobId,
       callStatus: lead.callStatus,
       conversation: lead.callConversation,
       jobFailureReason: leadStates.jobFailureReason,
@@ -83,19 +95,26 @@ async function readyLeads(deps: PipelineDeps, where: SQL, limit: number): Promis
 async function decideAndWrite(deps: PipelineDeps, leads: ReadyLead[]): Promise<WriteOutcome & { analysisFailed: number }> {
   const now = deps.clock.now();
   const crmNow = toCrmDateTime(now, deps.config.timeZone);
-  // The LLM is called here, before and outside the write transaction (DESIGN §3.2).
-  const decisions = await Promise.all(leads.map((l) => decide(deps, l, crmNow)));
+  // The LLM is called here, before and outside the write transaction (DESIGN §3.2), once per
+  // conversation: rows that share a job share its reading, and each still gets its own record.
+  const readings = new Map<string, Promise<FollowUpAnalysis>>();
+  const analyse = (l: ReadyLead) => {
+    const key = `${l.jobId ?? `row ${l.id}`}\0${l.conversation ?? ''}`;
+    if (!readings.has(key)) readings.set(key, analyseConversation(deps, l, crmNow));
+    return readings.get(key)!;
+  };
+  const decisions = await Promise.all(leads.map((l) => decide(l, crmNow, analyse)));
   const outcome = await writeFollowUps(deps.db, decisions, crmNow, new Date(now));
   return { ...outcome, analysisFailed: decisions.filter((d) => d.analysis?.status === 'failed').length };
 }
 
-async function decide(deps: PipelineDeps, l: ReadyLead, crmNow: string): Promise<FollowUpDecision> {
+async function decide(l: ReadyLead, crmNow: string, analyse: (l: ReadyLead) => Promise<FollowUpAnalysis>): Promise<FollowUpDecision> {
   const base = { leadRowId: l.id, taskId: l.taskId, leadsId: l.leadsId };
   if (l.callStatus === 'Failed') {
     // A call that never connected needs no LLM (DESIGN §3.3).
     return { ...base, remark: failedCallRemark(l.jobFailureReason, l.lastTaskStatus), isInterested: 0, nextFollowTime: null, analysis: null };
   }
-  const analysis = await analyseConversation(deps, l, crmNow);
+  const analysis = await analyse(l);
   if (!analysis.ok) {
     return { ...base, remark: ANALYSIS_FAILED_REMARK, isInterested: 0, nextFollowTime: null, analysis: { status: 'failed', error: analysis.error } };
   }

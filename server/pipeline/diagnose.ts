@@ -1,14 +1,14 @@
 // Spec 2.1.4 diagnose_task: whether a task is eligible for processing, why not, its statistics, and a
 // reason for every lead that is not progressing (DESIGN §4 "Diagnose JSON"). Reads only.
-import { and, asc, eq, isNotNull, or, sql } from 'drizzle-orm';
-import { leadStates } from '../db/schema/app.ts';
+import { and, asc, eq, isNotNull, isNull, sql } from 'drizzle-orm';
+import { leadStates, supersededJobs } from '../db/schema/app.ts';
 import { leadsTaskList as lead } from '../db/schema/crm.ts';
 import { maskPhone } from '../log.ts';
 import { toCrmDateTime } from './crm-time.ts';
 import type { PipelineDeps } from './deps.ts';
 import { isPending, loadTask } from './find-pending-tasks.ts';
 import {
-  countIf, hasFinalStatus, hasJobId, isHandledOutside, isNotInJobGroup, isUnfollowed, lacksFinalStatus, lacksJobId,
+  countIf, hasFinalStatus, isHandledOutside, isJobCancelled, isNotInJobGroup, isUnfollowed, lacksFinalStatus, lacksJobId,
   leadOfTask, waitsForConversation,
 } from './lead-conditions.ts';
 import { readLease } from './leases.ts';
@@ -20,27 +20,65 @@ import { STAGE, stageName } from './task-stages.ts';
 
 export type LeadReason =
   | 'not-synced' | 'not-in-job-group' | 'still-calling' | 'job-cancelled' | 'api-error'
-  | 'waiting-for-conversation' | 'follow-pending' | 'analysis-failed' | 'handled-outside';
+  | 'waiting-for-conversation' | 'no-conversation' | 'follow-pending' | 'analysis-failed' | 'handled-outside';
+
+export const LEAD_REASONS: readonly LeadReason[] = [
+  'not-synced', 'not-in-job-group', 'still-calling', 'job-cancelled', 'api-error',
+  'waiting-for-conversation', 'no-conversation', 'follow-pending', 'analysis-failed', 'handled-outside',
+];
 
 export const LEAD_REASON_TEXT: Record<LeadReason, string> = {
   'not-synced': 'not synced: no call_job_id yet',
-  'not-in-job-group': 'not in job group: a complete listing of the job group does not contain this phone',
+  'not-in-job-group': 'not in job group: a complete listing of the job group does not contain this phone; needs a person: assign it in Outbound Bot and re-sync, or close it (autofollow close-leads --cause not-in-group)',
   'still-calling': 'still calling: the job has no final status yet',
-  'job-cancelled': 'job cancelled in Outbound Bot: it will never reach a final status; needs a person',
+  'job-cancelled': 'job cancelled in Outbound Bot: it will never be called; needs a person: re-call it in Outbound Bot (the lead follows the new job), or close it (autofollow close-leads --cause cancelled)',
   'api-error': 'API error while reading its job',
   'waiting-for-conversation': 'waiting for conversation: call Succeeded, conversation not available yet',
+  'no-conversation': 'conversation never arrived: call Succeeded, but neither ListJobs nor DescribeJob after STUCK_AFTER has one; needs a person (autofollow close-leads --cause no-conversation)',
   'follow-pending': 'follow record due: will be written in the next pass',
   'analysis-failed': 'analysis failed: a basic follow record was written; re-run the analysis',
   'handled-outside': 'handled outside autofollow: is_interested was set by a person; no follow record',
 };
+
+/**
+ * The one reason a lead is listed under, first match wins. Counts and the list both come from this
+ * one expression, so they always agree (a lead without an af_lead_states row included).
+ */
+const open = and(lacksFinalStatus, isNull(lead.leadsFollowId))!;
+const waiting = and(waitsForConversation, isUnfollowed)!;
+const apiError = isNotNull(leadStates.apiErrorCode);
+const reasonOf = sql<LeadReason | null>`CASE
+  WHEN ${and(lacksJobId, open, isNotInJobGroup)} THEN 'not-in-job-group'
+  WHEN ${and(lacksJobId, open)} THEN 'not-synced'
+  WHEN ${and(open, apiError)} THEN 'api-error'
+  WHEN ${and(open, isJobCancelled)} THEN 'job-cancelled'
+  WHEN ${open} THEN 'still-calling'
+  WHEN ${isHandledOutside} THEN 'handled-outside'
+  WHEN ${and(waiting, apiError)} THEN 'api-error'
+  WHEN ${and(waiting, isNotNull(leadStates.conversationCheckedAt))} THEN 'no-conversation'
+  WHEN ${waiting} THEN 'waiting-for-conversation'
+  WHEN ${and(hasFinalStatus, isUnfollowed)} THEN 'follow-pending'
+  WHEN ${eq(leadStates.analysisStatus, 'failed')} THEN 'analysis-failed'
+  END`;
 
 export interface BlockedLead {
   leadRowId: number;
   leadsId: number;
   name: string | null;
   phone: string; // masked
+  /** The job the lead follows now, if any. */
+  jobId: string | null;
   reason: LeadReason;
   detail: string | null;
+}
+
+/** A job a lead followed before a newer job for its phone appeared in its group (DESIGN §3.6). */
+export interface SupersededJob {
+  leadRowId: number;
+  jobId: string;
+  lastJobStatus: string | null;
+  supersededBy: string;
+  at: string;
 }
 
 export interface Diagnosis {
@@ -53,6 +91,9 @@ export interface Diagnosis {
   /** Leads waiting for their conversation for longer than STUCK_AFTER (DESIGN §3.4). */
   stuckWaitingForConversation: number;
   blockedLeads: BlockedLead[];
+  /** Each lead reason with a count, as a code with its facts (the first BLOCKED_LEADS_LISTED lead row ids). */
+  reasonCodes: Array<{ code: LeadReason; count: number; leadIds: number[] }>;
+  supersededJobs: SupersededJob[];
   lease: { owner: string; acquiredAt: string; expiresAt: string; expired: boolean } | null;
   lastRuns: Array<{
     id: number; trigger: string; startedAt: string; finishedAt: string | null; outcome: string; stageBefore: number;
@@ -69,10 +110,11 @@ export async function diagnoseTask(deps: DiagnoseDeps, taskId: number): Promise<
   const task = await loadTask(deps.db, taskId);
   if (!task) return null;
   const stuckBefore = toCrmDateTime(deps.clock.now() - deps.config.stuckAfterSeconds * 1000, deps.config.timeZone);
-  const [progress, { stuck, ...leadReasons }, blockedLeads, lease, runs, pending, pause] = await Promise.all([
+  const [progress, { stuck, ...leadReasons }, blockedLeads, superseded, lease, runs, pending, pause] = await Promise.all([
     readTaskProgress(deps.db, taskId),
     countLeadReasons(deps, taskId, stuckBefore),
     listBlockedLeads(deps, taskId, stuckBefore),
+    listSupersededJobs(deps, taskId),
     readLease(deps.db, taskId),
     lastRuns(deps.db, taskId, 5),
     isPending(deps.db, task),
@@ -99,6 +141,10 @@ export async function diagnoseTask(deps: DiagnoseDeps, taskId: number): Promise<
     leadReasons,
     stuckWaitingForConversation: stuck,
     blockedLeads,
+    reasonCodes: LEAD_REASONS.filter((code) => leadReasons[code] > 0).map((code) => ({
+      code, count: leadReasons[code], leadIds: blockedLeads.filter((b) => b.reason === code).map((b) => b.leadRowId),
+    })),
+    supersededJobs: superseded,
     lease: lease ? { owner: lease.owner, acquiredAt: lease.acquiredAt.toISOString(), expiresAt: lease.expiresAt.toISOString(), expired: lease.expired } : null,
     lastRuns: runs.map((run) => ({
       id: run.id,
@@ -137,76 +183,84 @@ function progressReasons(p: TaskProgress, counts: Record<LeadReason, number>): s
   return reasons;
 }
 
-/** Exact counts per reason; each lead counts under one reason, in the order classify() uses. */
+/** Exact counts per reason (every lead under at most one), and how many waited too long for a conversation. */
 async function countLeadReasons(deps: DiagnoseDeps, taskId: number, stuckBefore: string): Promise<Record<LeadReason | 'stuck', number>> {
-  const apiError = isNotNull(leadStates.apiErrorCode);
-  const cancelled = eq(leadStates.lastJobStatus, 'Cancelled');
-  const calling = and(hasJobId, lacksFinalStatus);
-  const [row] = await deps.db
-    .select({
-      'not-synced': countIf(and(lacksJobId, lacksFinalStatus, sql`NOT (${isNotInJobGroup})`)),
-      'not-in-job-group': countIf(and(lacksJobId, lacksFinalStatus, isNotInJobGroup)),
-      'api-error': countIf(and(or(calling, and(waitsForConversation, isUnfollowed)), apiError)),
-      'job-cancelled': countIf(and(calling, sql`NOT (${apiError})`, cancelled)),
-      'still-calling': countIf(and(calling, sql`NOT (${apiError})`, sql`NOT (${cancelled})`)),
-      'waiting-for-conversation': countIf(and(waitsForConversation, isUnfollowed, sql`NOT (${apiError})`)),
-      'follow-pending': countIf(and(hasFinalStatus, isUnfollowed, sql`NOT (${waitsForConversation})`)),
-      'analysis-failed': countIf(eq(leadStates.analysisStatus, 'failed')),
-      'handled-outside': countIf(isHandledOutside),
-      stuck: countIf(and(waitsForConversation, isUnfollowed, sql`${lead.updatedTime} < ${stuckBefore}`)),
-    })
-    .from(lead)
-    .leftJoin(leadStates, eq(leadStates.leadRowId, lead.id))
-    .where(leadOfTask(taskId));
-  return Object.fromEntries(Object.entries(row ?? {}).map(([k, v]) => [k, Number(v ?? 0)])) as Record<LeadReason | 'stuck', number>;
+  const [grouped, [stuck]] = await Promise.all([
+    deps.db
+      .select({ reason: reasonOf, count: sql<number>`CAST(COUNT(*) AS SIGNED)` })
+      .from(lead)
+      .leftJoin(leadStates, eq(leadStates.leadRowId, lead.id))
+      .where(leadOfTask(taskId))
+      .groupBy(reasonOf),
+    deps.db
+      .select({ n: countIf(and(waitsForConversation, isUnfollowed, sql`${lead.updatedTime} < ${stuckBefore}`)) })
+      .from(lead)
+      .where(leadOfTask(taskId)),
+  ]);
+  const counts = Object.fromEntries([...LEAD_REASONS.map((r) => [r, 0]), ['stuck', Number(stuck?.n ?? 0)]]) as Record<LeadReason | 'stuck', number>;
+  for (const row of grouped) if (row.reason) counts[row.reason] = Number(row.count);
+  return counts;
 }
 
 async function listBlockedLeads(deps: DiagnoseDeps, taskId: number, stuckBefore: string): Promise<BlockedLead[]> {
   const rows = await deps.db
     .select({
-      id: lead.id, leadsId: lead.leadsId, name: lead.leadsName, phone: lead.leadsPhone, jobId: lead.callJobId,
-      status: lead.callStatus, followId: lead.leadsFollowId, interest: lead.isInterested, updatedTime: lead.updatedTime,
-      hasConversation: sql<number>`(${lead.callConversation} IS NOT NULL AND ${lead.callConversation} <> '')`,
+      id: lead.id, leadsId: lead.leadsId, name: lead.leadsName, phone: lead.leadsPhone, jobId: lead.callJobId, status: lead.callStatus,
+      interest: lead.isInterested, updatedTime: lead.updatedTime, reason: reasonOf,
       notInGroupSince: leadStates.notInGroupSince, lastJobStatus: leadStates.lastJobStatus, apiErrorCode: leadStates.apiErrorCode,
-      apiErrorMessage: leadStates.apiErrorMessage, analysisStatus: leadStates.analysisStatus, analysisError: leadStates.analysisError,
+      apiErrorMessage: leadStates.apiErrorMessage, analysisError: leadStates.analysisError, conversationCheckedAt: leadStates.conversationCheckedAt,
     })
     .from(lead)
     .leftJoin(leadStates, eq(leadStates.leadRowId, lead.id))
-    .where(and(leadOfTask(taskId), or(lacksFinalStatus, isUnfollowed, isHandledOutside, eq(leadStates.analysisStatus, 'failed'))))
+    .where(and(leadOfTask(taskId), sql`${reasonOf} IS NOT NULL`))
     .orderBy(asc(lead.id))
     .limit(BLOCKED_LEADS_LISTED);
-  return rows.map((row) => {
-    const { reason, detail } = classify(row, deps.config.timeZone, stuckBefore);
-    return { leadRowId: row.id, leadsId: row.leadsId, name: row.name, phone: maskPhone(row.phone), reason, detail };
-  });
+  return rows.map((row) => ({
+    leadRowId: row.id, leadsId: row.leadsId, name: row.name, phone: maskPhone(row.phone), jobId: row.jobId || null,
+    reason: row.reason!, detail: detailOf(row as LeadRow, deps.config.timeZone, stuckBefore),
+  }));
 }
 
 type LeadRow = {
-  jobId: string | null; status: string | null; followId: number | null; interest: number | null; updatedTime: string | null;
-  hasConversation: number; notInGroupSince: Date | null; lastJobStatus: string | null; apiErrorCode: string | null;
-  apiErrorMessage: string | null; analysisStatus: string | null; analysisError: string | null;
+  reason: LeadReason; jobId: string | null; status: string | null; interest: number | null; updatedTime: string | null;
+  notInGroupSince: Date | null; lastJobStatus: string | null; apiErrorCode: string | null; apiErrorMessage: string | null;
+  analysisError: string | null; conversationCheckedAt: Date | null;
 };
 
-function classify(row: LeadRow, timeZone: string, stuckBefore: string): { reason: LeadReason; detail: string | null } {
-  const final = row.status === 'Succeeded' || row.status === 'Failed';
-  const apiError = row.apiErrorCode ? `${row.apiErrorCode}${row.apiErrorMessage ? `: ${row.apiErrorMessage}` : ''}` : null;
-  if (!row.jobId && !final) {
-    return row.notInGroupSince
-      ? { reason: 'not-in-job-group', detail: `since ${toCrmDateTime(row.notInGroupSince.getTime(), timeZone)}` }
-      : { reason: 'not-synced', detail: null };
+function detailOf(row: LeadRow, timeZone: string, stuckBefore: string): string | null {
+  const at = (date: Date) => toCrmDateTime(date.getTime(), timeZone);
+  switch (row.reason) {
+    case 'not-in-job-group':
+      return row.notInGroupSince ? `since ${at(row.notInGroupSince)}` : null;
+    case 'not-synced':
+      return null;
+    case 'api-error':
+      return `${row.apiErrorCode}${row.apiErrorMessage ? `: ${row.apiErrorMessage}` : ''}`;
+    case 'job-cancelled':
+      return `job ${row.jobId}`;
+    case 'still-calling':
+      return row.lastJobStatus ? `job status ${row.lastJobStatus}` : 'not fetched yet';
+    case 'handled-outside':
+      return `is_interested=${row.interest}`;
+    case 'no-conversation':
+      return `Succeeded at ${row.updatedTime}; DescribeJob asked at ${row.conversationCheckedAt ? at(row.conversationCheckedAt) : '?'}`;
+    case 'waiting-for-conversation': {
+      const stuck = row.updatedTime !== null && row.updatedTime < stuckBefore;
+      return row.updatedTime ? `Succeeded at ${row.updatedTime}${stuck ? ' (stuck: longer than STUCK_AFTER)' : ''}` : null;
+    }
+    case 'follow-pending':
+      return row.status;
+    case 'analysis-failed':
+      return row.analysisError;
   }
-  if (!final) {
-    if (apiError) return { reason: 'api-error', detail: apiError };
-    if (row.lastJobStatus === 'Cancelled') return { reason: 'job-cancelled', detail: `job ${row.jobId}` };
-    return { reason: 'still-calling', detail: row.lastJobStatus ? `job status ${row.lastJobStatus}` : 'not fetched yet' };
-  }
-  if (row.followId === null && row.interest !== null) return { reason: 'handled-outside', detail: `is_interested=${row.interest}` };
-  if (row.followId === null && row.status === 'Succeeded' && !Number(row.hasConversation)) {
-    if (apiError) return { reason: 'api-error', detail: apiError };
-    const stuck = row.updatedTime !== null && row.updatedTime < stuckBefore;
-    return { reason: 'waiting-for-conversation', detail: row.updatedTime ? `Succeeded at ${row.updatedTime}${stuck ? ' (stuck: longer than STUCK_AFTER)' : ''}` : null };
-  }
-  if (row.followId === null) return { reason: 'follow-pending', detail: row.status };
-  return { reason: 'analysis-failed', detail: row.analysisError };
 }
 
+async function listSupersededJobs(deps: DiagnoseDeps, taskId: number): Promise<SupersededJob[]> {
+  const rows = await deps.db
+    .select()
+    .from(supersededJobs)
+    .where(eq(supersededJobs.taskId, taskId))
+    .orderBy(asc(supersededJobs.leadRowId), asc(supersededJobs.supersededAt))
+    .limit(BLOCKED_LEADS_LISTED);
+  return rows.map((r) => ({ leadRowId: r.leadRowId, jobId: r.jobId, lastJobStatus: r.lastJobStatus, supersededBy: r.supersededBy, at: toCrmDateTime(r.supersededAt.getTime(), deps.config.timeZone) }));
+}

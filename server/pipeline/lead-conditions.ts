@@ -32,14 +32,24 @@ export const isUnfollowed = and(isNull(lead.leadsFollowId), isNull(lead.isIntere
 /** Someone outside autofollow set is_interested: such a lead gets no follow record (DESIGN §3.7). */
 export const isHandledOutside = and(isNull(lead.leadsFollowId), isNotNull(lead.isInterested))!;
 
-/** Leads whose job must be fetched (again): no final status yet, or a conversation still missing. */
-export const needsCallResult = and(hasJobId, or(lacksFinalStatus, waitsForConversation))!;
+/** Leads whose job must be fetched (again): no final status yet, or a conversation still missing; never one a person closed. */
+export const needsCallResult = and(hasJobId, isNull(lead.leadsFollowId), or(lacksFinalStatus, waitsForConversation))!;
 
 /** Leads a follow record can be written for now: Failed, or Succeeded with its conversation. */
 export const isReadyForFollowUp = and(hasFinalStatus, isUnfollowed, or(eq(lead.callStatus, 'Failed'), hasConversation))!;
 
 /** A complete listing of the job group did not contain the lead (DESIGN §3.6). */
 export const isNotInJobGroup = isNotNull(leadStates.notInGroupSince);
+
+/**
+ * Outbound Bot cancelled the lead's job: terminal, but not a call result (DESIGN §3.1). Read from
+ * af_lead_states, so these need the lead joined with its state row; a lead without one is not cancelled.
+ */
+export const isJobCancelled = eq(leadStates.lastJobStatus, 'Cancelled');
+export const isNotJobCancelled = or(isNull(leadStates.lastJobStatus), ne(leadStates.lastJobStatus, 'Cancelled'))!;
+
+/** Succeeded, no conversation even from DescribeJob after STUCK_AFTER: a person must decide (DESIGN §3.4). */
+export const isConversationMissing = and(waitsForConversation, isUnfollowed, isNotNull(leadStates.conversationCheckedAt))!;
 
 /** 1 when the condition holds, for SUM() counts. */
 export const countIf = (condition: ReturnType<typeof and>) => sql<number>`CAST(COALESCE(SUM(CASE WHEN ${condition} THEN 1 ELSE 0 END), 0) AS SIGNED)`;

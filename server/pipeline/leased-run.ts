@@ -7,9 +7,9 @@ import { errorCodeOf } from '../outboundbot/errors.ts';
 import type { PipelineDeps } from './deps.ts';
 import { loadTask, type PendingTask } from './find-pending-tasks.ts';
 import { claimLease, keepLease, LeaseLostError, releaseLease, type HeldLease } from './leases.ts';
-import { describeStep, type StepReport } from './step-report.ts';
+import { changedAnything, describeStep, type StepReport } from './step-report.ts';
 import { readTaskPause } from './task-pauses.ts';
-import { finishRun, startRun, type RunOutcome } from './task-runs.ts';
+import { discardRun, finishRun, startRun, type RunOutcome } from './task-runs.ts';
 
 export type RunTrigger = 'schedule' | 'api' | 'cli' | 'retry' | 'demo' | 'dashboard';
 
@@ -102,13 +102,17 @@ async function runClaimed(
     lease.stop();
   }
   try {
-    await finishRun(deps.db, runId, {
-      outcome,
-      stageAfter,
-      steps: reports,
-      errorCode: error ? errorCodeOf(error) : firstErrorCode(reports),
-      errorMessage: error ? (error as Error).message : null,
-    });
+    if (outcome === 'ok' && stageAfter === task.taskType && !changedAnything(reports)) {
+      await discardRun(deps.db, runId, { outcome, steps: reports });
+    } else {
+      await finishRun(deps.db, runId, {
+        outcome,
+        stageAfter,
+        steps: reports,
+        errorCode: error ? errorCodeOf(error) : firstErrorCode(reports),
+        errorMessage: error ? (error as Error).message : null,
+      });
+    }
   } finally {
     if (outcome !== 'lease-lost') await releaseLease(deps.db, taskId, deps.owner);
   }

@@ -33,7 +33,8 @@ export async function renewLease(db: Db, taskId: number, owner: string, seconds:
 export async function releaseLease(db: Db, taskId: number, owner: string): Promise<void> {
   await db
     .update(taskLeases)
-    .set({ owner: null, expiresAt: null })
+    // The end of every run: the task was looked at now, whether or not its run row is kept.
+    .set({ owner: null, expiresAt: null, lastCheckedAt: sql`UTC_TIMESTAMP(3)` })
     .where(and(eq(taskLeases.taskId, taskId), eq(taskLeases.owner, owner)));
 }
 

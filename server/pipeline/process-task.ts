@@ -91,7 +91,9 @@ async function runSteps(deps: PipelineDeps, { task, lease, log, record }: RunCon
 /** The spec's delay for the earliest failing step; nothing when the run went through. */
 function retryDelay(reports: StepReport[], outcome: RunOutcome): number | null {
   if (outcome === 'failed') return RETRY_DELAY_MS.create_leads_follow;
-  const failed = reports.filter((r) => r.errors.length > 0).map((r) => r.step);
+  // A business error (spec 5.4: bad parameters, unknown job group, auth) would fail the same way in
+  // 60 s: it waits for the next scheduled pass, or a person. Only transient failures come back soon.
+  const failed = reports.filter((r) => r.errors.some((e) => !e.business)).map((r) => r.step);
   if (failed.includes('sync_call_job_ids')) return RETRY_DELAY_MS.sync_call_job_ids;
   if (failed.includes('query_task_execution')) return RETRY_DELAY_MS.query_task_execution;
   if (failed.includes('create_leads_follow')) return RETRY_DELAY_MS.create_leads_follow;

@@ -1,4 +1,5 @@
 // What each pipeline step reports: kept in run history (af_task_runs.steps) and logged as one line.
+import { BusinessError, errorCodeOf } from '../outboundbot/errors.ts';
 
 export type StepName = 'sync_call_job_ids' | 'query_task_execution' | 'create_leads_follow' | 'default_is_interested' | 'check_and_update_task_status';
 
@@ -7,6 +8,8 @@ export interface StepError {
   message: string;
   /** Which page failed (1-based), when the step works in pages. */
   page?: number;
+  /** The service refused (spec 5.4 business error): taking the task up again soon would change nothing. */
+  business?: true;
 }
 
 export interface StepReport {
@@ -14,32 +17,66 @@ export interface StepReport {
   durationMs: number;
   /** What the step counted: pages, jobs listed, leads matched, statuses stored, follow records... */
   counts: Record<string, number>;
+  /** The first MAX_STEP_ERRORS errors, each message cut to MAX_ERROR_CHARS. */
   errors: StepError[];
+  /** Errors beyond MAX_STEP_ERRORS, counted but not kept: a task whose every page fails still fits its run row. */
+  errorsOmitted?: number;
   /** True when a page or call failed in a way that leaves leads behind for a later pass. */
   incomplete: boolean;
+}
+
+/** Run history stays bounded however badly a pass goes (issue 7). */
+export const MAX_STEP_ERRORS = 20;
+export const MAX_ERROR_CHARS = 300;
+
+export function capErrorMessage(message: string): string {
+  return message.length > MAX_ERROR_CHARS ? `${message.slice(0, MAX_ERROR_CHARS - 1)}…` : message;
+}
+
+/**
+ * Counts that mean the step wrote something or learned something new. A run whose steps counted none
+ * of these, with no error and no stage change, changed nothing and leaves no run row (issue 7).
+ */
+const CHANGE_COUNTS = new Set([
+  'matched', 'followNewerJob', 'newlyNotInJobGroup', 'statusesStored', 'jobStatesChanged', 'apiErrorsRecorded',
+  'conversationsRecovered', 'conversationsMissing', 'created', 'alreadyDone', 'analysisFailed', 'defaulted',
+  'retried', 'succeeded', 'stillFailed', 'leftAlone',
+]);
+
+export function changedAnything(reports: StepReport[]): boolean {
+  return reports.some((r) => r.errors.length > 0 || (r.errorsOmitted ?? 0) > 0 || Object.entries(r.counts).some(([name, n]) => n > 0 && CHANGE_COUNTS.has(name)));
 }
 
 export function startStep(step: StepName, now: () => number = Date.now) {
   const startedAt = now();
   const counts: Record<string, number> = {};
   const errors: StepError[] = [];
+  let omitted = 0;
   return {
     counts,
     errors,
     add(name: string, n = 1) {
       counts[name] = (counts[name] ?? 0) + n;
     },
+    /** Records what was thrown, classified: a business error is marked so it is not re-run (DESIGN §3.9). */
+    failed(error: unknown, page?: number) {
+      this.fail({
+        code: errorCodeOf(error), message: (error as Error)?.message ?? String(error),
+        ...(page !== undefined ? { page } : {}), ...(error instanceof BusinessError ? { business: true as const } : {}),
+      });
+    },
     fail(error: StepError) {
-      errors.push(error);
+      if (errors.length < MAX_STEP_ERRORS) errors.push({ ...error, message: capErrorMessage(error.message) });
+      else omitted++;
     },
     finish(incomplete = errors.length > 0): StepReport {
-      return { step, durationMs: now() - startedAt, counts, errors, incomplete };
+      return { step, durationMs: now() - startedAt, counts, errors, ...(omitted > 0 ? { errorsOmitted: omitted } : {}), incomplete };
     },
   };
 }
 
 export function describeStep(report: StepReport): string {
   const counts = Object.entries(report.counts).map(([k, v]) => `${k}=${v}`).join(' ');
-  const errors = report.errors.length ? ` errors=${report.errors.map((e) => e.code).join(',')}` : '';
+  const errors = report.errors.length ? ` errors=${report.errors.map((e) => e.code).join(',')}${report.errorsOmitted ? ` (+${report.errorsOmitted} more)` : ''}` : '';
   return `${report.step}: ${counts || 'nothing to do'}${errors} (${report.durationMs} ms)`;
 }

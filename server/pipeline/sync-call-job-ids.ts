@@ -1,120 +1,206 @@
-// Spec 3.1 sync_call_job_ids: page through the job group, match each job to a lead of the task by
-// phone, and store its call_job_id. A complete listing also tells which leads the group does not
-// contain at all: those are marked "not in job group" instead of being silently ignored (DESIGN §3.6).
-import { and, inArray, isNotNull } from 'drizzle-orm';
-import { caseById } from '../db/batch-update.ts';
-import { writeResult } from '../db/client.ts';
-import { leadStates } from '../db/schema/app.ts';
+// Spec 3.1 sync_call_job_ids: list the task's job group, pair its jobs with the task's leads by phone
+// (pair-jobs-to-leads.ts) and store each lead's call_job_id. DESIGN §3.6 decides the edges: only a
+// listing proven complete (job-group-listing.ts) may mark a lead "not in job group", rows sharing a
+// phone share its latest job when there are fewer jobs than rows, and a lead without its follow
+// record follows the newest job for its phone (the job it leaves is kept in af_superseded_jobs).
+import { and, eq, inArray, isNotNull, isNull, or } from 'drizzle-orm';
+import { caseById, valuesOf } from '../db/batch-update.ts';
+import { jobGroupListings, leadStates, supersededJobs } from '../db/schema/app.ts';
 import { leadsTaskList as lead } from '../db/schema/crm.ts';
-import { errorCodeOf } from '../outboundbot/errors.ts';
-import type { GroupJob } from '../outboundbot/types.ts';
 import { toCrmDateTime } from './crm-time.ts';
 import type { PipelineDeps } from './deps.ts';
-import { hasJobId, lacksJobId, leadOfTask } from './lead-conditions.ts';
-import type { HeldLease } from './leases.ts';
-import { normalizePhone } from '../phone.ts';
 import type { PendingTask } from './find-pending-tasks.ts';
+import { fetchPage, JOB_GROUP_PAGE_SIZE, listJobGroup } from './job-group-listing.ts';
+import { countIf, hasJobId, isUnfollowed, lacksFinalStatus, lacksJobId, leadOfTask } from './lead-conditions.ts';
+import type { HeldLease } from './leases.ts';
+import { pairJobsToLeads, type JobMove, type LeadForPairing } from './pair-jobs-to-leads.ts';
 import { startStep, type StepReport } from './step-report.ts';
 
-export const JOB_GROUP_PAGE_SIZE = 100; // spec 3.1
+export { JOB_GROUP_PAGE_SIZE } from './job-group-listing.ts';
+
+/** Leads written per UPDATE. */
+const WRITE_BATCH = 500;
 
 export async function syncCallJobIds(deps: PipelineDeps, task: PendingTask, lease: HeldLease): Promise<StepReport> {
   const step = startStep('sync_call_job_ids', deps.clock.now);
-  const { db } = deps;
-  const unsynced = await db.select({ id: lead.id, phone: lead.leadsPhone }).from(lead).where(and(leadOfTask(task.id), lacksJobId)).orderBy(lead.id);
-  if (unsynced.length === 0 || !task.jobGroupId) return step.finish();
+  const jobGroupId = task.jobGroupId;
+  if (!jobGroupId) return step.finish();
+  const { waiting, movable } = await countSyncCandidates(deps, task.id);
+  if (waiting === 0 && movable === 0) return step.finish();
 
-  const known = await db.select({ jobId: lead.callJobId }).from(lead).where(and(leadOfTask(task.id), hasJobId));
-  const assignedJobs = new Set(known.map((row) => row.jobId!));
-  const waitingByPhone = new Map<string, number[]>();
-  for (const row of unsynced) {
-    const phone = normalizePhone(row.phone);
-    waitingByPhone.set(phone, [...(waitingByPhone.get(phone) ?? []), row.id]);
-  }
-
-  let pageCount = 1;
-  let complete = true;
-  const matchedIds = new Set<number>();
-  for (let page = 1; page <= pageCount; page++) {
-    lease.check();
-    let jobs: GroupJob[];
-    try {
-      const result = await deps.outboundbot.listJobsByGroup(task.jobGroupId, page, JOB_GROUP_PAGE_SIZE);
-      pageCount = Math.max(1, Math.ceil(result.totalCount / JOB_GROUP_PAGE_SIZE));
-      jobs = result.jobs;
-    } catch (error) {
-      // A failed page is recorded and the others go on (DESIGN §3.9); the listing is then incomplete.
-      complete = false;
-      step.fail({ code: errorCodeOf(error), message: (error as Error).message, page });
-      step.add('pagesFailed');
-      if (page === 1) break; // without the first page the number of pages is unknown
-      continue;
-    }
-    step.add('pages');
-    step.add('jobsListed', jobs.length);
-    const matches = matchJobsToLeads(jobs, waitingByPhone, assignedJobs);
-    if (matches.length > 0) {
-      const stored = await storeJobIds(deps, task.id, matches);
-      step.add('matched', stored);
-      for (const match of matches) matchedIds.add(match.id);
+  // Every open lead has a job: only a job the group did not have at its last complete listing can
+  // change anything (a re-issued call), and page 1's TotalCount says whether there is one.
+  let firstPage;
+  if (waiting === 0) {
+    firstPage = await fetchPage(deps, jobGroupId, 1, JOB_GROUP_PAGE_SIZE, lease, step);
+    if (!firstPage) return step.finish();
+    const last = await lastCompleteListing(deps, task.id);
+    if (last?.jobGroupId === jobGroupId && last.totalCount === firstPage.totalCount) {
+      step.add('unchanged');
+      return step.finish();
     }
   }
 
-  const stillUnsynced = unsynced.map((row) => row.id).filter((id) => !matchedIds.has(id));
-  if (complete) step.add('notInJobGroup', await markNotInJobGroup(deps, task.id, stillUnsynced));
-  await clearNotInJobGroup(deps, [...matchedIds]);
+  const listing = await listJobGroup(deps, jobGroupId, lease, step, firstPage ?? undefined);
+  const leads = await readLeadsForPairing(deps, task.id);
+  const { moves, absent } = pairJobsToLeads(leads, listing.jobs, listing.complete);
+  const { assigned, moved } = await storeMoves(deps, task.id, moves);
+  if (assigned.length > 0) step.add('matched', assigned.length);
+  if (moved.length > 0) step.add('followNewerJob', moved.length);
+  if (moved.length > 0) await rememberSuperseded(deps, task.id, moved);
+  await forgetJobState(deps, [...assigned, ...moved.map((m) => m.leadRowId)], moved.length > 0);
+  if (listing.complete) {
+    const { absent: absentCount, newlyMarked } = await markNotInJobGroup(deps, task.id, absent);
+    step.add('notInJobGroup', absentCount);
+    if (newlyMarked > 0) step.add('newlyNotInJobGroup', newlyMarked);
+    await rememberListing(deps, task.id, jobGroupId, listing.totalCount!);
+  }
   return step.finish();
 }
 
-/** Pairs each job not yet assigned in this task with a waiting lead of the same phone, one lead per job. */
-export function matchJobsToLeads(jobs: GroupJob[], waitingByPhone: Map<string, number[]>, assignedJobs: Set<string>): Array<{ id: number; value: string }> {
-  const matches: Array<{ id: number; value: string }> = [];
-  for (const job of jobs) {
-    if (assignedJobs.has(job.jobId)) continue;
-    for (const phone of job.phoneNumbers.map(normalizePhone)) {
-      const waiting = waitingByPhone.get(phone);
-      const leadId = waiting?.shift();
-      if (leadId === undefined) continue;
-      matches.push({ id: leadId, value: job.jobId });
-      assignedJobs.add(job.jobId);
-      break;
-    }
-  }
-  return matches;
+async function countSyncCandidates(deps: PipelineDeps, taskId: number): Promise<{ waiting: number; movable: number }> {
+  const [row] = await deps.db
+    .select({
+      waiting: countIf(and(lacksJobId, lacksFinalStatus, isNull(lead.leadsFollowId))),
+      movable: countIf(and(hasJobId, lacksFinalStatus, isUnfollowed)),
+    })
+    .from(lead)
+    .where(leadOfTask(taskId));
+  return { waiting: Number(row?.waiting ?? 0), movable: Number(row?.movable ?? 0) };
 }
 
-async function storeJobIds(deps: PipelineDeps, taskId: number, matches: Array<{ id: number; value: string }>): Promise<number> {
-  const now = toCrmDateTime(deps.clock.now(), deps.config.timeZone);
-  const result = await deps.db
-    .update(lead)
-    .set({ callJobId: caseById(lead.id, matches), updatedTime: now })
-    // The spec's guard: never replace a job id another pass stored meanwhile.
-    .where(and(leadOfTask(taskId), inArray(lead.id, matches.map((m) => m.id)), lacksJobId));
-  return writeResult(result).affectedRows;
+async function readLeadsForPairing(deps: PipelineDeps, taskId: number): Promise<LeadForPairing[]> {
+  const rows = await deps.db
+    .select({ id: lead.id, phone: lead.leadsPhone, jobId: lead.callJobId, followId: lead.leadsFollowId, interest: lead.isInterested, status: lead.callStatus })
+    .from(lead)
+    .where(leadOfTask(taskId))
+    .orderBy(lead.id);
+  return rows.map((r) => ({
+    id: r.id,
+    phone: r.phone,
+    jobId: r.jobId || null,
+    done: r.followId !== null || r.interest !== null,
+    followed: r.followId !== null,
+    final: r.status === 'Succeeded' || r.status === 'Failed',
+  }));
+}
+
+/**
+ * Two kinds of write, each conditional on what the pairing saw, so a lead another pass or a person
+ * changed meanwhile is left alone: a lead without a job gets one (the spec's guard), and an open lead
+ * without a final status moves from the job it had to the newer one.
+ */
+async function storeMoves(deps: PipelineDeps, taskId: number, moves: JobMove[]): Promise<{ assigned: number[]; moved: JobMove[] }> {
+  const updatedTime = toCrmDateTime(deps.clock.now(), deps.config.timeZone);
+  const assigned: number[] = [];
+  const moved: JobMove[] = [];
+  const fresh = moves.filter((m) => m.fromJobId === null);
+  for (let i = 0; i < fresh.length; i += WRITE_BATCH) {
+    const batch = fresh.slice(i, i + WRITE_BATCH);
+    const ids = batch.map((m) => m.leadRowId);
+    await deps.db
+      .update(lead)
+      .set({ callJobId: caseById(lead.id, batch.map((m) => ({ id: m.leadRowId, value: m.toJobId }))), updatedTime })
+      .where(and(leadOfTask(taskId), inArray(lead.id, ids), lacksJobId, isNull(lead.leadsFollowId)));
+    assigned.push(...(await leadsNowOn(deps, batch)));
+  }
+  const changes = moves.filter((m) => m.fromJobId !== null);
+  for (let i = 0; i < changes.length; i += WRITE_BATCH) {
+    const batch = changes.slice(i, i + WRITE_BATCH);
+    await deps.db
+      .update(lead)
+      .set({ callJobId: caseById(lead.id, batch.map((m) => ({ id: m.leadRowId, value: m.toJobId }))), updatedTime })
+      .where(and(
+        leadOfTask(taskId),
+        inArray(lead.id, batch.map((m) => m.leadRowId)),
+        eq(lead.callJobId, caseById(lead.id, batch.map((m) => ({ id: m.leadRowId, value: m.fromJobId! })))),
+        isUnfollowed,
+        lacksFinalStatus,
+      ));
+    const landed = new Set(await leadsNowOn(deps, batch));
+    moved.push(...batch.filter((m) => landed.has(m.leadRowId)));
+  }
+  return { assigned, moved };
+}
+
+/** The leads of the batch that now hold the job the batch gave them. */
+async function leadsNowOn(deps: PipelineDeps, batch: JobMove[]): Promise<number[]> {
+  const wanted = new Map(batch.map((m) => [m.leadRowId, m.toJobId]));
+  const rows = await deps.db.select({ id: lead.id, jobId: lead.callJobId }).from(lead).where(inArray(lead.id, [...wanted.keys()]));
+  return rows.filter((r) => r.jobId === wanted.get(r.id)).map((r) => r.id);
+}
+
+/**
+ * A lead on a new job starts afresh: what autofollow knew of its old job (status, failure, API
+ * error, the DescribeJob re-check) and the "not in job group" mark no longer apply.
+ */
+async function forgetJobState(deps: PipelineDeps, leadIds: number[], anyMoved: boolean): Promise<void> {
+  for (let i = 0; i < leadIds.length; i += WRITE_BATCH) {
+    const ids = leadIds.slice(i, i + WRITE_BATCH);
+    await deps.db
+      .update(leadStates)
+      .set({
+        notInGroupSince: null,
+        ...(anyMoved
+          ? { lastJobStatus: null, jobFailureReason: null, lastTaskStatus: null, apiErrorCode: null, apiErrorMessage: null, apiErrorAt: null, conversationCheckedAt: null }
+          : {}),
+      })
+      .where(and(
+        inArray(leadStates.leadRowId, ids),
+        anyMoved
+          ? or(isNotNull(leadStates.notInGroupSince), isNotNull(leadStates.lastJobStatus), isNotNull(leadStates.apiErrorCode), isNotNull(leadStates.conversationCheckedAt))
+          : isNotNull(leadStates.notInGroupSince),
+      ));
+  }
+}
+
+/** Keeps the job each moved lead leaves, with the last status autofollow knew of it, for diagnose. */
+async function rememberSuperseded(deps: PipelineDeps, taskId: number, moved: JobMove[]): Promise<void> {
+  const states = await deps.db
+    .select({ id: leadStates.leadRowId, status: leadStates.lastJobStatus })
+    .from(leadStates)
+    .where(inArray(leadStates.leadRowId, moved.map((m) => m.leadRowId)));
+  const lastStatus = new Map(states.map((s) => [s.id, s.status]));
+  const supersededAt = new Date(deps.clock.now());
+  await deps.db
+    .insert(supersededJobs)
+    .values(moved.map((m) => ({
+      leadRowId: m.leadRowId, jobId: m.fromJobId!, taskId, lastJobStatus: lastStatus.get(m.leadRowId) ?? null, supersededBy: m.toJobId, supersededAt,
+    })))
+    .onDuplicateKeyUpdate({ set: { supersededBy: valuesOf(supersededJobs.supersededBy), supersededAt } });
 }
 
 /** Marks leads a complete listing lacked; only those not marked yet, so a repeat pass writes nothing. */
-async function markNotInJobGroup(deps: PipelineDeps, taskId: number, leadIds: number[]): Promise<number> {
-  if (leadIds.length === 0) return 0;
+async function markNotInJobGroup(deps: PipelineDeps, taskId: number, leadIds: number[]): Promise<{ absent: number; newlyMarked: number }> {
+  if (leadIds.length === 0) return { absent: 0, newlyMarked: 0 };
   const alreadyMarked = await deps.db
     .select({ id: leadStates.leadRowId })
     .from(leadStates)
     .where(and(inArray(leadStates.leadRowId, leadIds), isNotNull(leadStates.notInGroupSince)));
   const marked = new Set(alreadyMarked.map((row) => row.id));
   const fresh = leadIds.filter((id) => !marked.has(id));
-  if (fresh.length === 0) return leadIds.length;
+  if (fresh.length === 0) return { absent: leadIds.length, newlyMarked: 0 };
   const since = new Date(deps.clock.now());
   await deps.db
     .insert(leadStates)
     .values(fresh.map((id) => ({ leadRowId: id, taskId, notInGroupSince: since })))
     .onDuplicateKeyUpdate({ set: { notInGroupSince: since } });
-  return leadIds.length;
+  return { absent: leadIds.length, newlyMarked: fresh.length };
 }
 
-async function clearNotInJobGroup(deps: PipelineDeps, leadIds: number[]): Promise<void> {
-  if (leadIds.length === 0) return;
-  await deps.db
-    .update(leadStates)
-    .set({ notInGroupSince: null })
-    .where(and(inArray(leadStates.leadRowId, leadIds), isNotNull(leadStates.notInGroupSince)));
+async function lastCompleteListing(deps: PipelineDeps, taskId: number) {
+  const [row] = await deps.db.select().from(jobGroupListings).where(eq(jobGroupListings.taskId, taskId));
+  return row ?? null;
 }
+
+/** Written only when it changed (DESIGN §3.11: a pass that learns nothing writes nothing). */
+async function rememberListing(deps: PipelineDeps, taskId: number, jobGroupId: string, totalCount: number): Promise<void> {
+  const last = await lastCompleteListing(deps, taskId);
+  if (last?.jobGroupId === jobGroupId && last.totalCount === totalCount) return;
+  const listedAt = new Date(deps.clock.now());
+  await deps.db
+    .insert(jobGroupListings)
+    .values({ taskId, jobGroupId, totalCount, listedAt })
+    .onDuplicateKeyUpdate({ set: { jobGroupId, totalCount, listedAt } });
+}
+

@@ -4,7 +4,7 @@
 // for diagnose and polled again next pass. A page that learns nothing writes nothing (DESIGN §3.11).
 import { and, asc, eq, gt, inArray } from 'drizzle-orm';
 import { caseById, valuesOf } from '../db/batch-update.ts';
-import { writeResult } from '../db/client.ts';
+import { writeResult, type Db } from '../db/client.ts';
 import { leadStates } from '../db/schema/app.ts';
 import { leadsTaskList as lead } from '../db/schema/crm.ts';
 import { errorCodeOf } from '../outboundbot/errors.ts';
@@ -12,9 +12,10 @@ import { LIST_JOBS_MAX_IDS, type JobDetail, type Utterance } from '../outboundbo
 import { toCrmDateTime } from './crm-time.ts';
 import type { PipelineDeps } from './deps.ts';
 import type { PendingTask } from './find-pending-tasks.ts';
-import { isFinalStatus, leadOfTask, needsCallResult } from './lead-conditions.ts';
+import { isFinalStatus, isNotJobCancelled, leadOfTask, needsCallResult } from './lead-conditions.ts';
 import type { HeldLease } from './leases.ts';
-import { startStep, type StepReport } from './step-report.ts';
+import { recheckMissingConversations } from './recheck-missing-conversations.ts';
+import { capErrorMessage, startStep, type StepReport } from './step-report.ts';
 
 /** One ListJobs call per page: its limit is 99 ids (reference §3.3). */
 export const CALL_RESULT_PAGE_SIZE = LIST_JOBS_MAX_IDS;
@@ -27,7 +28,7 @@ interface LeadToFetch {
   apiErrorCode: string | null;
 }
 
-interface CallResultWrite {
+export interface CallResultWrite {
   id: number;
   status: 'Succeeded' | 'Failed';
   conversation: string | null;
@@ -62,26 +63,34 @@ export async function syncCallResults(deps: PipelineDeps, task: PendingTask, lea
 
     let jobs: JobDetail[];
     try {
-      jobs = await deps.outboundbot.listJobs(leads.map((l) => l.jobId));
+      jobs = await deps.outboundbot.listJobs([...new Set(leads.map((l) => l.jobId))]); // rows sharing a phone share its job
       step.add('pages');
     } catch (error) {
       const code = errorCodeOf(error);
       const message = (error as Error).message;
-      step.fail({ code, message, page });
+      step.failed(error, page);
       step.add('pagesFailed');
-      await writeApiErrors(deps, task.id, leads.filter((l) => l.apiErrorCode !== code).map((l) => ({ id: l.id, code, message })));
+      const recorded = await writeApiErrors(deps, task.id, leads.filter((l) => l.apiErrorCode !== code).map((l) => ({ id: l.id, code, message })));
+      if (recorded > 0) step.add('apiErrorsRecorded', recorded);
       continue; // the other pages go on (spec 3.2 error handling)
     }
 
     const { results, states, apiErrors } = interpretPage(deps, task.id, leads, jobs);
-    if (results.length > 0) {
-      step.add('statusesStored', await writeCallResults(deps, task.id, results));
-    }
+    // One transaction: a Failed status is never stored without the failure reason its remark is
+    // made from (follow-up-remarks.ts), whatever happens between the two writes.
+    const stored = await deps.db.transaction(async (tx) => {
+      const db = tx as unknown as Db;
+      await writeLeadStates(db, states);
+      return results.length > 0 ? writeCallResults(db, deps, task.id, results) : 0;
+    });
+    if (results.length > 0) step.add('statusesStored', stored);
+    if (states.length > 0) step.add('jobStatesChanged', states.length);
     step.add('final', results.length);
     step.add('notFinal', leads.length - results.length);
-    await writeLeadStates(deps, states);
-    await writeApiErrors(deps, task.id, apiErrors);
+    const recorded = await writeApiErrors(deps, task.id, apiErrors);
+    if (recorded > 0) step.add('apiErrorsRecorded', recorded);
   }
+  await recheckMissingConversations(deps, task, lease, step);
   return step.finish();
 }
 
@@ -96,7 +105,8 @@ async function nextPage(deps: PipelineDeps, taskId: number, afterId: number): Pr
     })
     .from(lead)
     .leftJoin(leadStates, eq(leadStates.leadRowId, lead.id))
-    .where(and(leadOfTask(taskId), gt(lead.id, afterId), needsCallResult))
+    // A cancelled job is terminal (DESIGN §3.1): asking again would never tell anything new.
+    .where(and(leadOfTask(taskId), gt(lead.id, afterId), needsCallResult, isNotJobCancelled))
     .orderBy(asc(lead.id))
     .limit(CALL_RESULT_PAGE_SIZE);
   return rows.map((row) => ({ ...row, jobId: row.jobId! }));
@@ -117,21 +127,9 @@ function interpretPage(deps: PipelineDeps, taskId: number, leads: LeadToFetch[],
       continue;
     }
     const latest = job.tasks[job.tasks.length - 1];
-    if (isFinalStatus(job.status)) {
-      const conversation = latest && latest.conversation.length > 0 ? conversationText(latest.conversation) : null;
-      // A Succeeded lead already stored is only waiting for its conversation: write when it arrives.
-      const isNew = l.callStatus !== job.status || conversation !== null;
-      if (isNew) {
-        results.push({
-          id: l.id,
-          status: job.status,
-          conversation,
-          callTaskId: latest?.taskId ?? null,
-          callingNumber: latest?.callingNumber ?? null,
-          planedTime: latest?.planedTime ? toCrmDateTime(latest.planedTime, deps.config.timeZone) : null,
-        });
-      }
-    }
+    const result = callResultOf(deps, l.id, job);
+    // A Succeeded lead already stored is only waiting for its conversation: write when it arrives.
+    if (result && (l.callStatus !== result.status || result.conversation !== null)) results.push(result);
     const failureReason = job.failureReason || null;
     const taskStatus = latest?.status ?? null;
     if (l.lastJobStatus !== job.status || l.apiErrorCode !== null) {
@@ -147,10 +145,24 @@ function interpretPage(deps: PipelineDeps, taskId: number, leads: LeadToFetch[],
   return { results, states, apiErrors };
 }
 
-async function writeCallResults(deps: PipelineDeps, taskId: number, results: CallResultWrite[]): Promise<number> {
+/** What a final job means for the lead's CRM columns; null while the job is not final. */
+export function callResultOf(deps: Pick<PipelineDeps, 'config'>, leadRowId: number, job: JobDetail): CallResultWrite | null {
+  if (!isFinalStatus(job.status)) return null;
+  const latest = job.tasks[job.tasks.length - 1];
+  return {
+    id: leadRowId,
+    status: job.status,
+    conversation: latest && latest.conversation.length > 0 ? conversationText(latest.conversation) : null,
+    callTaskId: latest?.taskId ?? null,
+    callingNumber: latest?.callingNumber ?? null,
+    planedTime: latest?.planedTime ? toCrmDateTime(latest.planedTime, deps.config.timeZone) : null,
+  };
+}
+
+export async function writeCallResults(db: Db, deps: Pick<PipelineDeps, 'clock' | 'config'>, taskId: number, results: CallResultWrite[]): Promise<number> {
   const updatedTime = toCrmDateTime(deps.clock.now(), deps.config.timeZone);
   const column = <K extends keyof CallResultWrite>(key: K) => caseById(lead.id, results.map((r) => ({ id: r.id, value: r[key] })));
-  const result = await deps.db
+  const result = await db
     .update(lead)
     .set({
       callStatus: column('status'),
@@ -165,9 +177,9 @@ async function writeCallResults(deps: PipelineDeps, taskId: number, results: Cal
   return writeResult(result).affectedRows;
 }
 
-async function writeLeadStates(deps: PipelineDeps, states: LeadStateWrite[]): Promise<void> {
+async function writeLeadStates(db: Db, states: LeadStateWrite[]): Promise<void> {
   if (states.length === 0) return;
-  await deps.db
+  await db
     .insert(leadStates)
     .values(states.map((state) => ({ ...state, apiErrorCode: null, apiErrorMessage: null, apiErrorAt: null })))
     .onDuplicateKeyUpdate({
@@ -183,12 +195,12 @@ async function writeLeadStates(deps: PipelineDeps, states: LeadStateWrite[]): Pr
 }
 
 /** Remembers, per lead, the API error that kept its job from being read (diagnose names it). */
-async function writeApiErrors(deps: PipelineDeps, taskId: number, errors: ApiErrorWrite[]): Promise<void> {
-  if (errors.length === 0) return;
+async function writeApiErrors(deps: PipelineDeps, taskId: number, errors: ApiErrorWrite[]): Promise<number> {
+  if (errors.length === 0) return 0;
   const at = new Date(deps.clock.now());
   await deps.db
     .insert(leadStates)
-    .values(errors.map((e) => ({ leadRowId: e.id, taskId, apiErrorCode: e.code, apiErrorMessage: e.message.slice(0, 1000), apiErrorAt: at })))
+    .values(errors.map((e) => ({ leadRowId: e.id, taskId, apiErrorCode: e.code, apiErrorMessage: capErrorMessage(e.message), apiErrorAt: at })))
     .onDuplicateKeyUpdate({
       set: {
         apiErrorCode: valuesOf(leadStates.apiErrorCode),
@@ -196,6 +208,7 @@ async function writeApiErrors(deps: PipelineDeps, taskId: number, errors: ApiErr
         apiErrorAt: valuesOf(leadStates.apiErrorAt),
       },
     });
+  return errors.length;
 }
 
 /** call_conversation keeps the API's own utterance list (DESIGN §2), in the API's field names. */

@@ -1,12 +1,13 @@
 // One aggregate over a task's leads: what the stage check and diagnose both count (DESIGN §4 stats).
-import { and, eq, isNotNull, or, sql } from 'drizzle-orm';
+import { and, eq, isNotNull, isNull, or, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { leadStates } from '../db/schema/app.ts';
 import { leadsTaskList as lead } from '../db/schema/crm.ts';
 import {
-  countIf, hasConversation, hasFinalStatus, hasJobId, isHandledOutside, isNotInJobGroup, isUnfollowed,
+  countIf, hasConversation, hasFinalStatus, hasJobId, isHandledOutside, isJobCancelled, isNotInJobGroup, isUnfollowed,
   lacksFinalStatus, lacksJobId, leadOfTask, waitsForConversation,
 } from './lead-conditions.ts';
+import { CLOSE_CAUSE_CONDITIONS } from './lead-causes.ts';
 
 export interface TaskProgress {
   total: number;
@@ -17,8 +18,10 @@ export interface TaskProgress {
   withConversation: number;
   withFollow: number;
   withInterest: number;
-  /** Called, but the job has no final status yet. */
+  /** Called, no final status and no follow record yet (a cancelled job counts here too; see `cancelled`). */
   calledNotFinal: number;
+  /** Called, but Outbound Bot cancelled the job: never a final status, counts as not called (DESIGN §3.1). */
+  cancelled: number;
   /** Final status, no follow record, no interest: a follow record is still owed. */
   finalUnfollowed: number;
   /** Succeeded, conversation still missing. */
@@ -50,7 +53,7 @@ export async function readTaskProgress(db: Db, taskId: number): Promise<TaskProg
         withConversation: countIf(hasConversation),
         withFollow: countIf(isNotNull(lead.leadsFollowId)),
         withInterest: countIf(isNotNull(lead.isInterested)),
-        calledNotFinal: countIf(and(hasJobId, lacksFinalStatus)),
+        calledNotFinal: countIf(and(hasJobId, lacksFinalStatus, isNull(lead.leadsFollowId))),
         finalUnfollowed: countIf(and(hasFinalStatus, isUnfollowed)),
         waitingForConversation: countIf(and(waitsForConversation, isUnfollowed)),
         handledOutside: countIf(isHandledOutside),
@@ -62,14 +65,17 @@ export async function readTaskProgress(db: Db, taskId: number): Promise<TaskProg
       .select({
         notInJobGroup: countIf(and(unsynced, isNotInJobGroup)),
         analysisFailed: countIf(eq(leadStates.analysisStatus, 'failed')),
+        cancelled: countIf(CLOSE_CAUSE_CONDITIONS.cancelled),
       })
       .from(leadStates)
       .innerJoin(lead, eq(lead.id, leadStates.leadRowId))
-      .where(and(eq(leadStates.taskId, taskId), leadOfTask(taskId), or(eq(leadStates.analysisStatus, 'failed'), isNotInJobGroup))),
+      .where(and(eq(leadStates.taskId, taskId), leadOfTask(taskId), or(eq(leadStates.analysisStatus, 'failed'), isNotInJobGroup, isJobCancelled))),
   ]);
   const { unsynced: unsyncedCount, ...counts } = numbers(row);
-  const { notInJobGroup, analysisFailed } = numbers(marked);
-  return { ...counts, notSynced: (unsyncedCount ?? 0) - (notInJobGroup ?? 0), notInJobGroup: notInJobGroup ?? 0, analysisFailed: analysisFailed ?? 0 } as TaskProgress;
+  const { notInJobGroup, analysisFailed, cancelled } = numbers(marked);
+  return {
+    ...counts, notSynced: (unsyncedCount ?? 0) - (notInJobGroup ?? 0), notInJobGroup: notInJobGroup ?? 0, analysisFailed: analysisFailed ?? 0, cancelled: cancelled ?? 0,
+  } as TaskProgress;
 }
 
 function numbers(row: Record<string, unknown> | undefined): Record<string, number> {

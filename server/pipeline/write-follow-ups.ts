@@ -21,12 +21,16 @@ export interface FollowUpDecision {
   nextFollowTime: string | null;
   /** Set for Succeeded calls: how the LLM analysis went (DESIGN §3.5). */
   analysis: { status: 'ok' | 'failed'; error: string | null } | null;
+  /** Set when a person wrote the record (人工跟进, close-leads.ts): who, and for which cause. */
+  closed?: { by: string; cause: string };
 }
 
 export interface WriteOutcome {
   created: number;
   /** Leads another worker (or a person) completed between the read and the lock. */
   alreadyDone: number;
+  /** The lead rows that got their record in this write. */
+  createdIds?: number[];
 }
 
 export async function writeFollowUps(
@@ -132,7 +136,14 @@ async function writeInOneTransaction(db: Db, decisions: FollowUpDecision[], now:
           set: { analysisStatus: valuesOf(leadStates.analysisStatus), analysisError: valuesOf(leadStates.analysisError), analysedAt: valuesOf(leadStates.analysedAt) },
         });
     }
-    return { created: toWrite.length, alreadyDone: decisions.length - toWrite.length };
+    const closed = toWrite.filter((d) => d.closed);
+    if (closed.length > 0) {
+      await tx
+        .insert(leadStates)
+        .values(closed.map((d) => ({ leadRowId: d.leadRowId, taskId: d.taskId, closedBy: d.closed!.by.slice(0, 128), closedCause: d.closed!.cause, closedAt: analysedAt })))
+        .onDuplicateKeyUpdate({ set: { closedBy: valuesOf(leadStates.closedBy), closedCause: valuesOf(leadStates.closedCause), closedAt: valuesOf(leadStates.closedAt) } });
+    }
+    return { created: toWrite.length, alreadyDone: decisions.length - toWrite.length, createdIds: toWrite.map((d) => d.leadRowId) };
   });
 }
 

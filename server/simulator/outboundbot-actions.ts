@@ -2,7 +2,7 @@
 // wraps them in the §2.7 envelope and answers refusals in the §5.1 shapes. Keeps the quirky
 // spellings: PlanedTime, RowCount vs TotalCount, ModifyTime as a string.
 import { intParam, invalid, listParam, missing, notFound, required, type Params } from './outboundbot-params.ts';
-import { CALLING_NUMBER, latestTask, type JobGroup, type SimulatedJob, type SimulatedJobs, type SimulatedTask } from './simulated-jobs.ts';
+import { CALLING_NUMBER, latestTask, type JobGroup, type SimContact, type SimulatedJob, type SimulatedJobs, type SimulatedTask } from './simulated-jobs.ts';
 
 const LIST_JOBS_MAX_IDS = 99;
 const MAX_PAGE_SIZE = 100; // the real maximum is unconfirmed (reference §9); 100 is the usual Alibaba cap
@@ -69,7 +69,25 @@ function pageOf<T>(items: T[], pageNumber: number, pageSize: number): T[] {
   return items.slice((pageNumber - 1) * pageSize, pageNumber * pageSize);
 }
 
-export function createOutboundBotActions({ state, instanceId, now }: { state: SimulatedJobs; instanceId: string; now: () => number }): OutboundBotActions {
+/**
+ * How ListJobsByGroup pages, settable by tests and the demo: the real maximum page size is
+ * unconfirmed (reference §9), so a cap below what autofollow asks for must not lose jobs, and a
+ * group may grow while it is being listed (DESIGN §3.6).
+ */
+export interface ListingBehaviour {
+  /** Answer at most this many jobs a page (null: MAX_PAGE_SIZE). */
+  maxPageSize: number | null;
+  /** Echo the PageSize asked for instead of the one applied, as a careless server might. */
+  echoRequestedPageSize: boolean;
+  /** Jobs to assign right after the next answered page of their group: a group growing mid-listing. */
+  addAfterNextPage: Array<{ jobGroupId: string; contacts: SimContact[] }>;
+}
+
+export function createListingBehaviour(): ListingBehaviour {
+  return { maxPageSize: null, echoRequestedPageSize: false, addAfterNextPage: [] };
+}
+
+export function createOutboundBotActions({ state, instanceId, now, listing = createListingBehaviour() }: { state: SimulatedJobs; instanceId: string; now: () => number; listing?: ListingBehaviour }): OutboundBotActions {
   const { groups, jobs, listedJobs } = state;
 
   function requireInstance(p: Params): void {
@@ -88,9 +106,13 @@ export function createOutboundBotActions({ state, instanceId, now }: { state: Si
       requireInstance(p);
       const group = requireGroup(p);
       const pageNumber = intParam(p, 'PageNumber', { required: true, min: 1 });
-      const pageSize = intParam(p, 'PageSize', { required: true, min: 1, max: MAX_PAGE_SIZE });
+      const askedSize = intParam(p, 'PageSize', { required: true, min: 1, max: MAX_PAGE_SIZE });
+      const pageSize = Math.min(askedSize, listing.maxPageSize ?? MAX_PAGE_SIZE);
       const all = listedJobs(group).filter((j) => (!p.JobStatus || j.status === p.JobStatus) && (!p.JobFailureReason || j.failureReason === p.JobFailureReason));
-      return { Jobs: { PageNumber: pageNumber, PageSize: pageSize, TotalCount: all.length, List: pageOf(all, pageNumber, pageSize).map(jobWire) } };
+      const answer = { Jobs: { PageNumber: pageNumber, PageSize: listing.echoRequestedPageSize ? askedSize : pageSize, TotalCount: all.length, List: pageOf(all, pageNumber, pageSize).map(jobWire) } };
+      const growth = listing.addAfterNextPage.findIndex((g) => g.jobGroupId === group.jobGroupId);
+      if (growth >= 0) state.assignJobs(group.jobGroupId, listing.addAfterNextPage.splice(growth, 1)[0]!.contacts);
+      return answer;
     },
     QueryJobsWithResult(p) {
       requireInstance(p);

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.ts';
 import { startAutoplay, type AutoplayOptions } from './autoplay.ts';
 import { createFaultQueue, type FaultName, type FaultOptions } from './faults.ts';
-import { createOutboundBotActions } from './outboundbot-actions.ts';
+import { createListingBehaviour, createOutboundBotActions } from './outboundbot-actions.ts';
 import { listenOutboundBotHttp, type RecordedRequest } from './outboundbot-http.ts';
 import { createSimulatedJobs, type JobOutcome, type SimContact, type SimulatedJob } from './simulated-jobs.ts';
 
@@ -39,6 +39,10 @@ export interface OutboundBotSimulator {
   attachConversation(jobId: string): void;
   cancelJob(jobId: string): void;
   removeJob(jobId: string): void;
+  /** ListJobsByGroup answers at most `size` jobs a page (null: back to normal); `echoRequested`: it still reports the PageSize asked for. */
+  capPageSize(size: number | null, options?: { echoRequested?: boolean }): void;
+  /** The group gets these jobs right after the next page of it is answered: it grows mid-listing. */
+  addJobsWhileListing(jobGroupId: string, contacts: SimContact[]): void;
   jobsOf(jobGroupId: string): SimulatedJob[];
   autoplay(options: AutoplayOptions): () => void;
   failNext(fault: FaultName, options?: FaultOptions): void;
@@ -55,8 +59,9 @@ export async function startOutboundBotSimulator(options: OutboundBotSimulatorOpt
   const requests: RecordedRequest[] = [];
   const faults = createFaultQueue();
   const stoppers = new Set<() => void>();
+  const listing = createListingBehaviour();
   const server = await listenOutboundBotHttp({
-    actions: createOutboundBotActions({ state, instanceId, now }),
+    actions: createOutboundBotActions({ state, instanceId, now, listing }),
     faults, requests, accessKeyId, accessKeySecret, verifySignature: options.verifySignature, log: options.log,
   });
   const { createJobGroup, assignJobs, startJob, finishJob, attachConversation, cancelJob, removeJob, jobsOf } = state;
@@ -65,6 +70,13 @@ export async function startOutboundBotSimulator(options: OutboundBotSimulatorOpt
     url: server.url,
     instanceId, accessKeyId, accessKeySecret, requests,
     createJobGroup, assignJobs, startJob, finishJob, attachConversation, cancelJob, removeJob, jobsOf,
+    capPageSize(size, capOptions) {
+      listing.maxPageSize = size;
+      listing.echoRequestedPageSize = capOptions?.echoRequested ?? false;
+    },
+    addJobsWhileListing(jobGroupId, contacts) {
+      listing.addAfterNextPage.push({ jobGroupId, contacts });
+    },
     autoplay(autoplayOptions) {
       const stop = startAutoplay({ jobs: () => [...state.jobs.values()], startJob, finishJob, attachConversation }, autoplayOptions);
       stoppers.add(stop);

@@ -44,9 +44,12 @@ describe.concurrent('autofollow command line', () => {
   });
 
   it('exits 2 when a command that takes no arguments gets one', async () => {
-    const result = await runCli(['run-once', 'now']);
+    const result = await runCli(['migrate', 'now']);
     expect(result.code).toBe(2);
-    expect(result.errorLines).toEqual([expect.stringMatching(/^autofollow: run-once takes no arguments/)]);
+    expect(result.errorLines).toEqual([expect.stringMatching(/^autofollow: migrate takes no arguments/)]);
+    const runOnce = await runCli(['run-once', 'now']);
+    expect(runOnce.code).toBe(2);
+    expect(runOnce.errorLines).toEqual([expect.stringMatching(/^autofollow: run-once: unknown argument "now" \(only --force\)/)]);
   });
 
   it.each([

@@ -61,6 +61,7 @@ export function usePipelineHarness(env: Record<string, string> = {}): PipelineHa
   beforeEach(async () => {
     await current!.database.reset();
     current!.sim.resetRequests();
+    current!.sim.capPageSize(null);
   });
   return lateBound(() => current, 'the pipeline harness');
 }

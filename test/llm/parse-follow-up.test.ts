@@ -27,6 +27,12 @@ describe('parseFollowUp accepts', () => {
     expect(parse(JSON.stringify({ leads_remark: '客户未表态。', is_interested: 0 }))).toMatchObject({ ok: true, nextFollowTime: null });
   });
 
+  it('a past time, or now itself, as no time: the remark and the interest stand', () => {
+    for (const past of ['2026-05-13 09:00:00', '2026-05-13 14:00:00', '2025-01-01 10:00']) {
+      expect(parse(answer({ next_follow_time: past }))).toEqual({ ok: true, remark: '客户想试驾，约明天下午到店。', isInterested: 1, nextFollowTime: null });
+    }
+  });
+
   it('a time without seconds, normalised to YYYY-MM-DD HH:mm:ss', () => {
     expect(parse(answer({ next_follow_time: '2026-05-16 10:00' }))).toMatchObject({ ok: true, nextFollowTime: '2026-05-16 10:00:00' });
   });
@@ -51,8 +57,6 @@ describe('parseFollowUp rejects', () => {
     ['is_interested 1.5', answer({ is_interested: 1.5 }), 'is_interested out of range'],
     ['is_interested true', answer({ is_interested: true }), 'is_interested out of range'],
     ['a missing is_interested', JSON.stringify({ leads_remark: '客户未表态。', next_follow_time: null }), 'is_interested missing'],
-    ['a past time', answer({ next_follow_time: '2026-05-13 09:00:00' }), 'next_follow_time not in the future'],
-    ['the current time itself', answer({ next_follow_time: '2026-05-13 14:00:00' }), 'next_follow_time not in the future'],
     ['a time more than a year ahead', answer({ next_follow_time: '2099-01-01 10:00:00' }), 'next_follow_time more than a year ahead'],
     ['a malformed time', answer({ next_follow_time: '明天下午三点' }), 'next_follow_time malformed'],
     ['an impossible date', answer({ next_follow_time: '2026-02-30 10:00:00' }), 'next_follow_time malformed'],

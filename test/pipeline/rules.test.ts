@@ -191,7 +191,7 @@ describe('DESIGN §3.7 stage changes', () => {
     h.sim.failNext('business-error', { action: 'ListJobs', code: 'InvalidParameter' });
     const result = await process(taskId);
     expect(result.outcome).toBe('partial');
-    expect(result.retryAfterMs).toBe(30_000);
+    expect(result.retryAfterMs).toBeNull(); // a business error (spec 5.4) waits for the next pass, not 30 s
     expect(await stageOf(h.database.db, taskId)).toBe(2);
     const [run] = (await runsOf(h.database.db, taskId)).slice(-1);
     expect(run!.errorCode).toBe('InvalidParameter');
@@ -245,14 +245,14 @@ describe('DESIGN §3.9 retries and business errors', () => {
     expect(await stageOf(h.database.db, taskId)).toBe(4);
   });
 
-  it('records an unknown job group with its code, is not fatal for other tasks, and asks for a re-run after 60 s', async () => {
+  it('records an unknown job group with its code, is not fatal for other tasks, and does not re-run it after 60 s (a business error)', async () => {
     const broken = await givenTask(h.database.db, { jobGroupId: 'no-such-group' });
     await givenLeads(h.database.db, broken, [{ phone: '13800002222' }]);
     const { taskId: healthy, jobIds } = await givenCallingTask(1);
     h.sim.finishJob(jobIds[0]!, { status: 'Failed' });
     const summary = await runPass(h.deps(), { trigger: 'cli' });
     expect(summary.processed).toBe(2);
-    expect(summary.retryLater).toEqual([{ taskId: broken, afterMs: 60_000 }]);
+    expect(summary.retryLater).toEqual([]); // it would fail the same way in 60 s (spec 5.4)
     expect(await stageOf(h.database.db, healthy)).toBe(4);
     const [run] = await runsOf(h.database.db, broken);
     expect(run!.outcome).toBe('partial');
@@ -310,7 +310,7 @@ describe('follow records written a page at a time', () => {
     };
     const outcome = await writeFollowUps(h.database.db, decisions, '2026-11-29 10:00:00', new Date(), interleaved);
     expect(attempts).toBe(1);
-    expect(outcome).toEqual({ created: 3, alreadyDone: 0 });
+    expect(outcome).toMatchObject({ created: 3, alreadyDone: 0 });
     const follows = await followsOf(h.database.db);
     expect(follows.map((f) => f.leadsRemark)).toEqual(['备注0', '备注1', '备注2']); // the rejected batch left no orphans
     const after = await leadsOf(h.database.db, taskId);

@@ -1,6 +1,6 @@
 // autofollow's own tables, created by its migrations (drizzle/). Times here are UTC (the pool runs
 // with timezone 'Z' and SQL uses UTC_TIMESTAMP), so processes in any zone agree on lease expiry.
-import { bigint, datetime, index, int, mysqlTable, text, tinyint, varchar } from 'drizzle-orm/mysql-core';
+import { bigint, datetime, index, int, mysqlTable, primaryKey, text, tinyint, varchar } from 'drizzle-orm/mysql-core';
 
 /** One row per task ever claimed; owner NULL means free (DESIGN §3.8). */
 export const taskLeases = mysqlTable('af_task_leases', {
@@ -9,6 +9,8 @@ export const taskLeases = mysqlTable('af_task_leases', {
   acquiredAt: datetime('acquired_at', { mode: 'date', fsp: 3 }),
   renewedAt: datetime('renewed_at', { mode: 'date', fsp: 3 }),
   expiresAt: datetime('expires_at', { mode: 'date', fsp: 3 }),
+  /** When a run last looked at the task, whether or not it changed anything (a run row is kept only when it did). */
+  lastCheckedAt: datetime('last_checked_at', { mode: 'date', fsp: 3 }),
 });
 
 /** Run history: one row per processing of a task, with per-step counts, durations and errors. */
@@ -55,6 +57,12 @@ export const leadStates = mysqlTable(
     apiErrorCode: varchar('api_error_code', { length: 128 }),
     apiErrorMessage: text('api_error_message'),
     apiErrorAt: datetime('api_error_at', { mode: 'date', fsp: 3 }),
+    /** When DescribeJob was asked once more for a conversation that never came with ListJobs (DESIGN §3.4). */
+    conversationCheckedAt: datetime('conversation_checked_at', { mode: 'date', fsp: 3 }),
+    /** 人工跟进 (DESIGN §3.12): who wrote this lead's follow record by hand, for which cause, when. */
+    closedBy: varchar('closed_by', { length: 128 }),
+    closedCause: varchar('closed_cause', { length: 32 }),
+    closedAt: datetime('closed_at', { mode: 'date', fsp: 3 }),
   },
   (t) => [
     // Covering for the per-task counts of failed analyses and leads missing from their job group.
@@ -115,4 +123,33 @@ export const processes = mysqlTable('af_processes', {
   lastPassProcessed: int('last_pass_processed', { unsigned: true }),
   lastPassError: text('last_pass_error'),
   nextPassAt: datetime('next_pass_at', { mode: 'date', fsp: 3 }),
+});
+
+/**
+ * The jobs a lead followed before a newer job for its phone appeared in its task's job group
+ * (DESIGN §3.6 "re-issued jobs"): the lead now follows the new one; diagnose still shows the old.
+ */
+export const supersededJobs = mysqlTable(
+  'af_superseded_jobs',
+  {
+    leadRowId: int('lead_row_id', { unsigned: true }).notNull(),
+    jobId: varchar('job_id', { length: 64 }).notNull(),
+    taskId: int('task_id', { unsigned: true }).notNull(),
+    /** The job's last status as autofollow knew it (Cancelled, Executing...), or null. */
+    lastJobStatus: varchar('last_job_status', { length: 32 }),
+    supersededBy: varchar('superseded_by', { length: 64 }).notNull(),
+    supersededAt: datetime('superseded_at', { mode: 'date', fsp: 3 }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.leadRowId, t.jobId] }), index('idx_af_superseded_task').on(t.taskId)],
+);
+
+/**
+ * The last complete listing of each task's job group (DESIGN §3.6): its TotalCount. A pass whose
+ * first page reports the same total, with every lead already holding a job, has nothing new to list.
+ */
+export const jobGroupListings = mysqlTable('af_job_group_listings', {
+  taskId: int('task_id', { unsigned: true }).primaryKey(),
+  jobGroupId: varchar('job_group_id', { length: 64 }).notNull(),
+  totalCount: int('total_count', { unsigned: true }).notNull(),
+  listedAt: datetime('listed_at', { mode: 'date', fsp: 3 }).notNull(),
 });

@@ -4,6 +4,9 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { PipelineDeps } from '../../pipeline/deps.ts';
 import { diagnoseTask } from '../../pipeline/diagnose.ts';
 import { loadTask } from '../../pipeline/find-pending-tasks.ts';
+import { isProcessable } from '../../pipeline/process-task.ts';
+import { stageName } from '../../pipeline/task-stages.ts';
+import { closeLeadsOperation } from '../../operations/close-leads.ts';
 import { readLease } from '../../pipeline/leases.ts';
 import { readTaskPause } from '../../pipeline/task-pauses.ts';
 import { parseTaskId } from '../../task-id.ts';
@@ -28,16 +31,30 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { pipeline,
   // The spec's process_task_after_creation: the CRM calls this after assigning a task's jobs.
   app.post('/tasks/:id/process', async (request: TaskRequest, reply) => {
     const taskId = taskIdOf(request);
-    if (!(await loadTask(pipeline.db, taskId))) return reply.code(404).send({ error: `task ${taskId} does not exist` });
-    // processTask refuses a paused task too; answering here tells the caller why nothing will happen.
-    if (await readTaskPause(pipeline.db, taskId)) return reply.code(409).send({ error: `task ${taskId} is paused; resume it first` });
-    // A courtesy answer for the caller; processTask's lease claim stays the real guard against a race.
+    const task = await loadTask(pipeline.db, taskId);
+    if (!task) return reply.code(404).send({ error: `task ${taskId} does not exist` });
+    // processTask refuses these too; answering here tells the caller why nothing will happen.
+    if (await readTaskPause(pipeline.db, taskId)) return reply.code(409).send({ status: 'paused', error: `task ${taskId} is paused; resume it first` });
+    if (!isProcessable(task)) {
+      const why = task.jobGroupId ? `it is at stage ${task.taskType} (${stageName(task.taskType)}), which autofollow does not process` : 'it has no job_group_id';
+      return reply.code(409).send({ status: 'not-processable', error: `task ${taskId} is not processed: ${why}` });
+    }
+    // Another process is on it: what the caller asked for is happening (DESIGN §4), so not an error.
+    // processTask's lease claim stays the real guard against a race.
     const lease = await readLease(pipeline.db, taskId);
-    if (lease && !lease.expired) return reply.code(409).send({ error: `task is already being processed by ${lease.owner}` });
+    if (lease && !lease.expired) return reply.code(202).send({ taskId, accepted: true, status: 'already-running', owner: lease.owner });
     if (!startTaskProcessing(taskId)) {
       return reply.code(503).header('Retry-After', '30').send({ error: 'autofollow is shutting down; try again in a moment' });
     }
-    return reply.code(202).send({ taskId, accepted: true });
+    return reply.code(202).send({ taskId, accepted: true, status: 'started' });
+  });
+
+  // 人工跟进 (DESIGN §3.12): the same command as `autofollow close-leads`, with the same fields as JSON.
+  app.post('/tasks/:id/close-leads', async (request: TaskRequest, reply) => {
+    const taskId = taskIdOf(request);
+    const result = await closeLeadsOperation(pipeline, taskId, request.body ?? {}, apiActor(request));
+    if (result.outcome === 'refused') return reply.code(result.reason === 'not-found' ? 404 : 400).send({ error: result.message });
+    return { taskId, cause: result.cause, closed: result.closed, skipped: result.skipped, closedIds: result.closedIds };
   });
 
   app.get('/tasks/:id/diagnose', async (request: TaskRequest, reply) => {
@@ -47,6 +64,11 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { pipeline,
     return diagnosis;
   });
 };
+
+/** Who an /api call is audited as: the bearer token's holder (one shared API_TOKEN today). */
+function apiActor(request: FastifyRequest): string {
+  return request.headers.authorization ? 'api (API_TOKEN)' : `api (${request.ip})`;
+}
 
 /** Bad input is a 400 with a sentence (rendered by build-app's error handler), never a 500. */
 function taskIdOf(request: TaskRequest): number {

@@ -1,0 +1,122 @@
+// Reads every job of a job group with ListJobsByGroup and says whether the listing is proven
+// complete (DESIGN §3.6): the distinct jobs seen add up to the TotalCount the API reports, and that
+// total did not change while we paged. Pages go by the page size the API answered with, never the
+// size we asked for: a server that caps pages below our request would otherwise make us skip jobs.
+import type { GroupJob, GroupJobPage } from '../outboundbot/types.ts';
+import type { PipelineDeps } from './deps.ts';
+import type { HeldLease } from './leases.ts';
+import type { startStep } from './step-report.ts';
+
+export const JOB_GROUP_PAGE_SIZE = 100; // spec 3.1
+
+/** A group that grows while it is listed is listed again, at most this many times in all. */
+export const LISTING_ATTEMPTS = 3;
+
+export interface JobGroupListing {
+  /** Every job seen, in the order the API listed them (oldest first, as far as the API says). */
+  jobs: GroupJob[];
+  /** True only when the jobs seen add up to an unchanging TotalCount: only then may a lead be called absent. */
+  complete: boolean;
+  totalCount: number | null;
+  /** The first page, for a caller that only wanted to know the total. */
+  firstPage: GroupJobPage | null;
+}
+
+type Step = ReturnType<typeof startStep>;
+
+/**
+ * `firstPage`: a page 1 the caller already has (the cheap "has the group changed?" check), so it is
+ * not asked for twice.
+ */
+export async function listJobGroup(
+  deps: Pick<PipelineDeps, 'outboundbot'>,
+  jobGroupId: string,
+  lease: HeldLease,
+  step: Step,
+  firstPage?: GroupJobPage,
+): Promise<JobGroupListing> {
+  let given = firstPage;
+  let last: JobGroupListing = { jobs: [], complete: false, totalCount: null, firstPage: null };
+  for (let attempt = 1; attempt <= LISTING_ATTEMPTS; attempt++) {
+    const listing = await listOnce(deps, jobGroupId, lease, step, given);
+    given = undefined;
+    if (listing.outcome !== 'changed') return listing;
+    step.add('relisted');
+    last = listing;
+  }
+  step.fail({ code: 'ListingChanged', message: `the job group kept growing during ${LISTING_ATTEMPTS} listings; its listing is incomplete` });
+  return { ...last, complete: false };
+}
+
+async function listOnce(
+  deps: Pick<PipelineDeps, 'outboundbot'>,
+  jobGroupId: string,
+  lease: HeldLease,
+  step: Step,
+  given: GroupJobPage | undefined,
+): Promise<JobGroupListing & { outcome: 'done' | 'changed' }> {
+  const first = given ?? (await fetchPage(deps, jobGroupId, 1, JOB_GROUP_PAGE_SIZE, lease, step));
+  if (!first) return { jobs: [], complete: false, totalCount: null, firstPage: null, outcome: 'done' };
+  const total = first.totalCount;
+  const byId = new Map<string, GroupJob>();
+  const add = (jobs: GroupJob[]) => jobs.forEach((job) => byId.set(job.jobId, job));
+  add(first.jobs);
+  step.add('jobsListed', first.jobs.length);
+
+  const pageSize = answeredPageSize(first);
+  if (pageSize === null) {
+    step.fail({ code: 'EmptyPage', message: `page 1 of the job group listed no job although its TotalCount is ${total}`, page: 1 });
+    return { jobs: [...byId.values()], complete: false, totalCount: total, firstPage: first, outcome: 'done' };
+  }
+  let failed = false;
+  const pageCount = Math.max(1, Math.ceil(total / pageSize));
+  for (let page = 2; page <= pageCount; page++) {
+    const answer = await fetchPage(deps, jobGroupId, page, pageSize, lease, step);
+    if (!answer) {
+      failed = true; // recorded by fetchPage; the other pages go on (DESIGN §3.9)
+      continue;
+    }
+    step.add('jobsListed', answer.jobs.length);
+    if (answer.totalCount !== total) return { jobs: [], complete: false, totalCount: answer.totalCount, firstPage: first, outcome: 'changed' };
+    add(answer.jobs);
+  }
+  const complete = !failed && byId.size === total;
+  if (!failed && byId.size !== total) {
+    // Jobs moved between pages (or the API pages differently than it says): not proof of absence.
+    step.fail({ code: 'ListingShort', message: `the job group listing showed ${byId.size} distinct jobs of its TotalCount ${total}` });
+  }
+  return { jobs: [...byId.values()], complete, totalCount: total, firstPage: first, outcome: 'done' };
+}
+
+/**
+ * The page size the API applied: the one it reports, but never more than the jobs it actually gave
+ * on a page that is not the last (a server may echo the size asked for while answering fewer).
+ * Null when page 1 is empty although the group is not: then no page size can be trusted.
+ */
+export function answeredPageSize(first: GroupJobPage): number | null {
+  const given = first.jobs.length;
+  if (given >= first.totalCount) return Math.max(1, first.pageSize || given); // everything is on page 1
+  if (given === 0) return null;
+  return first.pageSize > 0 ? Math.min(first.pageSize, given) : given;
+}
+
+/** One page, or null when it failed after the client's retries (recorded on the step). */
+export async function fetchPage(
+  deps: Pick<PipelineDeps, 'outboundbot'>,
+  jobGroupId: string,
+  page: number,
+  pageSize: number,
+  lease: HeldLease,
+  step: Step,
+): Promise<GroupJobPage | null> {
+  lease.check();
+  try {
+    const answer = await deps.outboundbot.listJobsByGroup(jobGroupId, page, pageSize);
+    step.add('pages');
+    return answer;
+  } catch (error) {
+    step.failed(error, page);
+    step.add('pagesFailed');
+    return null;
+  }
+}

@@ -1,0 +1,23 @@
+// The leads the pipeline cannot finish by itself, by cause (DESIGN §3.12): each cause is written once
+// here and read by close-leads (a person's decision), diagnose and /stuck. Every condition reads
+// leads_task_list joined (LEFT JOIN) with af_lead_states on the lead's row id.
+import { and, type SQL } from 'drizzle-orm';
+import {
+  hasJobId, isConversationMissing, isJobCancelled, isNotInJobGroup, isUnfollowed, lacksFinalStatus, lacksJobId,
+} from './lead-conditions.ts';
+
+export const CLOSE_CAUSES = ['cancelled', 'not-in-group', 'no-conversation'] as const;
+export type CloseCause = (typeof CLOSE_CAUSES)[number];
+
+export function isCloseCause(value: unknown): value is CloseCause {
+  return typeof value === 'string' && (CLOSE_CAUSES as readonly string[]).includes(value);
+}
+
+export const CLOSE_CAUSE_CONDITIONS: Record<CloseCause, SQL> = {
+  /** Outbound Bot cancelled the job: it will never be called (DESIGN §3.1). */
+  cancelled: and(hasJobId, lacksFinalStatus, isUnfollowed, isJobCancelled)!,
+  /** A complete listing of the job group does not contain the lead: it was never called (DESIGN §3.6). */
+  'not-in-group': and(lacksJobId, lacksFinalStatus, isUnfollowed, isNotInJobGroup)!,
+  /** Succeeded, but neither ListJobs nor DescribeJob after STUCK_AFTER gave a conversation (DESIGN §3.4). */
+  'no-conversation': isConversationMissing,
+};
