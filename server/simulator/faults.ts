@@ -26,6 +26,8 @@ export interface FaultOptions {
   delayMs?: number;
   /** Error code for throttle, server-error and the business errors. */
   code?: string;
+  /** Let this many matching requests through untouched first (e.g. fail page 2, not page 1). */
+  after?: number;
 }
 
 export interface Fault {
@@ -37,6 +39,7 @@ export interface Fault {
 interface QueuedFault extends Fault {
   action: string | null;
   remaining: number;
+  passThrough: number;
 }
 
 export interface FaultQueue {
@@ -54,11 +57,15 @@ export function createFaultQueue(): FaultQueue {
       if (!FAULT_NAMES.includes(name)) throw new Error(`Unknown fault "${name}"; use one of ${FAULT_NAMES.join(', ')}`);
       const times = options.times ?? 1;
       if (!(Number.isInteger(times) && times >= 1)) throw new Error(`times must be a whole number of at least 1, got ${times}`);
-      queue.push({ name, action: options.action ?? null, remaining: times, delayMs: options.delayMs ?? null, code: options.code ?? null });
+      queue.push({ name, action: options.action ?? null, remaining: times, passThrough: options.after ?? 0, delayMs: options.delayMs ?? null, code: options.code ?? null });
     },
     take(action) {
       const fault = queue.find((f) => f.action === null || f.action === action);
       if (!fault) return null;
+      if (fault.passThrough > 0) {
+        fault.passThrough--;
+        return null;
+      }
       fault.remaining--;
       if (fault.remaining === 0) queue = queue.filter((f) => f !== fault);
       return { name: fault.name, delayMs: fault.delayMs, code: fault.code };

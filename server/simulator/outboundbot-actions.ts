@@ -22,7 +22,7 @@ const jobWire = (job: SimulatedJob) => ({
   Priority: 0, SystemPriority: 0, ReferenceId: job.contact.referenceId ?? '', ScenarioId: 'sim-scenario', StrategyId: 'sim-strategy',
   CallingNumbers: [CALLING_NUMBER], Contacts: [contactWire(job)], Extras: [], Summary: [],
 });
-const conversationWire = (task: SimulatedTask) => (task.conversationWithheld ? [] : task.conversation).map((line) => ({
+const conversationWire = (task: SimulatedTask, inListJobs = false) => (task.conversationWithheld || (inListJobs && task.conversationOnlyInDescribe) ? [] : task.conversation).map((line) => ({
   Speaker: line.speaker, Script: line.script, Timestamp: line.timestamp, Action: line.action,
   ActionParams: '{}', SequenceId: line.sequenceId, Summary: [],
 }));
@@ -31,10 +31,11 @@ const durationSeconds = (task: SimulatedTask) => (task.endTime && task.status.st
 const listJobsTaskWire = (task: SimulatedTask, job: SimulatedJob) => ({
   TaskId: task.taskId, JobId: job.jobId, Status: task.status, PlanedTime: task.planedTime, ActualTime: task.actualTime,
   CallingNumber: task.callingNumber, CalledNumber: task.calledNumber, CallId: task.callId, ChatbotId: 'sim-chatbot',
-  Duration: durationSeconds(task), Brief: '', ScenarioId: 'sim-scenario', Contact: contactWire(job), Conversation: conversationWire(task),
+  Duration: durationSeconds(task), Brief: '', ScenarioId: 'sim-scenario', Contact: contactWire(job), Conversation: conversationWire(task, true),
 });
 const describeTaskWire = (task: SimulatedTask, job: SimulatedJob) => ({
   ...listJobsTaskWire(task, job),
+  Conversation: conversationWire(task),
   ...(task.endTime !== null ? { EndTime: task.endTime } : {}),
   ...(task.endReason !== null ? { EndReason: task.endReason } : {}),
   TotalDuration: durationSeconds(task), RingingDuration: 12, RealRingingDuration: 12,

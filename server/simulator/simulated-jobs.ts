@@ -11,12 +11,14 @@ export interface SimContact { phone: string; name?: string; referenceId?: string
 export interface SimUtterance { speaker: string; script: string; timestamp?: number | null; action?: string | null; sequenceId?: string }
 
 export type JobOutcome =
-  | { status: 'Succeeded'; kind?: ConversationKind; conversation?: SimUtterance[]; /** false: Conversation stays [] until attachConversation */ conversationAvailable?: boolean }
+  | { status: 'Succeeded'; kind?: ConversationKind; conversation?: SimUtterance[]; /** false: Conversation stays [] until attachConversation; 'describe-only': only DescribeJob has it */ conversationAvailable?: boolean | 'describe-only' }
   | { status: 'Failed'; /** Job FailureReason, reference §4.3 */ failureReason?: string; /** Task Status, reference §4.4 */ taskStatus?: string };
 
 export interface SimulatedTask {
   taskId: string; status: string; planedTime: number; actualTime: number; endTime: number | null; endReason: string | null;
   callingNumber: string; calledNumber: string; callId: string; conversation: ConversationLine[]; conversationWithheld: boolean;
+  /** ListJobs answers without the conversation, DescribeJob with it (ListJobs' is a summary view). */
+  conversationOnlyInDescribe?: boolean;
 }
 export interface SimulatedJob {
   jobId: string; jobGroupId: string; status: string; failureReason: string | null;
@@ -90,6 +92,7 @@ export function createSimulatedJobs(now: () => number) {
         status: 'SucceededFinish', endReason: 'FINISHED', conversation: lines,
         endTime: Math.max(now(), (lines.at(-1)?.timestamp ?? task.actualTime) + 1000),
         conversationWithheld: outcome.conversationAvailable === false,
+        conversationOnlyInDescribe: outcome.conversationAvailable === 'describe-only',
       });
       Object.assign(job, { status: 'Succeeded', failureReason: null });
     } else {
