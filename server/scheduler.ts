@@ -8,6 +8,7 @@ import { countPass } from './metrics.ts';
 import type { PipelineDeps } from './pipeline/deps.ts';
 import { describePass, runPass, type PassSummary, type RunTrigger } from './pipeline/monitor.ts';
 import { processTask, type TaskRunResult } from './pipeline/process-task.ts';
+import { pruneRunHistory, RUN_RETENTION_DAYS, RUNS_KEPT_PER_TASK } from './pipeline/task-runs.ts';
 import { readSchedulerPause } from './scheduler-switch.ts';
 
 export interface SchedulerOptions {
@@ -28,6 +29,8 @@ export interface SchedulerOptions {
   processTask?: typeof processTask;
   /** Reads the shared pause switch (default readSchedulerPause); timing tests with fake timers pass their own. */
   readPause?: typeof readSchedulerPause;
+  /** How often, after a pass, old run history is pruned (default hourly; 0: after every pass). */
+  pruneEveryMs?: number;
 }
 
 export interface LastPass {
@@ -68,12 +71,16 @@ export interface Scheduler {
 
 let schedulersCreated = 0;
 
+const PRUNE_EVERY_MS = 3_600_000;
+
 export function createScheduler(options: SchedulerOptions): Scheduler {
   const { deps, log } = options;
   const pass = options.runPass ?? runPass;
   const processOne = options.processTask ?? processTask;
   const maxRetryRuns = options.maxRetryRuns ?? 3;
   const readPause = options.readPause ?? readSchedulerPause;
+  const pruneEveryMs = options.pruneEveryMs ?? PRUNE_EVERY_MS;
+  let prunedAt = -Infinity; // only paces this process; any number of copies may prune at once
   let cron: Cron | null = null;
   let heartbeat: Heartbeat | null = null;
   let stopped = false;
@@ -96,6 +103,10 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         const retries = summary.retryLater.map((r) => `${r.taskId} in ${Math.round(r.afterMs / 1000)} s`);
         log.info({ trigger, ...countsOf(summary) }, `${describePass(summary)}${retries.length > 0 ? `; re-running task ${retries.join(', ')}` : ''}`);
         for (const retry of summary.retryLater) scheduleRetry(retry.taskId, retry.afterMs, 1);
+        if (Date.now() - prunedAt >= pruneEveryMs) {
+          prunedAt = Date.now();
+          track(prune());
+        }
         return summary;
       })
       .catch((error: unknown) => {
@@ -154,6 +165,16 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     }, afterMs);
     timer.unref();
     retryTimers.set(taskId, timer);
+  }
+
+  /** Run history stays bounded (task-runs.ts). Never rejects: a failure waits for the next pass. */
+  async function prune(): Promise<void> {
+    try {
+      const deleted = await pruneRunHistory(deps.db);
+      if (deleted > 0) log.info(`run history: deleted ${deleted} run rows older than ${RUN_RETENTION_DAYS} days beyond the newest ${RUNS_KEPT_PER_TASK} of their task`);
+    } catch (error) {
+      log.warn({ err: error }, `pruning the run history failed: ${messageOf(error)}`);
+    }
   }
 
   /** Work stop() must wait for. `work` never rejects. */

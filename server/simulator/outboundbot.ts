@@ -46,6 +46,8 @@ export interface OutboundBotSimulator {
   jobsOf(jobGroupId: string): SimulatedJob[];
   autoplay(options: AutoplayOptions): () => void;
   failNext(fault: FaultName, options?: FaultOptions): void;
+  /** Drops faults still queued (a test that queued more than it used leaves none for the next). */
+  clearFaults(): void;
   resetRequests(): void;
   stop(): Promise<void>;
 }
@@ -87,6 +89,9 @@ export async function startOutboundBotSimulator(options: OutboundBotSimulatorOpt
     },
     failNext(fault, faultOptions) {
       faults.add(fault, faultOptions);
+    },
+    clearFaults() {
+      faults.clear();
     },
     resetRequests() {
       requests.length = 0;

@@ -62,6 +62,7 @@ export function usePipelineHarness(env: Record<string, string> = {}): PipelineHa
     await current!.database.reset();
     current!.sim.resetRequests();
     current!.sim.capPageSize(null);
+    current!.sim.clearFaults();
   });
   return lateBound(() => current, 'the pipeline harness');
 }
