@@ -8,7 +8,7 @@ import { verifyPassword } from '../access/password-hash.ts';
 import { anyApiTokenExists, findApiToken } from '../access/api-tokens.ts';
 import { createSession, endSession, readSession, type Session, type SessionOrigin, type SessionUser } from '../access/sessions.ts';
 import type { Role } from '../access/roles.ts';
-import type { OperationsContext } from './context.ts';
+import type { PipelineDeps } from '../pipeline/deps.ts';
 import { done, refused, type Outcome } from './outcome.ts';
 
 /** Without DASHBOARD_PASSWORD and without accounts (loopback only, DESIGN §4) everyone is this admin. */
@@ -18,7 +18,7 @@ export const API_TOKEN_CLIENT = { name: 'API_TOKEN', role: 'operator' } as const
 
 export type AccessOperations = ReturnType<typeof accessOperations>;
 
-export function accessOperations(context: OperationsContext) {
+export function accessOperations(context: { pipeline: Pick<PipelineDeps, 'db' | 'config'> }) {
   const { db, config } = context.pipeline;
   const bootstrapPassword = config.dashboardPassword;
   const apiTokenDigest = config.apiToken === undefined ? null : digest(config.apiToken);

@@ -59,7 +59,7 @@ describe('POST /api/tasks/:id/process', () => {
   it('answers 404 for a task that does not exist and starts nothing', async () => {
     const response = await (await recordingApp()).inject({ method: 'POST', url: '/api/tasks/999/process' });
     expect(response.statusCode).toBe(404);
-    expect(response.json()).toEqual({ error: 'task 999 does not exist' });
+    expect(response.json()).toMatchObject({ error: 'task 999 does not exist', reason: 'not-found' });
     expect(started).toEqual([]);
   });
 
@@ -70,12 +70,12 @@ describe('POST /api/tasks/:id/process', () => {
     expect(started).toEqual([]);
   });
 
-  it('answers 409 naming the owner when another live process holds the lease', async () => {
+  it('answers 202 "already-running" naming the owner when another live process holds the lease (DESIGN §4)', async () => {
     const taskId = await givenTask();
     await givenLease(taskId, 'worker-b:4242:beef', 120);
     const response = await (await recordingApp()).inject({ method: 'POST', url: `/api/tasks/${taskId}/process` });
-    expect(response.statusCode).toBe(409);
-    expect(response.json()).toEqual({ error: 'task is already being processed by worker-b:4242:beef' });
+    expect(response.statusCode).toBe(202);
+    expect(response.json()).toEqual({ taskId, status: 'already-running', owner: 'worker-b:4242:beef' });
     expect(started).toEqual([]);
   });
 

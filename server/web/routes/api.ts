@@ -1,51 +1,59 @@
-// /api/*: what the CRM and operators' scripts call (DESIGN §4). Starting work goes through the
-// pipeline (processTask), never straight to the OutboundBot API (STYLE §1).
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import type { PipelineDeps } from '../../pipeline/deps.ts';
+// /api/*: what the CRM and operators' scripts call (DESIGN §4). Commands go through the operations
+// (the same rules as the dashboard's buttons); this file only maps their outcome to HTTP.
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { Operations, Outcome, ReadDeps } from '../../operations/index.ts';
 import { diagnoseTask } from '../../pipeline/diagnose.ts';
-import { loadTask } from '../../pipeline/find-pending-tasks.ts';
-import { readLease } from '../../pipeline/leases.ts';
-import { readTaskPause } from '../../pipeline/task-pauses.ts';
 import { parseTaskId } from '../../task-id.ts';
 import { httpError } from '../http-errors.ts';
 import { requireBearerToken } from '../plugins/bearer-token.ts';
-
-/** Starts processing in the background (not awaited); false means the process is shutting down. */
-export type StartTaskProcessing = (taskId: number) => boolean;
+import { commandRoute } from '../route-roles.ts';
+import { statusOf } from './outcome-status.ts';
 
 export interface ApiOptions {
-  pipeline: PipelineDeps;
-  /** API_TOKEN: when set, every /api request must carry it as a bearer token. */
-  apiToken: string | undefined;
-  startTaskProcessing: StartTaskProcessing;
+  reads: ReadDeps;
+  operations: Operations;
 }
 
 type TaskRequest = FastifyRequest<{ Params: { id: string } }>;
 
-export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { pipeline, apiToken, startTaskProcessing }) => {
-  requireBearerToken(app, apiToken);
+export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { reads, operations }) => {
+  requireBearerToken(app, operations.access);
 
   // The spec's process_task_after_creation: the CRM calls this after assigning a task's jobs.
-  app.post('/tasks/:id/process', async (request: TaskRequest, reply) => {
+  app.post('/tasks/:id/process', commandRoute('process'), async (request: TaskRequest, reply) => {
     const taskId = taskIdOf(request);
-    if (!(await loadTask(pipeline.db, taskId))) return reply.code(404).send({ error: `task ${taskId} does not exist` });
-    // processTask refuses a paused task too; answering here tells the caller why nothing will happen.
-    if (await readTaskPause(pipeline.db, taskId)) return reply.code(409).send({ error: `task ${taskId} is paused; resume it first` });
-    // A courtesy answer for the caller; processTask's lease claim stays the real guard against a race.
-    const lease = await readLease(pipeline.db, taskId);
-    if (lease && !lease.expired) return reply.code(409).send({ error: `task is already being processed by ${lease.owner}` });
-    if (!startTaskProcessing(taskId)) {
-      return reply.code(503).header('Retry-After', '30').send({ error: 'autofollow is shutting down; try again in a moment' });
-    }
-    return reply.code(202).send({ taskId, accepted: true });
+    const client = request.apiClient!;
+    const outcome = await operations.tasks.run({ name: `api:${client.name}`, role: client.role, via: 'api' }, 'process', taskId);
+    // DESIGN §4: another process holding the task is not an error for the CRM: the work is under way.
+    if (outcome.status === 'refused' && outcome.reason === 'busy') return reply.code(202).send({ taskId, status: 'already-running', owner: outcome.facts.owner });
+    if (outcome.status === 'started') return reply.code(202).send({ taskId, accepted: true });
+    return sendOutcome(reply, taskId, outcome);
   });
 
   app.get('/tasks/:id/diagnose', async (request: TaskRequest, reply) => {
     const taskId = taskIdOf(request);
-    const diagnosis = await diagnoseTask(pipeline, taskId);
+    const diagnosis = await diagnoseTask(reads, taskId);
     if (!diagnosis) return reply.code(404).send({ error: `task ${taskId} does not exist` });
     return diagnosis;
   });
+};
+
+/** A refusal as JSON: its reason code, its facts, and a sentence for whoever reads the log. */
+function sendOutcome(reply: FastifyReply, taskId: number, outcome: Outcome) {
+  const status = statusOf(outcome);
+  if (status === 503) reply.header('Retry-After', '30');
+  if (outcome.status === 'refused') return reply.code(status).send({ taskId, status: 'refused', reason: outcome.reason, facts: outcome.facts, error: API_SENTENCES[outcome.reason]?.(taskId) ?? outcome.reason });
+  if (outcome.status === 'failed') return reply.code(status).send({ taskId, status: 'failed', error: outcome.facts.error });
+  return reply.code(status).send({ taskId, status: outcome.status, result: outcome.result });
+}
+
+const API_SENTENCES: Partial<Record<string, (taskId: number) => string>> = {
+  'not-found': (id) => `task ${id} does not exist`,
+  paused: (id) => `task ${id} is paused; resume it first`,
+  'not-eligible': (id) => `task ${id} is at a stage autofollow does not process (only 2 and 3)`,
+  'no-job-group': (id) => `task ${id} has no job group to sync yet`,
+  'shutting-down': () => 'autofollow is shutting down; try again in a moment',
+  forbidden: () => 'this token may not start processing',
 };
 
 /** Bad input is a 400 with a sentence (rendered by build-app's error handler), never a 500. */
