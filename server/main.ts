@@ -13,6 +13,10 @@ Commands:
   diagnose <taskId> [--json] why a task is or is not moving; --json prints only JSON on stdout
   migrate                    create the database, tables and indexes that are missing
   demo                       serve against the built-in simulator with seeded demo tasks
+  operator add NAME --role viewer|operator|admin   a dashboard account (password from stdin or a prompt)
+  operator list | disable NAME | passwd NAME
+  token add NAME --role operator|viewer            a bearer token for /api and /metrics, shown once
+  token list | revoke NAME
 
 serve and run-once need ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET,
 OUTBOUNDBOT_INSTANCE_ID and LLM_API_KEY; all settings come from the environment (see README.md).
@@ -27,7 +31,8 @@ type Command =
   | { name: 'help' }
   | { name: 'serve' | 'run-once' | 'migrate' }
   | { name: 'diagnose'; taskId: number; json: boolean }
-  | { name: 'demo'; argv: string[] };
+  | { name: 'demo'; argv: string[] }
+  | { name: 'accounts'; kind: 'operator' | 'token'; verb: string; accountName: string | undefined; role: string | undefined };
 
 function parseCommand(argv: string[]): Command {
   const [name, ...rest] = argv;
@@ -44,6 +49,9 @@ function parseCommand(argv: string[]): Command {
       return { name };
     case 'diagnose':
       return parseDiagnose(rest);
+    case 'operator':
+    case 'token':
+      return parseAccounts(name, rest);
     default:
       throw new UsageError(`unknown command "${name}"`);
   }
@@ -61,6 +69,22 @@ function parseDiagnose(args: string[]): Command {
   return { name: 'diagnose', taskId, json: flags.includes('--json') };
 }
 
+function parseAccounts(kind: 'operator' | 'token', args: string[]): Command {
+  const [verb, ...rest] = args;
+  if (!verb) throw new UsageError(`${kind} needs a command: ${kind === 'operator' ? 'add, list, disable or passwd' : 'add, list or revoke'}`);
+  let role: string | undefined;
+  const positional: string[] = [];
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i]!;
+    if (arg === '--role') role = rest[++i];
+    else if (arg.startsWith('--role=')) role = arg.slice('--role='.length);
+    else if (arg.startsWith('--')) throw new UsageError(`${kind} ${verb}: unknown option "${arg}" (passwords are never given in argv)`);
+    else positional.push(arg);
+  }
+  if (positional.length > 1) throw new UsageError(`${kind} ${verb} takes one NAME, got ${positional.length}`);
+  return { name: 'accounts', kind, verb, accountName: positional[0], role };
+}
+
 async function run(command: Command, config: Readonly<Config>): Promise<number> {
   const log = createLogger(config.logLevel);
   switch (command.name) {
@@ -72,6 +96,16 @@ async function run(command: Command, config: Readonly<Config>): Promise<number> 
       return (await import('./cli/migrate.ts')).runMigrate(config, log);
     case 'diagnose':
       return (await import('./cli/diagnose.ts')).runDiagnose(config, log, command);
+    case 'accounts': {
+      const { runAccounts, AccountsUsageError } = await import('./cli/accounts.ts');
+      try {
+        return await runAccounts(config, log, { kind: command.kind, verb: command.verb, name: command.accountName, role: command.role });
+      } catch (error) {
+        if (!(error instanceof AccountsUsageError)) throw error;
+        fail(error.message);
+        return EXIT.usage;
+      }
+    }
     default:
       throw new Error(`no runner for ${command.name}`);
   }

@@ -5,7 +5,7 @@ import { createOperator, disableOperator, findOperator, listOperators, parseDisp
 import { passwordProblem } from '../access/password-hash.ts';
 import type { Role } from '../access/roles.ts';
 import { countSessions, endSessionsOf } from '../access/sessions.ts';
-import { runCommand, type OperationsContext } from './context.ts';
+import { runCommand, type AuditContext } from './context.ts';
 import { done, refused, type Actor, type Outcome } from './outcome.ts';
 
 export interface OperatorRow extends OperatorAccount {
@@ -14,7 +14,7 @@ export interface OperatorRow extends OperatorAccount {
 
 export type AccountOperations = ReturnType<typeof accountOperations>;
 
-export function accountOperations(context: OperationsContext) {
+export function accountOperations(context: AuditContext) {
   const { db } = context.pipeline;
 
   /** The account named, or a refusal naming what was wrong. */

@@ -16,6 +16,9 @@ export interface OperationsContext {
 /** What pages read with: the database, settings, clock and this process's name; no API client. */
 export type ReadDeps = Pick<PipelineDeps, 'db' | 'config' | 'clock' | 'owner' | 'log'>;
 
+/** What the audit and the error log need: enough for commands that touch only the database. */
+export type AuditContext = { pipeline: Pick<PipelineDeps, 'db' | 'log'> };
+
 export interface Target {
   taskId?: number | null;
   leadRowId?: number | null;
@@ -27,7 +30,7 @@ export interface Target {
  * work goes on in the background and audits its own end (retry-lead-analysis).
  */
 export async function runCommand<D>(
-  context: OperationsContext,
+  context: AuditContext,
   actor: Actor,
   command: Command,
   target: Target,
@@ -49,7 +52,7 @@ export async function runCommand<D>(
   return outcome;
 }
 
-export async function audit(context: OperationsContext, actor: Actor, command: Command, target: Target, outcome: Outcome<unknown>): Promise<void> {
+export async function audit(context: AuditContext, actor: Actor, command: Command, target: Target, outcome: Outcome<unknown>): Promise<void> {
   await writeAudit(context.pipeline.db, {
     actor: actor.name,
     action: command,
