@@ -101,8 +101,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   declareRouteRoles(app);
 
   // Random, generated once and shared by every copy through the database; never derived from a
-  // password, so a cookie cannot be used to test guesses of DASHBOARD_PASSWORD offline.
-  await app.register(fastifyCookie, { secret: await loadOrCreateSecret(pipeline.db, COOKIE_SECRET) });
+  // password, so a cookie cannot be used to test guesses of DASHBOARD_PASSWORD offline. Read on
+  // the first request that can use it, so the app starts (and /healthz answers 503) without a database.
+  let signer: InstanceType<typeof fastifyCookie.Signer> | null = null;
+  const cookieSigner = {
+    sign: (value: string) => signerOrThrow().sign(value),
+    unsign: (value: string) => signerOrThrow().unsign(value),
+  };
+  const signerOrThrow = () => {
+    if (signer === null) throw new Error('the cookie key has not been read from the database yet');
+    return signer;
+  };
+  app.addHook('onRequest', async (request) => {
+    if (signer !== null || request.url === '/healthz') return;
+    signer = new fastifyCookie.Signer(await loadOrCreateSecret(pipeline.db, COOKIE_SECRET));
+  });
+  await app.register(fastifyCookie, { secret: cookieSigner });
   // The CSRF secret lives in its own signed cookie; each page carries a token derived from it.
   await app.register(fastifyCsrf, { cookieKey: 'af_csrf', cookieOpts: { path: '/', httpOnly: true, sameSite: 'strict', secure: 'auto', signed: true } });
   await app.register(fastifyFormbody);
