@@ -17,6 +17,10 @@ Commands:
               [--next-follow-time "YYYY-MM-DD HH:mm:ss"] [--lead ROW_ID …] [--by NAME]
                              人工跟进: write the follow record of leads the pipeline cannot finish
   demo                       serve against the built-in simulator with seeded demo tasks
+  operator add NAME --role viewer|operator|admin   a dashboard account (password from stdin or a prompt)
+  operator list | disable NAME | passwd NAME
+  token add NAME --role operator|viewer            a bearer token for /api and /metrics, shown once
+  token list | revoke NAME
 
 serve and run-once need ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET,
 OUTBOUNDBOT_INSTANCE_ID and LLM_API_KEY; all settings come from the environment (see README.md).
@@ -33,7 +37,8 @@ type Command =
   | { name: 'run-once'; force: boolean }
   | { name: 'close-leads'; argv: string[] }
   | { name: 'diagnose'; taskId: number; json: boolean }
-  | { name: 'demo'; argv: string[] };
+  | { name: 'demo'; argv: string[] }
+  | { name: 'accounts'; kind: 'operator' | 'token'; verb: string; accountName: string | undefined; role: string | undefined };
 
 function parseCommand(argv: string[]): Command {
   const [name, ...rest] = argv;
@@ -55,6 +60,9 @@ function parseCommand(argv: string[]): Command {
     }
     case 'diagnose':
       return parseDiagnose(rest);
+    case 'operator':
+    case 'token':
+      return parseAccounts(name, rest);
     default:
       throw new UsageError(`unknown command "${name}"`);
   }
@@ -72,6 +80,22 @@ function parseDiagnose(args: string[]): Command {
   return { name: 'diagnose', taskId, json: flags.includes('--json') };
 }
 
+function parseAccounts(kind: 'operator' | 'token', args: string[]): Command {
+  const [verb, ...rest] = args;
+  if (!verb) throw new UsageError(`${kind} needs a command: ${kind === 'operator' ? 'add, list, disable or passwd' : 'add, list or revoke'}`);
+  let role: string | undefined;
+  const positional: string[] = [];
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i]!;
+    if (arg === '--role') role = rest[++i];
+    else if (arg.startsWith('--role=')) role = arg.slice('--role='.length);
+    else if (arg.startsWith('--')) throw new UsageError(`${kind} ${verb}: unknown option "${arg}" (passwords are never given in argv)`);
+    else positional.push(arg);
+  }
+  if (positional.length > 1) throw new UsageError(`${kind} ${verb} takes one NAME, got ${positional.length}`);
+  return { name: 'accounts', kind, verb, accountName: positional[0], role };
+}
+
 async function run(command: Command, config: Readonly<Config>): Promise<number> {
   const log = createLogger(config.logLevel);
   switch (command.name) {
@@ -84,8 +108,24 @@ async function run(command: Command, config: Readonly<Config>): Promise<number> 
     case 'diagnose':
       return (await import('./cli/diagnose.ts')).runDiagnose(config, log, command);
     case 'close-leads': {
-      const { parseCloseLeadsArgs, runCloseLeads } = await import('./cli/close-leads.ts');
-      return runCloseLeads(config, log, parseCloseLeadsArgs(command.argv));
+      const { parseCloseLeadsArgs, runCloseLeads, CloseLeadsUsageError } = await import('./cli/close-leads.ts');
+      try {
+        return await runCloseLeads(config, log, parseCloseLeadsArgs(command.argv));
+      } catch (error) {
+        if (!(error instanceof CloseLeadsUsageError)) throw error;
+        fail(`${error.message}. Run \`npx autofollow --help\` for usage.`);
+        return EXIT.usage;
+      }
+    }
+    case 'accounts': {
+      const { runAccounts, AccountsUsageError } = await import('./cli/accounts.ts');
+      try {
+        return await runAccounts(config, log, { kind: command.kind, verb: command.verb, name: command.accountName, role: command.role });
+      } catch (error) {
+        if (!(error instanceof AccountsUsageError)) throw error;
+        fail(error.message);
+        return EXIT.usage;
+      }
     }
     default:
       throw new Error(`no runner for ${command.name}`);
@@ -115,10 +155,6 @@ async function main(argv: string[]): Promise<number> {
     config = loadConfig(process.env);
     return await run(command, config);
   } catch (error) {
-    if (error instanceof Error && error.name === 'CloseLeadsUsageError') {
-      fail(`${error.message}. Run \`npx autofollow --help\` for usage.`);
-      return EXIT.usage;
-    }
     await reportFailure(error, config);
     return EXIT.fatal;
   }

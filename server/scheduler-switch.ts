@@ -6,6 +6,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from './db/client.ts';
 import { writeResult } from './db/client.ts';
 import { settings } from './db/schema/app.ts';
+import { isDuplicateKey } from './db/duplicate-key.ts';
 
 export interface SchedulerPause {
   pausedAt: Date;
@@ -41,12 +42,4 @@ export async function readSchedulerPause(db: Db): Promise<SchedulerPause | null>
     .from(settings)
     .where(and(eq(settings.name, SCHEDULER_PAUSED), eq(settings.value, PAUSED)));
   return row ?? null;
-}
-
-function isDuplicateKey(error: unknown): boolean {
-  // drizzle wraps the driver's error; ER_DUP_ENTRY is on the cause.
-  for (let e: unknown = error; e; e = (e as { cause?: unknown }).cause) {
-    if ((e as { errno?: unknown }).errno === 1062) return true;
-  }
-  return false;
 }

@@ -7,14 +7,13 @@ import type { Config } from '../config.ts';
 import { openDatabase } from '../db/client.ts';
 import type { Logger } from '../log.ts';
 import { closeLeadsOperation } from '../operations/close-leads.ts';
+import type { Actor } from '../operations/outcome.ts';
 import { systemClock } from '../pipeline/deps.ts';
 import { parseTaskId } from '../task-id.ts';
 import { checkDatabase } from './check-database.ts';
 
-/** Bad arguments or bad input: exit 2 (main.ts recognises it by name, not to load this module for every command). */
-export class CloseLeadsUsageError extends Error {
-  override name = 'CloseLeadsUsageError';
-}
+/** Bad arguments or bad input: exit 2. */
+export class CloseLeadsUsageError extends Error {}
 
 export interface CloseLeadsArgs {
   taskId: number;
@@ -56,16 +55,20 @@ export function parseCloseLeadsArgs(argv: string[]): CloseLeadsArgs {
   };
 }
 
-export async function runCloseLeads(config: Readonly<Config>, _log: Logger, args: CloseLeadsArgs, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+export async function runCloseLeads(config: Readonly<Config>, log: Logger, args: CloseLeadsArgs, out: NodeJS.WritableStream = process.stdout): Promise<number> {
   const database = openDatabase(config.databaseUrl, { connectionLimit: 2 });
   try {
     await checkDatabase(database.pool, config.databaseUrl);
-    const result = await closeLeadsOperation({ db: database.db, clock: systemClock, config }, args.taskId, args.request, args.actor);
-    if (result.outcome === 'refused') {
-      if (result.reason === 'bad-input') throw new CloseLeadsUsageError(`close-leads: ${result.message}`);
-      throw new Error(result.message);
+    // Whoever can reach the database from a terminal may do anything the dashboard's admin may.
+    const actor: Actor = { name: args.actor, role: 'admin', via: 'cli' };
+    const outcome = await closeLeadsOperation({ pipeline: { db: database.db, clock: systemClock, config, log } }, actor, args.taskId, args.request);
+    if (outcome.status === 'refused') {
+      if (outcome.reason === 'bad-input') throw new CloseLeadsUsageError(`close-leads: ${outcome.facts.problem}`);
+      throw new Error(outcome.reason === 'not-found' ? `task ${args.taskId} does not exist` : `close-leads refused: ${outcome.reason}`);
     }
-    out.write(`task ${args.taskId}: closed ${result.closed} ${result.cause} lead${result.closed === 1 ? '' : 's'} with a follow record; skipped ${result.skipped} (already followed, or no longer ${result.cause})\n`);
+    if (outcome.status === 'failed') throw new Error(outcome.facts.error);
+    const { cause, closed, skipped } = outcome.facts;
+    out.write(`task ${args.taskId}: closed ${closed} ${cause} lead${closed === 1 ? '' : 's'} with a follow record; skipped ${skipped} (already followed, or no longer ${cause})\n`);
     return 0;
   } finally {
     await database.close();

@@ -29,6 +29,10 @@ interface DemoOptions {
 }
 
 export async function runDemo(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(DEMO_USAGE);
+    return 0;
+  }
   let options: DemoOptions;
   try {
     options = parseDemoArgs(argv);

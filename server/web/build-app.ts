@@ -6,25 +6,31 @@ import { fileURLToPath } from 'node:url';
 import fastifyCookie from '@fastify/cookie';
 import fastifyCsrf from '@fastify/csrf-protection';
 import fastifyFormbody from '@fastify/formbody';
-import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import fastifyView from '@fastify/view';
 import { Eta } from 'eta';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
+import { COOKIE_SECRET, loadOrCreateSecret } from '../access/secrets.ts';
+import { createOperations, readDepsOf } from '../operations/index.ts';
 import type { PipelineDeps } from '../pipeline/deps.ts';
 import { createScheduler, type Scheduler } from '../scheduler.ts';
 import { dashboard } from './dashboard.ts';
-import { cookieSecret } from './plugins/session.ts';
-import { apiRoutes, type StartTaskProcessing } from './routes/api.ts';
+import { declareRouteRoles } from './route-roles.ts';
+import { apiRoutes } from './routes/api.ts';
 import { healthRoutes } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { translator } from './i18n/index.ts';
 import { langOf } from './view-locals.ts';
 
-export type { StartTaskProcessing } from './routes/api.ts';
+/** Starts processing in the background (not awaited); false means the process is shutting down. */
+export type StartTaskProcessing = (taskId: number) => boolean;
 
+/**
+ * buildApp is the web side's composition root: it turns PipelineDeps into the operations and the
+ * read-only deps, and no plugin or route below it is given PipelineDeps (STYLE §1).
+ */
 export interface AppDeps {
   pipeline: PipelineDeps;
   config: Readonly<Config>;
@@ -35,8 +41,8 @@ export interface AppDeps {
    */
   scheduler?: Scheduler;
   /**
-   * Starts processing a task in the background for POST /api/tasks/:id/process; false refuses
-   * (shutting down). Defaults to the scheduler's processInBackground.
+   * Replaces the scheduler's processInBackground for "process" (tests watch what was started
+   * without running it); false refuses (shutting down).
    */
   startTaskProcessing?: StartTaskProcessing;
 }
@@ -89,12 +95,31 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config, pipeline, log } = deps;
   const scheduler = deps.scheduler ?? createScheduler({ deps: pipeline, cron: config.monitorCron, timeZone: config.timeZone, log });
   if (!deps.scheduler) app.addHook('onClose', () => scheduler.stop());
+  const start = deps.startTaskProcessing;
+  const operations = createOperations({ pipeline, scheduler: start ? { ...scheduler, processInBackground: (taskId) => start(taskId) } : scheduler });
+  const reads = readDepsOf(pipeline);
+  declareRouteRoles(app);
 
-  await app.register(fastifyCookie, { secret: cookieSecret(config.dashboardPassword) });
+  // Random, generated once and shared by every copy through the database; never derived from a
+  // password, so a cookie cannot be used to test guesses of DASHBOARD_PASSWORD offline. Read on
+  // the first request that can use it, so the app starts (and /healthz answers 503) without a database.
+  let signer: InstanceType<typeof fastifyCookie.Signer> | null = null;
+  const cookieSigner = {
+    sign: (value: string) => signerOrThrow().sign(value),
+    unsign: (value: string) => signerOrThrow().unsign(value),
+  };
+  const signerOrThrow = () => {
+    if (signer === null) throw new Error('the cookie key has not been read from the database yet');
+    return signer;
+  };
+  app.addHook('onRequest', async (request) => {
+    if (signer !== null || request.url === '/healthz') return;
+    signer = new fastifyCookie.Signer(await loadOrCreateSecret(pipeline.db, COOKIE_SECRET));
+  });
+  await app.register(fastifyCookie, { secret: cookieSigner });
   // The CSRF secret lives in its own signed cookie; each page carries a token derived from it.
   await app.register(fastifyCsrf, { cookieKey: 'af_csrf', cookieOpts: { path: '/', httpOnly: true, sameSite: 'strict', secure: 'auto', signed: true } });
   await app.register(fastifyFormbody);
-  await app.register(fastifyRateLimit, { global: false });
   await app.register(fastifyView, {
     engine: { eta: new Eta() },
     root: path.join(ROOT, 'views'),
@@ -105,14 +130,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(fastifyStatic, { root: HTMX_DIST, prefix: '/static/htmx/', decorateReply: false, maxAge: '1d' });
 
   await app.register(healthRoutes, { db: pipeline.db });
-  await app.register(metricsRoutes, { apiToken: config.apiToken });
-  await app.register(apiRoutes, {
-    prefix: '/api',
-    pipeline,
-    apiToken: config.apiToken,
-    startTaskProcessing: deps.startTaskProcessing ?? ((taskId) => scheduler.processInBackground(taskId, 'api')),
-  });
-  await app.register(dashboard, { pipeline, config, scheduler });
+  await app.register(metricsRoutes, { access: operations.access });
+  await app.register(apiRoutes, { prefix: '/api', reads, operations });
+  await app.register(dashboard, { reads, operations, config, scheduler: { lastPass: () => scheduler.lastPass(), nextRun: () => scheduler.nextRun() } });
   return app;
 }
 
@@ -130,6 +150,6 @@ function notFound(request: FastifyRequest, reply: FastifyReply) {
   }
   return reply.view('pages/error', {
     status: 404, title: t('error.title'), message: t('error.notFound', { path }), t, lang: langOf(request), csrfToken: '', here: '/',
-    operator: null, loginEnabled: false, withQuery: (p: string) => p, nav: null,
+    operator: null, role: null, can: () => false, loginEnabled: false, withQuery: (p: string) => p, nav: null,
   });
 }

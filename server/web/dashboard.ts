@@ -1,24 +1,31 @@
 // The operators' dashboard (issue 3): one encapsulated plugin, so its login check, CSRF check and
 // HTML error pages apply to the pages and their actions, never to /api, /healthz or /metrics.
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { roleAllows } from '../access/roles.ts';
+import type { SessionUser } from '../access/sessions.ts';
 import type { Config } from '../config.ts';
-import type { PipelineDeps } from '../pipeline/deps.ts';
-import type { Scheduler } from '../scheduler.ts';
+import { LOCAL_OPERATOR } from '../operations/access-operations.ts';
+import type { Actor, Operations, ReadDeps } from '../operations/index.ts';
+import type { SchedulerView } from '../operations/index.ts';
 import { dashboardRoutes } from './routes/dashboard-routes.ts';
 import { loginRoutes } from './routes/login.ts';
-import { LOCAL_OPERATOR, readSession } from './plugins/session.ts';
+import { sessionIdOf } from './plugins/session.ts';
 import { buildLocals, type ViewLocals } from './view-locals.ts';
 
+/** What every dashboard route gets: reads, operations, settings. Never PipelineDeps (STYLE §1). */
 export interface DashboardOptions {
-  pipeline: PipelineDeps;
+  reads: ReadDeps;
+  operations: Operations;
   config: Readonly<Config>;
-  scheduler: Scheduler;
+  scheduler: SchedulerView;
 }
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The logged-in operator's name ("local" when no DASHBOARD_PASSWORD is set). */
+    /** The logged-in operator's name ("local" when there is no login at all). */
     operator: string | null;
+    /** Who is logged in, with the role their account has now; null when nobody is. */
+    user: SessionUser | null;
   }
   interface FastifyReply {
     /** Merged into every render by @fastify/view (its types do not declare it). */
@@ -30,19 +37,28 @@ declare module 'fastify' {
 const PUBLIC_PATHS = new Set(['/login', '/lang']);
 
 export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, options) => {
-  const { config, pipeline } = options;
-  const loginEnabled = config.dashboardPassword !== undefined;
-  const now = () => pipeline.clock.now();
+  const { config, reads, operations } = options;
+  const now = () => reads.clock.now();
   app.decorateRequest('operator', null);
+  app.decorateRequest('user', null);
 
   app.addHook('onRequest', async (request, reply) => {
-    request.operator = loginEnabled ? (readSession(request, now())?.name ?? null) : LOCAL_OPERATOR;
-    reply.locals = { ...reply.locals, ...buildLocals(request, reply, { timeZone: config.timeZone, operator: request.operator, loginEnabled, now }) };
-    if (request.operator !== null || PUBLIC_PATHS.has(pathOf(request))) return;
-    if (request.method === 'GET' && !isHtmx(request)) return reply.redirect(`/login?next=${encodeURIComponent(request.url)}`);
-    // htmx follows HX-Redirect to the login page; a script or a stale form gets a plain 401.
-    reply.header('HX-Redirect', `/login?next=${encodeURIComponent(refererPath(request))}`);
-    return sendError(reply, request, 401, 'error.unauthenticated');
+    const sessionId = sessionIdOf(request);
+    const session = sessionId ? await operations.access.session(sessionId) : null;
+    const loginEnabled = session !== null || (await operations.access.loginRequired());
+    request.user = session ?? (loginEnabled ? null : LOCAL_OPERATOR);
+    request.operator = request.user?.name ?? null;
+    reply.locals = { ...reply.locals, ...buildLocals(request, reply, { timeZone: config.timeZone, user: request.user, loginEnabled, now }) };
+    const role = request.routeOptions.config.role;
+    if (role === 'public' || (request.user === null && PUBLIC_PATHS.has(pathOf(request)))) return;
+    if (request.user === null) {
+      if (request.method === 'GET' && !isHtmx(request)) return reply.redirect(`/login?next=${encodeURIComponent(request.url)}`);
+      // htmx follows HX-Redirect to the login page; a script or a stale form gets a plain 401.
+      reply.header('HX-Redirect', `/login?next=${encodeURIComponent(refererPath(request))}`);
+      return sendError(reply, request, 401, 'error.unauthenticated');
+    }
+    // The route's declared role (route-roles.ts) is the first gate; the operation checks again.
+    if (role !== undefined && !roleAllows(request.user.role, role)) return sendError(reply, request, 403, 'error.forbidden');
   });
 
   // Every POST carries the token from the page (a hidden field, or the header app.js adds for htmx).
@@ -61,7 +77,7 @@ export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, optio
     return sendError(reply, request, 500, 'error.internal');
   });
 
-  await app.register(loginRoutes, { password: config.dashboardPassword, db: pipeline.db, now });
+  await app.register(loginRoutes, { access: operations.access });
   await app.register(dashboardRoutes, options);
 };
 
@@ -78,6 +94,12 @@ export function sendError(reply: FastifyReply, request: FastifyRequest, status: 
   if (isHtmx(request)) reply.header('HX-Retarget', '#flash').header('HX-Reswap', 'innerHTML');
   if (!locals.t) return reply.type('text/plain; charset=utf-8').send(text);
   return reply.view(isHtmx(request) ? 'partials/error' : 'pages/error', { status, message: text, title: locals.t('error.title') });
+}
+
+/** The logged-in user as an operation's actor. */
+export function actorOf(request: FastifyRequest): Actor {
+  const user = request.user ?? { name: 'unknown', role: 'viewer' as const };
+  return { name: user.name, role: user.role, via: 'dashboard' };
 }
 
 export function isHtmx(request: FastifyRequest): boolean {

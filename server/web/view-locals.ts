@@ -2,7 +2,10 @@
 // operator's language and name, the CSRF token, and formatters that keep pages consistent —
 // times in the CRM zone, phones masked, stages named as the spec names them.
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { roleAllows, type Role } from '../access/roles.ts';
+import type { SessionUser } from '../access/sessions.ts';
 import { formatDuration } from '../format-duration.ts';
+import { roleFor, type Command } from '../operations/command-roles.ts';
 import { maskPhone } from '../phone.ts';
 import { toCrmDateTime } from '../pipeline/crm-time.ts';
 import { DEFAULT_LANG, LANG_COOKIE, parseLang, translator, type Lang, type Translate } from './i18n/index.ts';
@@ -11,7 +14,10 @@ export interface ViewLocals {
   lang: Lang;
   t: Translate;
   operator: string | null;
-  /** Whether a login exists (DASHBOARD_PASSWORD set): the layout shows "log out" only then. */
+  role: Role | null;
+  /** Whether the logged-in role may run a command: templates show its button only then. */
+  can: (command: Command) => boolean;
+  /** Whether a login exists (password or accounts): the layout shows "log out" only then. */
   loginEnabled: boolean;
   csrfToken: string;
   /** The current path and query, for the language switch and login's "next". */
@@ -34,14 +40,16 @@ export function langOf(request: FastifyRequest): Lang {
 export function buildLocals(
   request: FastifyRequest,
   reply: FastifyReply,
-  options: { timeZone: string; operator: string | null; loginEnabled: boolean; now: () => number },
+  options: { timeZone: string; user: SessionUser | null; loginEnabled: boolean; now: () => number },
 ): ViewLocals {
   const lang = langOf(request);
   const t = translator(lang);
   return {
     lang,
     t,
-    operator: options.operator,
+    operator: options.user?.name ?? null,
+    role: options.user?.role ?? null,
+    can: (command) => options.user !== null && roleAllows(options.user.role, roleFor(command)),
     loginEnabled: options.loginEnabled,
     csrfToken: reply.generateCsrf(),
     here: request.url,

@@ -66,7 +66,7 @@ describe('the LLM timeout', () => {
       await givenLeads(short.database.db, taskId, [{ phone: '13600001234' }]);
       const [jobId] = short.sim.assignJobs(group, [{ phone: '13600001234' }]);
       short.sim.finishJob(jobId!, { status: 'Succeeded', kind: 'interested' });
-      short.llm.failNext('slow', { delayMs: 3000 });
+      short.llm.failNext('slow', { delayMs: 3000, times: 3 }); // every attempt takes 3 s
       await processTask(short.deps(), taskId, { trigger: 'cli' });
       const [lead] = await leadsOf(short.database.db, taskId);
       expect(lead!.isInterested).toBe(1);

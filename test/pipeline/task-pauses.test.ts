@@ -114,7 +114,7 @@ describe('POST /api/tasks/:id/process on a paused task', () => {
       await pauseTask(h.database.db, taskId, 'alice');
       const refused = await app.inject({ method: 'POST', url: `/api/tasks/${taskId}/process` });
       expect(refused.statusCode).toBe(409);
-      expect(refused.json()).toEqual({ status: 'paused', error: `task ${taskId} is paused; resume it first` });
+      expect(refused.json()).toMatchObject({ error: `task ${taskId} is paused; resume it first`, reason: 'paused' });
       expect(started).toEqual([]);
       await resumeTask(h.database.db, taskId);
       expect((await app.inject({ method: 'POST', url: `/api/tasks/${taskId}/process` })).statusCode).toBe(202);

@@ -46,7 +46,7 @@ describe('POST /api/tasks/:id/process', () => {
     const taskId = await givenTask();
     const response = await (await recordingApp()).inject({ method: 'POST', url: `/api/tasks/${taskId}/process` });
     expect(response.statusCode).toBe(202);
-    expect(response.json()).toEqual({ taskId, accepted: true, status: 'started' });
+    expect(response.json()).toEqual({ taskId, accepted: true });
     expect(started).toEqual([taskId]);
   });
 
@@ -59,7 +59,7 @@ describe('POST /api/tasks/:id/process', () => {
   it('answers 404 for a task that does not exist and starts nothing', async () => {
     const response = await (await recordingApp()).inject({ method: 'POST', url: '/api/tasks/999/process' });
     expect(response.statusCode).toBe(404);
-    expect(response.json()).toEqual({ error: 'task 999 does not exist' });
+    expect(response.json()).toMatchObject({ error: 'task 999 does not exist', reason: 'not-found' });
     expect(started).toEqual([]);
   });
 
@@ -70,21 +70,12 @@ describe('POST /api/tasks/:id/process', () => {
     expect(started).toEqual([]);
   });
 
-  it('answers 202 "already-running" naming the owner when another live process holds the lease, and starts nothing', async () => {
+  it('answers 202 "already-running" naming the owner when another live process holds the lease (DESIGN §4)', async () => {
     const taskId = await givenTask();
     await givenLease(taskId, 'worker-b:4242:beef', 120);
     const response = await (await recordingApp()).inject({ method: 'POST', url: `/api/tasks/${taskId}/process` });
-    expect(response.statusCode).toBe(202); // the CRM calls right after creating a task: this is not a failure (DESIGN §4)
-    expect(response.json()).toEqual({ taskId, accepted: true, status: 'already-running', owner: 'worker-b:4242:beef' });
-    expect(started).toEqual([]);
-  });
-
-  it.each([[1, 'at stage 1 (待开始 (not started))'], [4, 'at stage 4 (跟进完成 (follow-up done))']])('answers 409 with the reason for a task at stage %i, which autofollow does not process', async (taskType, words) => {
-    const taskId = await givenTask(taskType);
-    const response = await (await recordingApp()).inject({ method: 'POST', url: `/api/tasks/${taskId}/process` });
-    expect(response.statusCode).toBe(409);
-    expect(response.json()).toMatchObject({ status: 'not-processable' });
-    expect(response.json().error).toContain(words);
+    expect(response.statusCode).toBe(202);
+    expect(response.json()).toEqual({ taskId, status: 'already-running', owner: 'worker-b:4242:beef' });
     expect(started).toEqual([]);
   });
 

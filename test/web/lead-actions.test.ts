@@ -75,7 +75,7 @@ describe('POST /tasks/:id/leads/:leadId/reveal-phone', () => {
 
     const rows = await audits();
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ actor: 'local', action: 'reveal-phone', taskId, leadRowId: leadIds[0], outcome: 'ok', detail: null });
+    expect(rows[0]).toMatchObject({ actor: 'local', action: 'reveal-phone', taskId, leadRowId: leadIds[0], outcome: 'ok', detail: 'phone-revealed via dashboard' });
 
     // The page stays masked, and its audit log says who revealed which lead.
     const after = await session.get(`/tasks/${taskId}`);
@@ -142,7 +142,7 @@ describe('POST /tasks/:id/leads/:leadId/retry-analysis', () => {
 
     const rows = await audits();
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ action: 'retry-analysis', taskId, leadRowId: leadIds[0], outcome: 'ok' });
+    expect(rows[0]).toMatchObject({ action: 'retry-lead-analysis', taskId, leadRowId: leadIds[0], outcome: 'ok' });
     expect(rows[0]!.detail).toContain('succeeded 1');
   });
 
@@ -176,7 +176,7 @@ describe('POST /tasks/:id/leads/:leadId/retry-analysis', () => {
     expect((await statesOf(h.database.db, taskId))[0]!.analysisStatus).toBe('failed');
     const rows = await audits();
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ action: 'retry-analysis', outcome: 'refused', leadRowId: leadIds[0] });
+    expect(rows[0]).toMatchObject({ action: 'retry-lead-analysis', outcome: 'refused', leadRowId: leadIds[0] });
   });
 
   it('needs the CSRF token: 403 without it, no LLM call, no run, no audit row', async () => {

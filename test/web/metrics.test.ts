@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { registry } from '../../server/metrics.ts';
 import { createScheduler } from '../../server/scheduler.ts';
 import { pauseScheduler, resumeScheduler } from '../../server/scheduler-switch.ts';
+import { accessOperations } from '../../server/operations/access-operations.ts';
 import { metricsRoutes } from '../../server/web/routes/metrics.ts';
 import { givenLeads, givenTask, followsOf } from '../helpers/builders.ts';
 import { startPipelineHarness, type PipelineHarness } from '../helpers/pipeline.ts';
@@ -26,7 +27,8 @@ afterEach(async () => {
 
 async function metricsApp(apiToken: string | undefined): Promise<FastifyInstance> {
   app = Fastify();
-  await app.register(metricsRoutes, { apiToken });
+  const deps = h.deps();
+  await app.register(metricsRoutes, { access: accessOperations({ pipeline: { db: deps.db, config: { ...deps.config, apiToken } } }) });
   return app;
 }
 

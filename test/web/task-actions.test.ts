@@ -84,7 +84,7 @@ describe('process now', () => {
     expect(runs).toEqual([expect.objectContaining({ trigger: 'dashboard', owner: 'dashboard-host:1:aaaa', finishedAt: expect.any(Date) })]);
     expect((await leadsOf(db(), taskId)).map((l) => l.callStatus)).toEqual(['Failed', 'Failed']);
     expect(await audit()).toEqual([
-      expect.objectContaining({ actor: 'local', action: 'process', taskId, leadRowId: null, outcome: 'ok', detail: `Started processing task ${taskId}; the progress refreshes by itself.` }),
+      expect.objectContaining({ actor: 'local', action: 'process', taskId, leadRowId: null, outcome: 'ok', detail: `process-started (id=${taskId}) via dashboard` }),
     ]);
   });
 
@@ -120,7 +120,7 @@ describe('a task someone is already processing', () => {
     expect(await runsOf(db(), taskId)).toEqual([]);
     expect(h.sim.requests).toEqual([]);
     expect(await leaseOwner(taskId)).toBe(OTHER);
-    expect(await audit()).toEqual([expect.objectContaining({ action, taskId, outcome: 'refused', detail: expect.stringContaining(`already being processed by ${OTHER}`) })]);
+    expect(await audit()).toEqual([expect.objectContaining({ action, taskId, outcome: 'refused', detail: expect.stringContaining(`refused: busy (id=${taskId}, owner=${OTHER}`) })]);
   });
 
   it('starts a task whose lease has expired (its owner crashed)', async () => {
@@ -327,7 +327,7 @@ describe('the answer', () => {
       expect(answer.body).toContain('The action failed: pauses are read-only today');
       expect(answer.body).toMatch(new RegExp(`^\\s*<section id="task-card-${taskId}"`));
       expect(await db().select().from(taskPauses)).toEqual([]);
-      expect(await audit()).toEqual([expect.objectContaining({ action: 'pause', outcome: 'failed', detail: 'The action failed: pauses are read-only today' })]);
+      expect(await audit()).toEqual([expect.objectContaining({ action: 'pause', outcome: 'failed', detail: 'failed (error=pauses are read-only today) via dashboard' })]);
     } finally {
       await h.database.pool.query('DROP TRIGGER af_test_no_pauses');
     }

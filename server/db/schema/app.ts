@@ -1,6 +1,6 @@
 // autofollow's own tables, created by its migrations (drizzle/). Times here are UTC (the pool runs
 // with timezone 'Z' and SQL uses UTC_TIMESTAMP), so processes in any zone agree on lease expiry.
-import { bigint, datetime, index, int, mysqlTable, primaryKey, text, tinyint, varchar } from 'drizzle-orm/mysql-core';
+import { bigint, datetime, index, int, mysqlTable, primaryKey, text, tinyint, uniqueIndex, varchar } from 'drizzle-orm/mysql-core';
 
 /** One row per task ever claimed; owner NULL means free (DESIGN §3.8). */
 export const taskLeases = mysqlTable('af_task_leases', {
@@ -153,3 +153,72 @@ export const jobGroupListings = mysqlTable('af_job_group_listings', {
   totalCount: int('total_count', { unsigned: true }).notNull(),
   listedAt: datetime('listed_at', { mode: 'date', fsp: 3 }).notNull(),
 });
+
+/**
+ * Named dashboard accounts (DESIGN §3.13). password_hash is "scrypt$N$r$p$salt$hash" (base64url),
+ * a per-account salt, so two accounts with one password have different hashes.
+ */
+export const operators = mysqlTable(
+  'af_operators',
+  {
+    id: int('id', { unsigned: true }).autoincrement().primaryKey(),
+    login: varchar('login', { length: 64 }).notNull(),
+    displayName: varchar('display_name', { length: 128 }).notNull(),
+    /** viewer | operator | admin */
+    role: varchar('role', { length: 16 }).notNull(),
+    passwordHash: varchar('password_hash', { length: 255 }).notNull(),
+    disabledAt: datetime('disabled_at', { mode: 'date', fsp: 3 }),
+    createdAt: datetime('created_at', { mode: 'date', fsp: 3 }).notNull(),
+    lastLoginAt: datetime('last_login_at', { mode: 'date', fsp: 3 }),
+  },
+  (t) => [uniqueIndex('uq_af_operators_login').on(t.login)],
+);
+
+/**
+ * Dashboard sessions. The cookie holds a random id; only its SHA-256 is stored, so a copy of this
+ * table opens no session. operator_id NULL: the DASHBOARD_PASSWORD bootstrap admin (name typed at login).
+ */
+export const sessions = mysqlTable(
+  'af_sessions',
+  {
+    idHash: varchar('id_hash', { length: 64 }).primaryKey(),
+    operatorId: int('operator_id', { unsigned: true }),
+    name: varchar('name', { length: 128 }).notNull(),
+    role: varchar('role', { length: 16 }).notNull(),
+    createdAt: datetime('created_at', { mode: 'date', fsp: 3 }).notNull(),
+    lastSeenAt: datetime('last_seen_at', { mode: 'date', fsp: 3 }).notNull(),
+    /** The absolute end; the idle end is last_seen_at + the idle limit. */
+    expiresAt: datetime('expires_at', { mode: 'date', fsp: 3 }).notNull(),
+    address: varchar('address', { length: 64 }).notNull(),
+    userAgent: varchar('user_agent', { length: 255 }).notNull(),
+  },
+  (t) => [index('idx_af_sessions_operator').on(t.operatorId), index('idx_af_sessions_expires').on(t.expiresAt)],
+);
+
+/** Bearer tokens for /api and /metrics, one per client; only the SHA-256 of the token is kept. */
+export const apiTokens = mysqlTable(
+  'af_api_tokens',
+  {
+    id: int('id', { unsigned: true }).autoincrement().primaryKey(),
+    name: varchar('name', { length: 64 }).notNull(),
+    /** operator | viewer */
+    role: varchar('role', { length: 16 }).notNull(),
+    tokenHash: varchar('token_hash', { length: 64 }).notNull(),
+    createdAt: datetime('created_at', { mode: 'date', fsp: 3 }).notNull(),
+    createdBy: varchar('created_by', { length: 128 }).notNull(),
+    revokedAt: datetime('revoked_at', { mode: 'date', fsp: 3 }),
+  },
+  (t) => [uniqueIndex('uq_af_api_tokens_name').on(t.name), uniqueIndex('uq_af_api_tokens_hash').on(t.tokenHash)],
+);
+
+/** Failed logins, counted per name and per address over a window, so every running copy shares the limit. */
+export const loginFailures = mysqlTable(
+  'af_login_failures',
+  {
+    id: bigint('id', { mode: 'number', unsigned: true }).autoincrement().primaryKey(),
+    at: datetime('at', { mode: 'date', fsp: 3 }).notNull(),
+    login: varchar('login', { length: 64 }).notNull(),
+    address: varchar('address', { length: 64 }).notNull(),
+  },
+  (t) => [index('idx_af_login_failures_login').on(t.login, t.at), index('idx_af_login_failures_address').on(t.address, t.at)],
+);

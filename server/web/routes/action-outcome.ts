@@ -1,60 +1,65 @@
-// What every dashboard action answers and records: one outcome sentence (an i18n key with its
-// values, so the operator reads it in their language and the audit log keeps it in English), one
-// audit row, and the HTTP status that goes with the outcome.
+// How the dashboard answers an operation's outcome: one sentence (an i18n key with its values, in
+// the operator's language) and the HTTP status that goes with it. The operation has already decided
+// and audited; nothing here re-decides.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { writeAudit, type AuditOutcome } from '../../audit-log.ts';
-import type { Db } from '../../db/client.ts';
-import { translator } from '../i18n/index.ts';
+import type { Outcome } from '../../operations/index.ts';
+import { stageName } from '../../pipeline/task-stages.ts';
 import { isHtmx } from '../dashboard.ts';
+import { statusOf } from './outcome-status.ts';
 
 export interface ActionMessage {
-  outcome: AuditOutcome;
+  outcome: 'ok' | 'refused' | 'failed';
   key: string;
   vars: Record<string, string | number>;
-  /** Set when a refusal or failure has its own status (503 while shutting down). */
-  status?: number;
+  status: number;
 }
 
-export const ok = (key: string, vars: ActionMessage['vars']): ActionMessage => ({ outcome: 'ok', key, vars });
-export const refused = (key: string, vars: ActionMessage['vars'], status = 409): ActionMessage => ({ outcome: 'refused', key, vars, status });
-export const failed = (key: string, vars: ActionMessage['vars'], status = 500): ActionMessage => ({ outcome: 'failed', key, vars, status });
+/** Which sentence says each result or refusal; `scheduler` reads some reasons differently. */
+const KEYS: Record<'task' | 'scheduler', Record<string, string>> = {
+  task: {
+    'process-started': 'msg.started.process',
+    'resync-started': 'msg.started.resync',
+    'retry-started': 'msg.started.retry',
+    'lease-broken': 'msg.leaseBroken',
+    paused: 'msg.paused',
+    'paused-while-running': 'msg.pausedWhileRunning',
+    resumed: 'msg.resumed',
+    'refused:busy': 'msg.busy',
+    'refused:paused': 'msg.pausedRefused',
+    'refused:no-job-group': 'msg.noJobGroup',
+    'refused:not-eligible': 'msg.notEligible',
+    'refused:nothing-to-retry': 'msg.nothingToRetry',
+    'refused:no-lease': 'msg.noLease',
+    'refused:lease-changed': 'msg.leaseChanged',
+    'refused:not-paused': 'msg.notPaused',
+    'refused:already-paused': 'msg.alreadyPaused',
+  },
+  scheduler: {
+    'scheduler-paused': 'msg.schedPaused',
+    'scheduler-resumed': 'msg.schedResumed',
+    'pass-started': 'msg.passStarted',
+    'refused:already-paused': 'msg.schedAlreadyPaused',
+    'refused:not-paused': 'msg.schedNotPaused',
+  },
+};
+const COMMON: Record<string, string> = {
+  'refused:shutting-down': 'msg.shuttingDown',
+  'refused:forbidden': 'error.forbidden',
+  'refused:not-found': 'task.err.notFound',
+};
 
-const english = translator('en');
-
-/** One audit row per action, the sentence in English as its detail. */
-export async function auditAction(
-  db: Db,
-  entry: { actor: string; action: string; taskId: number | null; leadRowId?: number | null },
-  message: ActionMessage,
-): Promise<void> {
-  await writeAudit(db, {
-    actor: entry.actor,
-    action: entry.action,
-    taskId: entry.taskId,
-    leadRowId: entry.leadRowId ?? null,
-    outcome: message.outcome,
-    detail: english(message.key, message.vars),
-  });
+export function messageOf(outcome: Outcome<unknown>, scope: 'task' | 'scheduler', time: (at: Date) => string): ActionMessage {
+  if (outcome.status === 'failed') return { outcome: 'failed', key: 'msg.failed', vars: { error: outcome.facts.error }, status: 500 };
+  const code = outcome.status === 'refused' ? `refused:${outcome.reason}` : outcome.result;
+  const vars: Record<string, string | number> = {};
+  for (const [name, value] of Object.entries(outcome.facts)) vars[name] = value instanceof Date ? time(value) : (value ?? '?');
+  if (name(outcome) === 'not-eligible' && typeof outcome.facts.stage === 'number') vars.stage = stageName(outcome.facts.stage);
+  const key = KEYS[scope][code] ?? COMMON[code] ?? code;
+  return outcome.status === 'refused' ? { outcome: 'refused', key, vars, status: statusOf(outcome) } : { outcome: 'ok', key, vars, status: 200 };
 }
 
-/**
- * Runs an action, turning an unexpected error into a 'failed' outcome (logged, audited and shown)
- * rather than a bare 500: the operator must learn that the click did not work.
- */
-export async function attempt(request: FastifyRequest, what: string, action: () => Promise<ActionMessage>): Promise<ActionMessage> {
-  try {
-    return await action();
-  } catch (error) {
-    request.log.error({ err: error }, `dashboard action ${what} failed: ${(error as Error).message}`);
-    return failed('msg.failed', { error: rootMessage(error) });
-  }
-}
-
-/** The driver's own words ("Lock wait timeout exceeded"), not drizzle's wrapper quoting the SQL. */
-function rootMessage(error: unknown): string {
-  let root = error;
-  while (root instanceof Error && root.cause instanceof Error) root = root.cause;
-  return root instanceof Error ? root.message : String(root);
+function name(outcome: Outcome<unknown>): string | null {
+  return outcome.status === 'refused' ? outcome.reason : null;
 }
 
 /**
@@ -68,7 +73,7 @@ export function answerAction(
   fragment: { template: string; data: Record<string, unknown> },
   back: string,
 ) {
-  reply.code(message.status ?? 200).header('Cache-Control', 'no-store').header('Vary', 'HX-Request');
+  reply.code(message.status).header('Cache-Control', 'no-store').header('Vary', 'HX-Request');
   if (isHtmx(request)) return reply.view(fragment.template, { ...fragment.data, message });
   return reply.view('pages/action-result', { message, back });
 }

@@ -1,74 +1,76 @@
-// /api/*: what the CRM and operators' scripts call (DESIGN §4). Starting work goes through the
-// pipeline (processTask), never straight to the OutboundBot API (STYLE §1).
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import type { PipelineDeps } from '../../pipeline/deps.ts';
+// /api/*: what the CRM and operators' scripts call (DESIGN §4). Commands go through the operations
+// (the same rules as the dashboard's buttons); this file only maps their outcome to HTTP.
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { Operations, Outcome, ReadDeps } from '../../operations/index.ts';
 import { diagnoseTask } from '../../pipeline/diagnose.ts';
-import { loadTask } from '../../pipeline/find-pending-tasks.ts';
-import { isProcessable } from '../../pipeline/process-task.ts';
-import { stageName } from '../../pipeline/task-stages.ts';
-import { closeLeadsOperation } from '../../operations/close-leads.ts';
-import { readLease } from '../../pipeline/leases.ts';
-import { readTaskPause } from '../../pipeline/task-pauses.ts';
 import { parseTaskId } from '../../task-id.ts';
 import { httpError } from '../http-errors.ts';
 import { requireBearerToken } from '../plugins/bearer-token.ts';
-
-/** Starts processing in the background (not awaited); false means the process is shutting down. */
-export type StartTaskProcessing = (taskId: number) => boolean;
+import { commandRoute } from '../route-roles.ts';
+import { statusOf } from './outcome-status.ts';
 
 export interface ApiOptions {
-  pipeline: PipelineDeps;
-  /** API_TOKEN: when set, every /api request must carry it as a bearer token. */
-  apiToken: string | undefined;
-  startTaskProcessing: StartTaskProcessing;
+  reads: ReadDeps;
+  operations: Operations;
 }
 
 type TaskRequest = FastifyRequest<{ Params: { id: string } }>;
 
-export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { pipeline, apiToken, startTaskProcessing }) => {
-  requireBearerToken(app, apiToken);
+export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { reads, operations }) => {
+  requireBearerToken(app, operations.access);
 
   // The spec's process_task_after_creation: the CRM calls this after assigning a task's jobs.
-  app.post('/tasks/:id/process', async (request: TaskRequest, reply) => {
+  app.post('/tasks/:id/process', commandRoute('process'), async (request: TaskRequest, reply) => {
     const taskId = taskIdOf(request);
-    const task = await loadTask(pipeline.db, taskId);
-    if (!task) return reply.code(404).send({ error: `task ${taskId} does not exist` });
-    // processTask refuses these too; answering here tells the caller why nothing will happen.
-    if (await readTaskPause(pipeline.db, taskId)) return reply.code(409).send({ status: 'paused', error: `task ${taskId} is paused; resume it first` });
-    if (!isProcessable(task)) {
-      const why = task.jobGroupId ? `it is at stage ${task.taskType} (${stageName(task.taskType)}), which autofollow does not process` : 'it has no job_group_id';
-      return reply.code(409).send({ status: 'not-processable', error: `task ${taskId} is not processed: ${why}` });
-    }
-    // Another process is on it: what the caller asked for is happening (DESIGN §4), so not an error.
-    // processTask's lease claim stays the real guard against a race.
-    const lease = await readLease(pipeline.db, taskId);
-    if (lease && !lease.expired) return reply.code(202).send({ taskId, accepted: true, status: 'already-running', owner: lease.owner });
-    if (!startTaskProcessing(taskId)) {
-      return reply.code(503).header('Retry-After', '30').send({ error: 'autofollow is shutting down; try again in a moment' });
-    }
-    return reply.code(202).send({ taskId, accepted: true, status: 'started' });
+    const client = request.apiClient!;
+    const outcome = await operations.tasks.run({ name: `api:${client.name}`, role: client.role, via: 'api' }, 'process', taskId);
+    // DESIGN §4: another process holding the task is not an error for the CRM: the work is under way.
+    if (outcome.status === 'refused' && outcome.reason === 'busy') return reply.code(202).send({ taskId, status: 'already-running', owner: outcome.facts.owner });
+    if (outcome.status === 'started') return reply.code(202).send({ taskId, accepted: true });
+    return sendOutcome(reply, taskId, outcome);
   });
 
   // 人工跟进 (DESIGN §3.12): the same command as `autofollow close-leads`, with the same fields as JSON.
-  app.post('/tasks/:id/close-leads', async (request: TaskRequest, reply) => {
+  app.post('/tasks/:id/close-leads', commandRoute('close-leads'), async (request: TaskRequest, reply) => {
     const taskId = taskIdOf(request);
-    const result = await closeLeadsOperation(pipeline, taskId, request.body ?? {}, apiActor(request));
-    if (result.outcome === 'refused') return reply.code(result.reason === 'not-found' ? 404 : 400).send({ error: result.message });
-    return { taskId, cause: result.cause, closed: result.closed, skipped: result.skipped, closedIds: result.closedIds };
+    const client = request.apiClient!;
+    const outcome = await operations.leads.close({ name: `api:${client.name}`, role: client.role, via: 'api' }, taskId, request.body ?? {});
+    if (outcome.status === 'done') {
+      const { cause, closed, skipped } = outcome.facts;
+      return reply.code(200).send({ taskId, cause, closed, skipped, closedIds: outcome.data!.closedIds });
+    }
+    return sendOutcome(reply, taskId, outcome);
   });
 
   app.get('/tasks/:id/diagnose', async (request: TaskRequest, reply) => {
     const taskId = taskIdOf(request);
-    const diagnosis = await diagnoseTask(pipeline, taskId);
+    const diagnosis = await diagnoseTask(reads, taskId);
     if (!diagnosis) return reply.code(404).send({ error: `task ${taskId} does not exist` });
     return diagnosis;
   });
 };
 
-/** Who an /api call is audited as: the bearer token's holder (one shared API_TOKEN today). */
-function apiActor(request: FastifyRequest): string {
-  return request.headers.authorization ? 'api (API_TOKEN)' : `api (${request.ip})`;
+/** A refusal as JSON: its reason code, its facts, and a sentence for whoever reads the log. */
+function sendOutcome(reply: FastifyReply, taskId: number, outcome: Outcome<unknown>) {
+  const status = statusOf(outcome);
+  if (status === 503) reply.header('Retry-After', '30');
+  if (outcome.status === 'refused') {
+    const error = outcome.reason === 'bad-input' ? String(outcome.facts.problem) : (API_SENTENCES[outcome.reason]?.(taskId) ?? outcome.reason);
+    return reply.code(status).send({ taskId, status: 'refused', reason: outcome.reason, facts: outcome.facts, error });
+  }
+  if (outcome.status === 'failed') return reply.code(status).send({ taskId, status: 'failed', error: outcome.facts.error });
+  return reply.code(status).send({ taskId, status: outcome.status, result: outcome.result });
 }
+
+const API_SENTENCES: Partial<Record<string, (taskId: number) => string>> = {
+  'not-found': (id) => `task ${id} does not exist`,
+  paused: (id) => `task ${id} is paused; resume it first`,
+  'not-eligible': (id) => `task ${id} is at a stage autofollow does not process (only 2 and 3)`,
+  'no-job-group': (id) => `task ${id} has no job group to sync yet`,
+  'bad-input': () => 'the request is not valid',
+  'shutting-down': () => 'autofollow is shutting down; try again in a moment',
+  forbidden: () => 'this token may not start processing',
+};
 
 /** Bad input is a 400 with a sentence (rendered by build-app's error handler), never a 500. */
 function taskIdOf(request: TaskRequest): number {

@@ -3,10 +3,12 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { DashboardOptions } from '../dashboard.ts';
 import { taskAndStuckRoutes } from './task-and-stuck.ts';
+import { operatorRoutes } from './operators.ts';
 import { overviewArea } from './overview.ts';
 
 export const dashboardRoutes: FastifyPluginAsync<DashboardOptions> = async (_app, _options) => {
   await _app.register(taskAndStuckRoutes, _options);
   await _app.register(overviewArea, _options);
+  await _app.register(operatorRoutes, _options);
   // overview, task page, stuck page, actions: registered here as they are built.
 };

@@ -2,12 +2,13 @@
 // analysis. Each answers with that lead's row fragment (lead-row.eta) and a sentence; a browser
 // without htmx gets the same row on a small page of its own.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { writeAudit, type AuditOutcome } from '../../audit-log.ts';
 import { readLead, type LeadListRow } from '../../dashboard/lead-list.ts';
+import type { Outcome } from '../../operations/index.ts';
 import { readLease } from '../../pipeline/leases.ts';
-import { retryFailedAnalyses, type RetryAnalysisResult } from '../../pipeline/retry-analysis.ts';
-import type { DashboardOptions } from '../dashboard.ts';
-import { isHtmx } from '../dashboard.ts';
+import type { RetryAnalysisResult } from '../../pipeline/retry-analysis.ts';
+import { actorOf, isHtmx, type DashboardOptions } from '../dashboard.ts';
+import { commandRoute } from '../route-roles.ts';
+import { statusOf } from './outcome-status.ts';
 import { within } from '../../net/within.ts';
 import { parseTaskId } from '../../task-id.ts';
 import { httpError, t, taskIdFrom } from '../http-errors.ts';
@@ -30,51 +31,45 @@ interface RowMessage {
 type LeadParams = { Params: { id: string; leadId: string } };
 
 export const leadActionRoutes: FastifyPluginAsync<DashboardOptions> = async (app, options) => {
-  const { db } = options.pipeline;
+  const { reads, operations, config } = options;
 
+  /** 400 for a malformed id, 404 for a lead that is not there: bad input is not a command. */
   async function findLead(reply: FastifyReply, params: LeadParams['Params']): Promise<{ taskId: number; lead: LeadListRow }> {
     const taskId = taskIdFrom(reply, params.id);
     // Lead row ids are INT UNSIGNED like task ids: the same rule reads both.
     const leadRowId = parseTaskId(params.leadId);
     if (leadRowId === null) throw httpError(400, t(reply)('lead.err.badId', { id: params.leadId }));
-    const lead = await readLead(db, taskId, leadRowId, options.config.timeZone);
+    const lead = await readLead(reads.db, taskId, leadRowId, config.timeZone);
     if (!lead) throw httpError(404, t(reply)('lead.err.notFound', { id: leadRowId, taskId }));
     return { taskId, lead };
   }
 
-  app.post<LeadParams>('/tasks/:id/leads/:leadId/reveal-phone', async (request, reply) => {
+  app.post<LeadParams>('/tasks/:id/leads/:leadId/reveal-phone', commandRoute('reveal-phone'), async (request, reply) => {
     const { taskId, lead } = await findLead(reply, request.params);
-    // The audit row says who saw which lead's number; the number itself is never written or logged.
-    await writeAudit(db, { actor: actorOf(request), action: 'reveal-phone', taskId, leadRowId: lead.id, outcome: 'ok', detail: null });
+    const outcome = await operations.leads.revealPhone(actorOf(request), taskId, lead.id);
     reply.header('Cache-Control', 'no-store');
-    return renderRow(request, reply, taskId, leadView(lead, { revealPhone: true }), { kind: 'info', text: t(reply)('lead.revealed') });
+    if (outcome.status !== 'done' || !outcome.data) {
+      reply.code(statusOf(outcome));
+      return renderRow(request, reply, taskId, leadView(lead), { kind: 'refused', text: refusalText(outcome, t(reply), taskId, reply) });
+    }
+    return renderRow(request, reply, taskId, leadView(outcome.data, { revealPhone: true }), { kind: 'info', text: t(reply)('lead.revealed') });
   });
 
-  app.post<LeadParams>('/tasks/:id/leads/:leadId/retry-analysis', async (request, reply) => {
+  app.post<LeadParams>('/tasks/:id/leads/:leadId/retry-analysis', commandRoute('retry-lead-analysis'), async (request, reply) => {
     const { taskId, lead } = await findLead(reply, request.params);
     const tr = t(reply);
-    const actor = actorOf(request);
-    const refuse = async (status: number, text: string, detail: string) => {
-      await writeAudit(db, { actor, action: 'retry-analysis', taskId, leadRowId: lead.id, outcome: 'refused', detail });
-      reply.code(status);
-      return renderRow(request, reply, taskId, leadView(lead), { kind: 'refused', text });
-    };
-    if (lead.analysisStatus !== 'failed') return refuse(409, tr('lead.retry.notFailed'), 'the analysis of this lead has not failed');
-    const lease = await readLease(db, taskId);
-    if (lease && !lease.expired) {
-      const since = reply.locals?.time?.(lease.acquiredAt) ?? lease.acquiredAt.toISOString();
-      return refuse(409, tr('lead.retry.busy', { id: taskId, owner: lease.owner, since }), `task ${taskId} is already being processed by ${lease.owner}`);
+    const outcome = await operations.leads.retryAnalysis(actorOf(request), taskId, lead.id);
+    if (outcome.status !== 'started' || !outcome.data) {
+      reply.code(statusOf(outcome));
+      return renderRow(request, reply, taskId, leadView(lead), { kind: 'refused', text: refusalText(outcome, tr, taskId, reply) });
     }
-
-    const outcome = startRetry(options, { actor, taskId, leadRowId: lead.id });
-    if (!outcome) return refuse(503, tr('lead.retry.stopping'), 'the service is shutting down');
-    const answer = await within(outcome, RETRY_ANSWER_WAIT_MS);
-    const fresh = (await readLead(db, taskId, lead.id, options.config.timeZone)) ?? lead;
+    const answer = await within(outcome.data.settled, RETRY_ANSWER_WAIT_MS);
+    const fresh = (await readLead(reads.db, taskId, lead.id, config.timeZone)) ?? lead;
     if (answer === undefined) {
       reply.code(202);
       return renderRow(request, reply, taskId, leadView(fresh), { kind: 'info', text: tr('lead.retry.running') });
     }
-    const holder = answer instanceof Error || answer.status !== 'leased-elsewhere' ? null : await readLease(db, taskId);
+    const holder = answer instanceof Error || answer.status !== 'leased-elsewhere' ? null : await readLease(reads.db, taskId);
     const { status, message } = retryMessage(answer, tr, {
       taskId, error: fresh.analysisError, owner: holder?.owner ?? '?', since: holder ? (reply.locals?.time?.(holder.acquiredAt) ?? '?') : '?',
     });
@@ -83,38 +78,25 @@ export const leadActionRoutes: FastifyPluginAsync<DashboardOptions> = async (app
   });
 };
 
-/**
- * Starts the retry in the background; resolves with its result (or its error) once the audit row
- * is written, so whoever waits for it sees the audit log complete. Null when the service is stopping.
- */
-function startRetry(options: DashboardOptions, who: { actor: string; taskId: number; leadRowId: number }): Promise<RetryAnalysisResult | Error> | null {
-  let settle: (value: RetryAnalysisResult | Error) => void = () => {};
-  const settled = new Promise<RetryAnalysisResult | Error>((resolve) => (settle = resolve));
-  const label = `retry analysis of lead ${who.leadRowId} of task ${who.taskId}`;
-  const started = options.scheduler.runInBackground(label, async () => {
-    let outcome: RetryAnalysisResult | Error;
-    try {
-      outcome = await retryFailedAnalyses(options.pipeline, who.taskId, { trigger: 'dashboard', leadRowId: who.leadRowId });
-    } catch (error) {
-      outcome = error instanceof Error ? error : new Error(String(error));
-    }
-    try {
-      const { outcome: audited, detail } = auditOf(outcome);
-      await writeAudit(options.pipeline.db, { actor: who.actor, action: 'retry-analysis', taskId: who.taskId, leadRowId: who.leadRowId, outcome: audited, detail });
-    } finally {
-      settle(outcome);
-    }
-    if (outcome instanceof Error) throw outcome; // logged by the scheduler under `label`
-  });
-  return started ? settled : null;
-}
-
-function auditOf(outcome: RetryAnalysisResult | Error): { outcome: AuditOutcome; detail: string } {
-  if (outcome instanceof Error) return { outcome: 'failed', detail: outcome.message };
-  const counts = `retried ${outcome.retried}, succeeded ${outcome.succeeded}, still failed ${outcome.stillFailed}, left alone ${outcome.leftAlone}`;
-  if (outcome.status !== 'processed') return { outcome: 'refused', detail: outcome.status };
-  if (outcome.stillFailed > 0) return { outcome: 'failed', detail: `${counts}${outcome.runId ? ` (run ${outcome.runId})` : ''}` };
-  return { outcome: 'ok', detail: `${counts}${outcome.runId ? ` (run ${outcome.runId})` : ''}` };
+/** A refused or failed lead command in the operator's words. */
+function refusalText(outcome: Outcome<unknown>, tr: ReturnType<typeof t>, taskId: number, reply: FastifyReply): string {
+  if (outcome.status === 'failed') return tr('lead.retry.error', { error: outcome.facts.error });
+  if (outcome.status !== 'refused') return '';
+  const since = outcome.facts.since instanceof Date ? (reply.locals?.time?.(outcome.facts.since) ?? outcome.facts.since.toISOString()) : '?';
+  switch (outcome.reason) {
+    case 'analysis-not-failed':
+      return tr('lead.retry.notFailed');
+    case 'busy':
+      return tr('lead.retry.busy', { id: taskId, owner: String(outcome.facts.owner ?? '?'), since });
+    case 'paused':
+      return tr('lead.retry.paused', { id: taskId });
+    case 'shutting-down':
+      return tr('lead.retry.stopping');
+    case 'not-found':
+      return tr('lead.retry.gone');
+    default:
+      return tr('error.forbidden');
+  }
 }
 
 function retryMessage(
@@ -142,8 +124,4 @@ function retryMessage(
 function renderRow(request: FastifyRequest, reply: FastifyReply, taskId: number, lead: LeadView, message: RowMessage) {
   if (isHtmx(request)) return reply.view('partials/lead-row', { taskId, lead, message });
   return reply.view('pages/lead', { taskId, lead, message });
-}
-
-function actorOf(request: FastifyRequest): string {
-  return request.operator ?? 'unknown';
 }

@@ -1,62 +1,52 @@
 // GET/POST /login, POST /logout, GET /lang: how an operator gets in, out, and into their language.
+// Who may log in, throttling and the audit row are the access operations' (operations/access-operations.ts).
 import type { FastifyPluginAsync } from 'fastify';
-import { writeAudit } from '../../audit-log.ts';
-import type { Db } from '../../db/client.ts';
+import type { AccessOperations } from '../../operations/access-operations.ts';
 import { httpError } from '../http-errors.ts';
 import { LANG_COOKIE, parseLang } from '../i18n/index.ts';
-import { endSession, parseOperatorName, passwordMatches, safeNext, startSession } from '../plugins/session.ts';
+import { clearSessionCookie, safeNext, sessionIdOf, setSessionCookie } from '../plugins/session.ts';
 
 export interface LoginOptions {
-  /** DASHBOARD_PASSWORD; without it there is no login (loopback only, DESIGN §4). */
-  password: string | undefined;
-  db: Db;
-  now: () => number;
+  access: AccessOperations;
 }
-
-/** Guessing the password is slow: at most this many login attempts per minute from one address. */
-export const LOGIN_ATTEMPTS_PER_MINUTE = 10;
 
 type LoginBody = { name?: unknown; password?: unknown; next?: unknown };
 
-export const loginRoutes: FastifyPluginAsync<LoginOptions> = async (app, { password, db, now }) => {
+const FAILURES = {
+  'wrong-credentials': { status: 401, key: 'login.wrong' },
+  'bootstrap-closed': { status: 401, key: 'login.bootstrapClosed' },
+  throttled: { status: 429, key: 'login.tooMany' },
+  'bad-input': { status: 400, key: 'login.badName' },
+} as const;
+
+export const loginRoutes: FastifyPluginAsync<LoginOptions> = async (app, { access }) => {
   app.get('/login', async (request, reply) => {
     const next = safeNext((request.query as { next?: unknown }).next);
-    if (password === undefined || request.operator !== null) return reply.redirect(next);
+    if (request.user !== null || !(await access.loginRequired())) return reply.redirect(next);
     return reply.view('pages/login', { next, name: '', failure: null });
   });
 
-  app.post(
-    '/login',
-    {
-      config: {
-        rateLimit: {
-          max: LOGIN_ATTEMPTS_PER_MINUTE,
-          timeWindow: 60_000,
-          errorResponseBuilder: () => ({ statusCode: 429, message: 'too many login attempts' }),
-        },
-      },
-    },
-    async (request, reply) => {
-      const body = (request.body ?? {}) as LoginBody;
-      const next = safeNext(body.next);
-      if (password === undefined) return reply.redirect(next, 303);
-      const name = parseOperatorName(body.name);
-      const given = typeof body.password === 'string' ? body.password : '';
-      const shownName = typeof body.name === 'string' ? body.name.slice(0, 64) : '';
-      if (name === null) return reply.code(400).view('pages/login', { next, name: shownName, failure: 'login.badName' });
-      if (!passwordMatches(given, password)) {
-        await writeAudit(db, { actor: name, action: 'login', taskId: null, leadRowId: null, outcome: 'refused', detail: `wrong password from ${request.ip}` });
-        return reply.code(401).view('pages/login', { next, name: shownName, failure: 'login.wrong' });
-      }
-      startSession(reply, name, now());
-      await writeAudit(db, { actor: name, action: 'login', taskId: null, leadRowId: null, outcome: 'ok', detail: `from ${request.ip}` });
+  app.post('/login', { config: { role: 'public' } }, async (request, reply) => {
+    const body = (request.body ?? {}) as LoginBody;
+    const next = safeNext(body.next);
+    if (!(await access.loginRequired())) return reply.redirect(next, 303);
+    const password = typeof body.password === 'string' ? body.password : '';
+    const shownName = typeof body.name === 'string' ? body.name.slice(0, 64) : '';
+    const outcome = await access.login(body.name, password, { address: request.ip, userAgent: request.headers['user-agent'] ?? '' });
+    if (outcome.status === 'done' && outcome.data) {
+      setSessionCookie(reply, outcome.data.sessionId);
       return reply.redirect(next, 303);
-    },
-  );
+    }
+    const failure = outcome.status === 'refused' && outcome.reason in FAILURES ? FAILURES[outcome.reason as keyof typeof FAILURES] : FAILURES['wrong-credentials'];
+    return reply.code(failure.status).view('pages/login', { next, name: shownName, failure: failure.key });
+  });
 
-  app.post('/logout', async (_request, reply) => {
-    endSession(reply);
-    return reply.redirect(password === undefined ? '/' : '/login', 303);
+  // Public: logging out needs no role, only the CSRF token (a forged logout is still refused).
+  app.post('/logout', { config: { role: 'public' } }, async (request, reply) => {
+    const sessionId = sessionIdOf(request);
+    if (sessionId) await access.logout(sessionId);
+    clearSessionCookie(reply);
+    return reply.redirect((await access.loginRequired()) ? '/login' : '/', 303);
   });
 
   // A GET that only sets a display preference: safe without CSRF, and a link works without htmx.

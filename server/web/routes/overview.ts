@@ -61,15 +61,15 @@ export async function loadTasksTable(db: Db, query: OverviewQuery) {
   return { list, query };
 }
 
-export const overviewRoutes: FastifyPluginAsync<DashboardOptions> = async (app, { pipeline, scheduler }) => {
+export const overviewRoutes: FastifyPluginAsync<DashboardOptions> = async (app, { reads, scheduler }) => {
   app.get('/', async (request: FastifyRequest<{ Querystring: Record<string, unknown> }>, reply) => {
     const query = parseOverviewQuery(request.query ?? {});
     reply.header('Vary', 'HX-Request').header('Cache-Control', 'no-store');
-    if (isHtmx(request) && query.fragment === 'tasks') return reply.view('partials/tasks-table', await loadTasksTable(pipeline.db, query));
+    if (isHtmx(request) && query.fragment === 'tasks') return reply.view('partials/tasks-table', await loadTasksTable(reads.db, query));
     const [table, byStage, panel] = await Promise.all([
-      loadTasksTable(pipeline.db, query),
-      countTasksByStage(pipeline.db),
-      loadSchedulerPanel(pipeline.db, scheduler, pipeline.owner),
+      loadTasksTable(reads.db, query),
+      countTasksByStage(reads.db),
+      loadSchedulerPanel(reads.db, scheduler, reads.owner),
     ]);
     const total = STAGES.reduce((sum, stage) => sum + byStage[stage], 0);
     return reply.view('pages/overview', { ...table, byStage, total, panel });

@@ -4,10 +4,11 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Db } from '../../db/client.ts';
 import { listProcesses, type ProcessView } from '../../heartbeats.ts';
-import type { Scheduler } from '../../scheduler.ts';
-import { pauseScheduler, readSchedulerPause, resumeScheduler, type SchedulerPause } from '../../scheduler-switch.ts';
-import type { DashboardOptions } from '../dashboard.ts';
-import { answerAction, attempt, auditAction, ok, refused, type ActionMessage } from './action-outcome.ts';
+import type { SchedulerView } from '../../operations/index.ts';
+import { readSchedulerPause, type SchedulerPause } from '../../scheduler-switch.ts';
+import { actorOf, type DashboardOptions } from '../dashboard.ts';
+import { commandRoute } from '../route-roles.ts';
+import { answerAction, messageOf } from './action-outcome.ts';
 
 export interface PassView {
   /** The process that ran it; null when nobody recorded it (this process's scheduler, not started). */
@@ -29,7 +30,7 @@ export interface SchedulerPanel {
   nextPassAt: Date | null;
 }
 
-export async function loadSchedulerPanel(db: Db, scheduler: Scheduler, owner: string): Promise<SchedulerPanel> {
+export async function loadSchedulerPanel(db: Db, scheduler: SchedulerView, owner: string): Promise<SchedulerPanel> {
   const [pause, processes] = await Promise.all([readSchedulerPause(db), listProcesses(db)]);
   const recorded = processes
     .filter((p) => p.lastPassStartedAt !== null)
@@ -60,33 +61,22 @@ export async function loadSchedulerPanel(db: Db, scheduler: Scheduler, owner: st
   return { pause, processes: processes.map((p) => ({ ...p, self: p.owner === owner })), lastPass, nextPassAt };
 }
 
-export const schedulerPanelRoutes: FastifyPluginAsync<DashboardOptions> = async (app, { pipeline, scheduler }) => {
-  const { db } = pipeline;
-  const panel = () => loadSchedulerPanel(db, scheduler, pipeline.owner);
+export const schedulerPanelRoutes: FastifyPluginAsync<DashboardOptions> = async (app, { reads, scheduler, operations }) => {
+  const panel = () => loadSchedulerPanel(reads.db, scheduler, reads.owner);
 
   app.get('/scheduler/panel', async (_request, reply) => {
     return reply.header('Cache-Control', 'no-store').view('partials/scheduler-panel', { panel: await panel(), message: null });
   });
 
-  const actions: Record<string, (operator: string, time: (at: Date) => string) => Promise<ActionMessage>> = {
-    'pause-scheduler': async (operator, time) => {
-      if (await pauseScheduler(db, operator)) return ok('msg.schedPaused', {});
-      const pause = await readSchedulerPause(db);
-      return refused('msg.schedAlreadyPaused', { by: pause?.pausedBy ?? '?', since: pause ? time(pause.pausedAt) : '?' });
-    },
-    'resume-scheduler': async (operator) => ((await resumeScheduler(db, operator)) ? ok('msg.schedResumed', {}) : refused('msg.schedNotPaused', {})),
-    // runNow joins a pass already running in this process; a paused scheduler still runs it (an
-    // operator's explicit request, scheduler.ts). Tracked by the scheduler, so shutdown waits for it.
-    'run-pass': async () =>
-      scheduler.runInBackground('dashboard monitor pass', () => scheduler.runNow('dashboard')) ? ok('msg.passStarted', {}) : refused('msg.shuttingDown', {}, 503),
-  };
-
-  for (const [action, path] of [['pause-scheduler', 'pause'], ['resume-scheduler', 'resume'], ['run-pass', 'run-pass']] as const) {
-    app.post(`/scheduler/${path}`, async (request, reply) => {
-      const operator = request.operator ?? 'unknown';
-      const time = reply.locals?.time ?? ((at: Date) => at.toISOString());
-      const message = await attempt(request, action, () => actions[action]!(operator, time));
-      await auditAction(db, { actor: operator, action, taskId: null }, message);
+  const commands = [
+    { path: 'pause', command: 'pause-scheduler', run: operations.scheduler.pause },
+    { path: 'resume', command: 'resume-scheduler', run: operations.scheduler.resume },
+    { path: 'run-pass', command: 'run-pass', run: operations.scheduler.runPass },
+  ] as const;
+  for (const { path, command, run } of commands) {
+    app.post(`/scheduler/${path}`, commandRoute(command), async (request, reply) => {
+      const outcome = await run(actorOf(request));
+      const message = messageOf(outcome, 'scheduler', reply.locals?.time ?? ((at: Date) => at.toISOString()));
       return answerAction(request, reply, message, { template: 'partials/scheduler-panel', data: { panel: await panel() } }, '/');
     });
   }

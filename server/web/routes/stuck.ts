@@ -54,7 +54,7 @@ export const stuckRoutes: FastifyPluginAsync<DashboardOptions> = async (app, opt
     const { fragment } = request.query;
     if (fragment !== undefined && fragment !== 'list') throw httpError(400, t(reply)('task.err.badFragment', { fragment: String(fragment) }));
     reply.header('Vary', 'HX-Request');
-    const stuck = await findStuckPage(options.pipeline.db, {
+    const stuck = await findStuckPage(options.reads.db, {
       stuckAfterSeconds: options.config.stuckAfterSeconds,
       leaseSeconds: options.config.leaseSeconds,
       limit: STUCK_LISTED,

@@ -54,7 +54,7 @@ export function parseLeadQuery(reply: FastifyReply, query: Record<string, unknow
 }
 
 export async function loadLeads(options: DashboardOptions, taskId: number, query: LeadQuery): Promise<LeadsRegion> {
-  const { rows, hasNext } = await listLeads(options.pipeline.db, taskId, {
+  const { rows, hasNext } = await listLeads(options.reads.db, taskId, {
     ...query, pageSize: LEADS_PAGE_SIZE, timeZone: options.config.timeZone,
   });
   return { taskId, ...query, rows: rows.map((row) => leadView(row)), hasNext, pageSize: LEADS_PAGE_SIZE };
@@ -71,21 +71,21 @@ function found<T>(reply: FastifyReply, taskId: number, value: T | null): T {
  * is what costs on a task of tens of thousands of leads (about 0.3-0.5 s each for 50,000).
  */
 async function loadTaskAndDiagnosis(options: DashboardOptions, reply: FastifyReply, taskId: number): Promise<{ task: TaskListRow; diagnosis: DiagnosisView }> {
-  const [task, diagnosis] = await Promise.all([readTaskRow(options.pipeline.db, taskId), diagnoseTask(options.pipeline, taskId)]);
+  const [task, diagnosis] = await Promise.all([readTaskRow(options.reads.db, taskId), diagnoseTask(options.reads, taskId)]);
   return { task: found(reply, taskId, task), diagnosis: diagnosisView(found(reply, taskId, diagnosis), found(reply, taskId, task)) };
 }
 
 async function loadRuns(options: DashboardOptions, taskId: number): Promise<RunView[]> {
-  return (await lastRuns(options.pipeline.db, taskId, RUNS_SHOWN)).map(runView);
+  return (await lastRuns(options.reads.db, taskId, RUNS_SHOWN)).map(runView);
 }
 
 async function loadAudit(options: DashboardOptions, taskId: number): Promise<AuditEntry[]> {
-  return readAudit(options.pipeline.db, { taskId, limit: AUDIT_SHOWN });
+  return readAudit(options.reads.db, { taskId, limit: AUDIT_SHOWN });
 }
 
 /** Run history and audit fragments need only the task's id and existence: a primary-key read, no aggregate. */
 async function taskHead(options: DashboardOptions, reply: FastifyReply, taskId: number): Promise<{ id: number }> {
-  const task = found(reply, taskId, await loadTask(options.pipeline.db, taskId));
+  const task = found(reply, taskId, await loadTask(options.reads.db, taskId));
   return { id: task.id };
 }
 
@@ -100,7 +100,7 @@ export const taskPageRoutes: FastifyPluginAsync<DashboardOptions> = async (app, 
     reply.header('Vary', 'HX-Request');
     if (fragment === 'leads' && isHtmx(request)) {
       // The filter tabs poll with the rows, so their counts come along (index-only, see task-batches.ts).
-      const [task, leads] = await Promise.all([readTaskRow(options.pipeline.db, taskId), loadLeads(options, taskId, query)]);
+      const [task, leads] = await Promise.all([readTaskRow(options.reads.db, taskId), loadLeads(options, taskId, query)]);
       return reply.view('partials/leads-table', { task: found(reply, taskId, task), leads });
     }
     const [{ task, diagnosis }, leads, runs, audit] = await Promise.all([
