@@ -104,7 +104,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(fastifyStatic, { root: path.join(ROOT, 'public'), prefix: '/static/', maxAge: '1h' });
   await app.register(fastifyStatic, { root: HTMX_DIST, prefix: '/static/htmx/', decorateReply: false, maxAge: '1d' });
 
-  await app.register(healthRoutes, { db: pipeline.db });
+  await app.register(healthRoutes, { db: pipeline.db, shuttingDown: () => scheduler.stopping() });
   await app.register(metricsRoutes, { apiToken: config.apiToken });
   await app.register(apiRoutes, {
     prefix: '/api',
