@@ -105,7 +105,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(fastifyStatic, { root: HTMX_DIST, prefix: '/static/htmx/', decorateReply: false, maxAge: '1d' });
 
   await app.register(healthRoutes, { db: pipeline.db, shuttingDown: () => scheduler.stopping() });
-  await app.register(metricsRoutes, { apiToken: config.apiToken });
+  await app.register(metricsRoutes, { db: pipeline.db, config });
   await app.register(apiRoutes, {
     prefix: '/api',
     pipeline,

@@ -1,12 +1,23 @@
-// GET /metrics: Prometheus text from this process's registry (server/metrics.ts). Behind API_TOKEN
-// when it is set, like /api/*: pass counts and error codes are not for everyone who can reach the port.
+// GET /metrics: Prometheus text from this process's registry (server/metrics.ts), with the gauges
+// read from the database at scrape time (database-gauges.ts). Behind API_TOKEN when it is set, like
+// /api/*: pass counts and error codes are not for everyone who can reach the port.
 import type { FastifyPluginAsync } from 'fastify';
+import type { Config } from '../../config.ts';
+import type { Db } from '../../db/client.ts';
+import { refreshDatabaseGauges } from '../../database-gauges.ts';
 import { registry } from '../../metrics.ts';
 import { requireBearerToken } from '../plugins/bearer-token.ts';
 
-export const metricsRoutes: FastifyPluginAsync<{ apiToken: string | undefined }> = async (app, { apiToken }) => {
-  requireBearerToken(app, apiToken);
-  app.get('/metrics', async (_request, reply) => {
+export interface MetricsOptions {
+  db: Db;
+  config: Pick<Config, 'apiToken' | 'stuckAfterSeconds' | 'leaseSeconds' | 'timeZone'>;
+}
+
+export const metricsRoutes: FastifyPluginAsync<MetricsOptions> = async (app, { db, config }) => {
+  requireBearerToken(app, config.apiToken);
+  app.get('/metrics', async (request, reply) => {
+    const { stuckAfterSeconds, leaseSeconds, timeZone } = config;
+    await refreshDatabaseGauges(db, { stuckAfterSeconds, leaseSeconds, timeZone }, request.log);
     const text = await registry.metrics();
     return reply.header('Content-Type', registry.contentType).header('Cache-Control', 'no-store').send(text);
   });
