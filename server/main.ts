@@ -1,7 +1,7 @@
 // argv -> one CLI command, nothing else (STYLE §1). Exit codes: 0 success, 1 fatal error, 2 bad
 // arguments. Every failure is ONE stderr line, "autofollow: <message>"; the stack is printed only
 // with LOG_LEVEL=debug. Command modules are imported on demand, so `--help` or a typo loads nothing.
-import { ConfigError, loadConfig, type Config } from './config.ts';
+import { ConfigError, loadConfig, loadDotEnv, type Config } from './config.ts';
 import { createLogger } from './log.ts';
 import { parseTaskId } from './task-id.ts';
 
@@ -23,7 +23,8 @@ Commands:
   token list | revoke NAME
 
 serve and run-once need ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET,
-OUTBOUNDBOT_INSTANCE_ID and LLM_API_KEY; all settings come from the environment (see README.md).
+OUTBOUNDBOT_INSTANCE_ID and LLM_API_KEY; all settings come from the environment, and from
+./.env where the environment does not set them (see README.md and .env.example).
 Exit codes: 0 success, 1 error, 2 bad arguments.
 `;
 
@@ -148,6 +149,7 @@ async function main(argv: string[]): Promise<number> {
   }
   let config: Readonly<Config> | undefined;
   try {
+    loadDotEnv(); // every command, the demo included, sees the same settings as `serve`
     if (command.name === 'demo') {
       config = tryLoadConfig(); // only to explain a database error well; the demo reads its own
       return await (await import('./cli/demo.ts')).runDemo(command.argv);

@@ -1,7 +1,8 @@
 // Prometheus metrics for GET /metrics: one registry per process (a module singleton, like the
 // logger), fed by the scheduler, the run history and both API clients. Labels stay bounded: no task
 // ids, no phones, and codes that come from a remote server are capped (boundedLabel).
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { createRequire } from 'node:module';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { StepReport } from './pipeline/step-report.ts';
 
 export const registry = new Registry();
@@ -40,14 +41,23 @@ const stepDuration = new Histogram({
 
 const followRecords = new Counter({
   name: 'autofollow_follow_records_created_total',
-  help: 'Follow records (dcc_leads_follow) inserted by the create_leads_follow step.',
+  help: 'Follow records (dcc_leads_follow) written, counted once their transaction committed, by the is_interested they set (0 cannot tell, 1 interested, 2 not interested).',
+  labelNames: ['interest'] as const,
   registers: [registry],
 });
 
-const outboundbotCalls = new Counter({
-  name: 'autofollow_outboundbot_calls_total',
+const outboundbotRequests = new Counter({
+  name: 'autofollow_outboundbot_api_requests_total',
   help: 'Outbound Bot API requests sent (every attempt, retries included) by action.',
   labelNames: ['action'] as const,
+  registers: [registry],
+});
+
+const outboundbotRequestDuration = new Histogram({
+  name: 'autofollow_outboundbot_api_request_duration_seconds',
+  help: 'Outbound Bot API request time (one attempt, from leaving the rate limiter to the answer or the failure), by action.',
+  labelNames: ['action'] as const,
+  buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30, 60],
   registers: [registry],
 });
 
@@ -58,9 +68,16 @@ const outboundbotErrors = new Counter({
   registers: [registry],
 });
 
-const llmCalls = new Counter({
-  name: 'autofollow_llm_calls_total',
+const llmRequests = new Counter({
+  name: 'autofollow_llm_requests_total',
   help: 'LLM chat.completions requests sent (every attempt, retries included).',
+  registers: [registry],
+});
+
+const llmRequestDuration = new Histogram({
+  name: 'autofollow_llm_request_duration_seconds',
+  help: 'LLM chat.completions request time (one attempt, to the whole answer or the failure).',
+  buckets: [0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120],
   registers: [registry],
 });
 
@@ -71,32 +88,76 @@ const llmErrors = new Counter({
   registers: [registry],
 });
 
+const lastSuccessfulPass = new Gauge({
+  name: 'autofollow_last_successful_pass_timestamp_seconds',
+  help: 'When this process last finished a monitor pass without a fatal error (Unix time); 0 until its first.',
+  registers: [registry],
+});
+
+// Read from the database when /metrics is scraped (database-gauges.ts): the same for every copy, so
+// aggregate them with max(), not sum().
+const schedulerPaused = new Gauge({
+  name: 'autofollow_scheduler_paused',
+  help: '1 while an operator has paused the scheduler (every running copy), else 0. Read from the database at scrape time.',
+  registers: [registry],
+});
+
+const tasksByStage = new Gauge({
+  name: 'autofollow_tasks',
+  help: 'Call tasks by stage (call_tasks.task_type: 1 not started, 2 calling, 3 calls done, 4 followed up). Read from the database at scrape time.',
+  labelNames: ['stage'] as const,
+  registers: [registry],
+});
+
+const stuckLeads = new Gauge({
+  name: 'autofollow_stuck_leads',
+  help: 'Leads that are not moving, by cause, as /stuck lists them. Read from the database at scrape time.',
+  labelNames: ['cause'] as const,
+  registers: [registry],
+});
+
+const buildInfo = new Gauge({
+  name: 'autofollow_build_info',
+  help: 'Always 1; the labels say which autofollow and which Node.js this process runs.',
+  labelNames: ['version', 'nodejs'] as const,
+  registers: [registry],
+});
+buildInfo.set({ version: createRequire(import.meta.url)('../package.json').version as string, nodejs: process.version }, 1);
+
 export type PassResult = 'ok' | 'failed' | 'paused';
 
 export function countPass(trigger: string, result: PassResult, durationMs?: number): void {
   passes.inc({ trigger: boundedLabel('trigger', trigger), result });
   if (durationMs !== undefined) passDuration.observe(durationMs / 1000);
+  if (result === 'ok') lastSuccessfulPass.setToCurrentTime();
 }
 
-/** One finished run: its outcome, each step's duration, and the follow records it created. */
+/** One finished run: its outcome and each step's duration. */
 export function countTaskRun(outcome: string, steps: readonly StepReport[]): void {
   taskRuns.inc({ outcome: boundedLabel('outcome', outcome) });
-  for (const step of steps) {
-    stepDuration.observe({ step: step.step }, step.durationMs / 1000);
-    if (step.step === 'create_leads_follow') followRecords.inc(step.counts.created ?? 0);
-  }
+  for (const step of steps) stepDuration.observe({ step: step.step }, step.durationMs / 1000);
 }
 
-export function countOutboundBotCall(action: string): void {
-  outboundbotCalls.inc({ action: boundedLabel('action', action) });
+/** Follow records just committed, one is_interested value each. */
+export function countFollowRecords(interests: readonly number[]): void {
+  for (const interest of interests) followRecords.inc({ interest: String(interest) });
+}
+
+/** An Outbound Bot request leaves now; call the returned function when it has answered or failed. */
+export function startOutboundBotRequest(action: string): () => void {
+  const label = { action: boundedLabel('action', action) };
+  outboundbotRequests.inc(label);
+  return outboundbotRequestDuration.startTimer(label);
 }
 
 export function countOutboundBotError(action: string, code: string): void {
   outboundbotErrors.inc({ action: boundedLabel('action', action), code: boundedLabel('code', code) });
 }
 
-export function countLlmCall(): void {
-  llmCalls.inc();
+/** An LLM request leaves now; call the returned function when it has answered or failed. */
+export function startLlmRequest(): () => void {
+  llmRequests.inc();
+  return llmRequestDuration.startTimer();
 }
 
 /** `reason` is the client's short operator text ("timeout", "http 503", ...); it is folded to a kind here. */
@@ -114,6 +175,22 @@ export function llmErrorKind(reason: string): string {
   if (reason.startsWith('unexpected error') || reason === 'aborted') return 'unexpected';
   // Everything else is parseFollowUp's verdict on an answer that arrived (DESIGN §3.5).
   return 'invalid_answer';
+}
+
+/**
+ * What database-gauges.ts read at scrape time; null when it could not: the labelled series go rather
+ * than show stale counts (the unlabelled pause gauge reads 0, prom-client's value for an unset gauge).
+ */
+export function setDatabaseGauges(
+  facts: { paused: boolean; tasksByStage: Record<number, number>; stuckLeadsByCause: Record<string, number> } | null,
+): void {
+  schedulerPaused.reset();
+  tasksByStage.reset();
+  stuckLeads.reset();
+  if (!facts) return;
+  schedulerPaused.set(facts.paused ? 1 : 0);
+  for (const [stage, count] of Object.entries(facts.tasksByStage)) tasksByStage.set({ stage }, count);
+  for (const [cause, count] of Object.entries(facts.stuckLeadsByCause)) stuckLeads.set({ cause }, count);
 }
 
 /** Distinct values a label may take before further ones are counted as "other". */

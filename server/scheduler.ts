@@ -50,6 +50,8 @@ export interface Scheduler {
    * progress have finished and the heartbeat row is deleted.
    */
   stop(): Promise<void>;
+  /** True from the moment stop() is called: shutdown has started (GET /readyz answers 503). */
+  stopping(): boolean;
   /**
    * Runs a pass now, or joins the one already running: two passes never overlap in one process.
    * An operator's explicit request, so it runs while the scheduler is paused (scheduler-switch.ts).
@@ -233,6 +235,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         await heartbeat?.stop();
       })();
       return stopping;
+    },
+    stopping() {
+      return stopped;
     },
     runNow(trigger = 'api') {
       if (stopped) return Promise.reject(new Error('the scheduler is stopping; no new pass is started'));

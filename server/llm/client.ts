@@ -8,7 +8,7 @@
 // attempts × timeoutMs plus the backoff between them; keep that below LEASE_SECONDS (DESIGN §3.9).
 import OpenAI from 'openai';
 import type { Logger } from '../log.ts';
-import { countLlmCall, countLlmError } from '../metrics.ts';
+import { countLlmError, startLlmRequest } from '../metrics.ts';
 import { withRetry } from '../net/retry.ts';
 import { classifyLlmError, type LlmFailure } from './classify-llm-error.ts';
 import { buildFollowUpMessages } from './follow-up-prompt.ts';
@@ -75,9 +75,9 @@ export function createFollowUpAnalyzer(options: FollowUpAnalyzerOptions): Follow
           // body, so a server that stalls mid-answer cannot hold a slot (and a lease) for ever.
           const deadline = new AbortController();
           const timer = setTimeout(() => deadline.abort(), options.timeoutMs);
+          const finished = startLlmRequest();
           try {
-            countLlmCall();
-            const completion = await openai.chat.completions.create(body, { signal: deadline.signal });
+            const completion = await openai.chat.completions.create(body, { signal: deadline.signal }).finally(finished);
             const content = completion.choices[0]?.message?.content;
             const analysis = content ? parseFollowUp(content, { now: now(), timeZone: options.timeZone }) : { ok: false as const, error: 'empty answer' };
             if (!analysis.ok) countLlmError(analysis.error);

@@ -3,7 +3,7 @@
 // retried here with backoff (§3.9), business errors surface at once as BusinessError. All three
 // actions are read-only, so retrying after a timeout cannot create anything twice (reference §5.4).
 import type { Logger } from '../log.ts';
-import { countOutboundBotCall, countOutboundBotError } from '../metrics.ts';
+import { countOutboundBotError, startOutboundBotRequest } from '../metrics.ts';
 import { createRateLimiter } from '../net/rate-limiter.ts';
 import { withRetry, type RetryPolicy } from '../net/retry.ts';
 import { classifyError, RetryableError, successBodyOf } from './classify-error.ts';
@@ -44,8 +44,8 @@ export function createOutboundBotClient(options: OutboundBotClientOptions): Outb
         attempts = attempt;
         try {
           const response = await limiter.run(() => {
-            countOutboundBotCall(action); // counted when it leaves, after the rate limiter's wait
-            return wire.call(action, query);
+            const finished = startOutboundBotRequest(action); // counted and timed when it leaves, after the rate limiter's wait
+            return wire.call(action, query).finally(finished);
           }).catch((error: unknown) => {
             throw classifyError(error);
           });

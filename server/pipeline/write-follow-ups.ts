@@ -10,6 +10,7 @@ import { isLockConflict, writeResult } from '../db/client.ts';
 import { leadStates } from '../db/schema/app.ts';
 import { dccLeadsFollow as follow, leadsTaskList as lead } from '../db/schema/crm.ts';
 import type { Interest } from '../llm/types.ts';
+import { countFollowRecords } from '../metrics.ts';
 import { isUnfollowed } from './lead-conditions.ts';
 
 export interface FollowUpDecision {
@@ -44,7 +45,9 @@ export async function writeFollowUps(
   let insert = firstTry;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await writeInOneTransaction(db, decisions, now, analysedAt, insert);
+      const { written, ...outcome } = await writeInOneTransaction(db, decisions, now, analysedAt, insert);
+      countFollowRecords(written); // committed: a rolled-back attempt counts nothing
+      return outcome;
     } catch (error) {
       if (error instanceof InterleavedIdsError) {
         // Another writer's rows landed inside our id range: the transaction was rolled back; redo
@@ -92,7 +95,8 @@ const insertOneByOne: Inserter = async (tx, rows) => {
   return ids;
 };
 
-async function writeInOneTransaction(db: Db, decisions: FollowUpDecision[], now: string, analysedAt: Date, insert: Inserter): Promise<WriteOutcome> {
+/** `written`: the is_interested of each follow record inserted. */
+async function writeInOneTransaction(db: Db, decisions: FollowUpDecision[], now: string, analysedAt: Date, insert: Inserter): Promise<WriteOutcome & { written: Interest[] }> {
   return db.transaction(async (tx) => {
     const ids = decisions.map((d) => d.leadRowId);
     const stillOpen = await tx
@@ -103,7 +107,7 @@ async function writeInOneTransaction(db: Db, decisions: FollowUpDecision[], now:
       .for('update');
     const open = new Set(stillOpen.map((row) => row.id));
     const toWrite = decisions.filter((d) => open.has(d.leadRowId));
-    if (toWrite.length === 0) return { created: 0, alreadyDone: decisions.length };
+    if (toWrite.length === 0) return { created: 0, alreadyDone: decisions.length, written: [] };
 
     const firstFollowTimes = await earliestFollowTimes(tx as unknown as Db, toWrite.map((d) => d.leadsId));
     const rows = toWrite.map((d) => ({
@@ -143,7 +147,7 @@ async function writeInOneTransaction(db: Db, decisions: FollowUpDecision[], now:
         .values(closed.map((d) => ({ leadRowId: d.leadRowId, taskId: d.taskId, closedBy: d.closed!.by.slice(0, 128), closedCause: d.closed!.cause, closedAt: analysedAt })))
         .onDuplicateKeyUpdate({ set: { closedBy: valuesOf(leadStates.closedBy), closedCause: valuesOf(leadStates.closedCause), closedAt: valuesOf(leadStates.closedAt) } });
     }
-    return { created: toWrite.length, alreadyDone: decisions.length - toWrite.length, createdIds: toWrite.map((d) => d.leadRowId) };
+    return { created: toWrite.length, alreadyDone: decisions.length - toWrite.length, createdIds: toWrite.map((d) => d.leadRowId), written: toWrite.map((d) => d.isInterested) };
   });
 }
 

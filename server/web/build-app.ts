@@ -129,8 +129,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(fastifyStatic, { root: path.join(ROOT, 'public'), prefix: '/static/', maxAge: '1h' });
   await app.register(fastifyStatic, { root: HTMX_DIST, prefix: '/static/htmx/', decorateReply: false, maxAge: '1d' });
 
-  await app.register(healthRoutes, { db: pipeline.db });
-  await app.register(metricsRoutes, { access: operations.access });
+  await app.register(healthRoutes, { db: pipeline.db, shuttingDown: () => scheduler.stopping() });
+  await app.register(metricsRoutes, { db: pipeline.db, config, access: operations.access });
   await app.register(apiRoutes, { prefix: '/api', reads, operations });
   await app.register(dashboard, { reads, operations, config, scheduler: { lastPass: () => scheduler.lastPass(), nextRun: () => scheduler.nextRun() } });
   return app;

@@ -108,6 +108,26 @@ describe('serve', () => {
     expect(runs).toEqual([expect.objectContaining({ trigger: 'api', finished_at: expect.any(String) })]);
   });
 
+  it('answers /readyz 503 from the first signal on, while /livez still answers and the work finishes', async () => {
+    const taskId = await givenCallingTask();
+    const served = await serve({ OUTBOUNDBOT_ENDPOINT: silentPeer.url });
+    expect((await fetch(`${served.url}/readyz`)).status).toBe(200);
+    const connected = silentPeer.nextConnection();
+    expect((await fetch(`${served.url}/api/tasks/${taskId}/process`, { method: 'POST' })).status).toBe(202);
+    const socket = await connected; // the run holds shutdown open until the peer lets go
+
+    served.child.kill('SIGTERM');
+    await served.logged('shutting down');
+    const ready = await fetch(`${served.url}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toEqual({ status: 'shutting-down' });
+    expect((await fetch(`${served.url}/healthz`)).status).toBe(503);
+    expect((await fetch(`${served.url}/livez`)).status).toBe(200);
+
+    socket.destroy();
+    expect((await served.result).code).toBe(0);
+  });
+
   it('exits at once on a second signal while work is still running', async () => {
     const taskId = await givenCallingTask();
     const served = await serve({ OUTBOUNDBOT_ENDPOINT: silentPeer.url, OUTBOUNDBOT_TIMEOUT_MS: '60000' });

@@ -1,6 +1,11 @@
 // Runs the real `npx autofollow` entry (bin/autofollow.js) as a child process with an explicit
-// environment: nothing leaks in from the developer's shell, so each test states its settings.
+// environment: nothing leaks in from the developer's shell, so each test states its settings. The
+// child starts in an empty directory unless a test says where: every command reads `.env` from its
+// working directory, and a developer's own .env in the repo root must not change what tests see.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -30,8 +35,15 @@ export function cliEnv(env: Record<string, string> = {}): Record<string, string>
   return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', NO_COLOR: '1', ...env };
 }
 
-export function startCli(args: string[], env: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+/** A directory no test writes a .env into (tests that need one make their own). */
+function noDotEnvDirectory(): string {
+  const directory = path.join(tmpdir(), 'autofollow-cli-without-dotenv');
+  mkdirSync(directory, { recursive: true });
+  return directory;
+}
+
+export function startCli(args: string[], env: Record<string, string> = {}, options: { cwd?: string } = {}): ChildProcess {
+  return spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? noDotEnvDirectory(), env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 export function collect(child: ChildProcess): Promise<CliResult> {
@@ -47,6 +59,6 @@ export function collect(child: ChildProcess): Promise<CliResult> {
   });
 }
 
-export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  return collect(startCli(args, env));
+export function runCli(args: string[], env: Record<string, string> = {}, options: { cwd?: string } = {}): Promise<CliResult> {
+  return collect(startCli(args, env, options));
 }
