@@ -8,6 +8,7 @@ import { leadStates } from '../db/schema/app.ts';
 import { dccLeadsFollow as follow, leadsTaskList as lead } from '../db/schema/crm.ts';
 import { normalizePhone } from '../phone.ts';
 import { toCrmDateTime } from '../pipeline/crm-time.ts';
+import { closeCauseColumn, type CloseCause } from '../pipeline/lead-causes.ts';
 import { LEAD_FILTER_CONDITIONS, leadStateColumn, leadStatesJoin, type LeadFilterState, type LeadState } from './lead-states.ts';
 import { containsPattern, pageWindow } from './task-list.ts';
 
@@ -53,6 +54,10 @@ export interface LeadListRow {
   apiError: { code: string | null; message: string | null; at: Date | null } | null;
   /** the one state this lead is in, for a badge */
   state: LeadState;
+  /** The cause a person may close it for (人工跟进), when the pipeline cannot finish it. */
+  closeCause: CloseCause | null;
+  /** Who closed it by hand, when a person did. */
+  closedBy: string | null;
 }
 
 export async function listLeads(db: Db, taskId: number, filter: LeadListFilter): Promise<{ rows: LeadListRow[]; hasNext: boolean }> {
@@ -94,7 +99,7 @@ function selectLeads(db: Db, where: SQL | undefined) {
       analysisStatus: leadStates.analysisStatus, analysisError: leadStates.analysisError, notInGroupSince: leadStates.notInGroupSince,
       apiErrorCode: leadStates.apiErrorCode, apiErrorMessage: leadStates.apiErrorMessage, apiErrorAt: leadStates.apiErrorAt,
       followId: follow.id, remark: follow.leadsRemark, followTime: follow.followTime, nextFollowTime: follow.nextFollowTime,
-      state: leadStateColumn,
+      state: leadStateColumn, closeCause: closeCauseColumn, closedBy: leadStates.closedBy,
     })
     // Never walk the primary key for ORDER BY id: with a small LIMIT the optimiser likes to, from the
     // first lead of the whole table until it finds the page (seen: 2.7 s on a million rows). idx_task
@@ -120,6 +125,8 @@ function toLeadRow(row: SelectedLead, timeZone: string): LeadListRow {
     notInGroupSince: row.notInGroupSince,
     apiError: row.apiErrorCode || row.apiErrorMessage ? { code: row.apiErrorCode, message: row.apiErrorMessage, at: row.apiErrorAt } : null,
     state: row.state,
+    closeCause: row.closeCause,
+    closedBy: row.closedBy,
   };
 }
 

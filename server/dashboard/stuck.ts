@@ -28,7 +28,8 @@ import type { PIPELINE_INDEXES } from '../db/migrate.ts';
 import { leadStates, taskLeases, taskPauses, taskRuns } from '../db/schema/app.ts';
 import { callTasks as task, leadsTaskList as lead } from '../db/schema/crm.ts';
 import { fromCrmDateTime, toCrmDateTime } from '../pipeline/crm-time.ts';
-import { countIf, lacksFinalStatus, lacksJobId } from '../pipeline/lead-conditions.ts';
+import { CLOSE_CAUSE_CONDITIONS } from '../pipeline/lead-causes.ts';
+import { countIf } from '../pipeline/lead-conditions.ts';
 import type { StepName, StepReport } from '../pipeline/step-report.ts';
 import { STAGE } from '../pipeline/task-stages.ts';
 import { LEAD_FILTER_CONDITIONS, leadStatesJoin } from './lead-states.ts';
@@ -111,11 +112,12 @@ export async function findStuckPage(db: Db, options: StuckOptions): Promise<Stuc
   const stuckBefore = new Date(now.getTime() - options.stuckAfterSeconds * 1000);
 
   // Side by side; the reads of the stage-2/3 tasks wait only for their list, not for the others.
-  const [{ active, pauses, noConversation, apiErrors, cancelled, runs, idle }, leases, analysis, missing] = await Promise.all([
+  const [{ active, pauses, noConversation, apiErrors, runs, idle }, leases, analysis, missing, cancelled] = await Promise.all([
     readActiveTaskFacts(db, stuckBefore, timeZone),
     readHeldLeases(db),
     readAnalysisFailures(db),
     readLeadsNotInGroup(db),
+    readCancelledJobs(db),
   ]);
 
   const causes = new Map<number, StuckCause[]>();
@@ -148,15 +150,14 @@ async function readActiveTaskFacts(db: Db, stuckBefore: Date, timeZone: string) 
     readPauses(db),
   ]);
   const activeIds = active.map((t) => t.id);
-  const [noConversation, apiErrors, cancelled, runs, recentRuns] = await Promise.all([
+  const [noConversation, apiErrors, runs, recentRuns] = await Promise.all([
     readStuckWithoutConversation(db, activeIds, toCrmDateTime(stuckBefore.getTime(), timeZone)),
     readApiErrors(db, activeIds),
-    readCancelledJobs(db, activeIds),
     readLatestRunsByTask(db, activeIds, FAILING_RUNS),
     readRunsSince(db, activeIds, stuckBefore),
   ]);
   const idle = await readIdleTasks(db, active, { pauses, recentRuns, stuckBefore, timeZone });
-  return { active, pauses, noConversation, apiErrors, cancelled, runs, idle };
+  return { active, pauses, noConversation, apiErrors, runs, idle };
 }
 
 const headColumns = { id: task.id, name: task.taskName, stage: task.taskType, updatedTime: task.updatedTime, createdTime: task.createdTime };
@@ -230,7 +231,6 @@ const TASK_PROGRESS_INDEX = 'af_idx_task_progress' satisfies (typeof PIPELINE_IN
  * and row id it is one point of that index, found without reading the row.
  */
 const neverTouched = and(isNull(lead.callStatus), isNull(lead.leadsFollowId), isNull(lead.isInterested), isNull(lead.callJobId))!;
-const unsyncedLead = and(lacksJobId, lacksFinalStatus)!;
 
 type MissingLeads = { taskId: number; count: number; since: Date | null };
 
@@ -263,7 +263,7 @@ async function readLeadsNotInGroup(db: Db): Promise<MissingLeads[]> {
       .select({ taskId: leadStates.taskId, count: sql<number>`CAST(COUNT(*) AS SIGNED)`, since: min(leadStates.notInGroupSince) })
       .from(leadStates)
       .innerJoin(lead, leadStatesJoin)
-      .where(and(inArray(leadStates.taskId, rest), marked, unsyncedLead, not(and(eq(lead.taskId, leadStates.taskId), neverTouched)!)))
+      .where(and(inArray(leadStates.taskId, rest), CLOSE_CAUSE_CONDITIONS['not-in-group'], not(and(eq(lead.taskId, leadStates.taskId), neverTouched)!)))
       .groupBy(leadStates.taskId);
     for (const r of others) {
       const entry = byTask.get(r.taskId)!;
@@ -319,14 +319,17 @@ async function readApiErrors(db: Db, taskIds: number[]): Promise<Map<number, Api
   return new Map(rows.map((r) => [r.taskId, { count: Number(r.count), since: r.since, lastCode: r.lastCode }]));
 }
 
-/** Leads still being called whose job Outbound Bot cancelled, without an API error (that cause says more). */
-async function readCancelledJobs(db: Db, taskIds: number[]): Promise<Map<number, number>> {
-  if (taskIds.length === 0) return new Map();
+/**
+ * Leads whose job Outbound Bot cancelled and that no person has closed yet (lead-causes.ts), at every
+ * stage: they hold no stage any more, so a finished task can have them. Without an API error (that
+ * cause says more). A narrow range of idx_af_lead_states_job_status.
+ */
+async function readCancelledJobs(db: Db): Promise<Map<number, number>> {
   const rows = await db
     .select({ taskId: leadStates.taskId, count: sql<number>`CAST(COUNT(*) AS SIGNED)` })
     .from(leadStates)
     .innerJoin(lead, leadStatesJoin)
-    .where(and(inArray(leadStates.taskId, taskIds), isNull(leadStates.apiErrorCode), eq(leadStates.lastJobStatus, 'Cancelled'), LEAD_FILTER_CONDITIONS.calling))
+    .where(and(eq(leadStates.lastJobStatus, 'Cancelled'), isNull(leadStates.apiErrorCode), CLOSE_CAUSE_CONDITIONS.cancelled))
     .groupBy(leadStates.taskId);
   return new Map(rows.map((r) => [r.taskId, Number(r.count)]));
 }
@@ -334,7 +337,7 @@ async function readCancelledJobs(db: Db, taskIds: number[]): Promise<Map<number,
 function cancelledCause(count: number): StuckCause {
   return {
     kind: 'job-cancelled', count, since: null, action: 'none',
-    detail: `${plural(count, 'job')} ${count === 1 ? 'was' : 'were'} cancelled in Outbound Bot and will never finish; only a person in Outbound Bot can call ${count === 1 ? 'it' : 'them'} again.`,
+    detail: `${plural(count, 'job')} ${count === 1 ? 'was' : 'were'} cancelled in Outbound Bot and will never finish; call ${count === 1 ? 'it' : 'them'} again in Outbound Bot (the ${count === 1 ? 'lead follows its new job' : 'leads follow their new jobs'}), or follow ${count === 1 ? 'it' : 'them'} up by hand (人工跟进).`,
   };
 }
 

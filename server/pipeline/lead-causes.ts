@@ -1,7 +1,7 @@
 // The leads the pipeline cannot finish by itself, by cause (DESIGN §3.12): each cause is written once
 // here and read by close-leads (a person's decision), diagnose and /stuck. Every condition reads
 // leads_task_list joined (LEFT JOIN) with af_lead_states on the lead's row id.
-import { and, type SQL } from 'drizzle-orm';
+import { and, sql, type SQL } from 'drizzle-orm';
 import {
   hasJobId, isConversationMissing, isJobCancelled, isNotInJobGroup, isUnfollowed, lacksFinalStatus, lacksJobId,
 } from './lead-conditions.ts';
@@ -21,3 +21,9 @@ export const CLOSE_CAUSE_CONDITIONS: Record<CloseCause, SQL> = {
   /** Succeeded, but neither ListJobs nor DescribeJob after STUCK_AFTER gave a conversation (DESIGN §3.4). */
   'no-conversation': isConversationMissing,
 };
+
+/** The cause a person could close a lead for now, or NULL: one CASE over the conditions above. */
+export const closeCauseColumn = sql<CloseCause | null>`CASE ${sql.join(
+  CLOSE_CAUSES.map((cause) => sql`WHEN ${CLOSE_CAUSE_CONDITIONS[cause]} THEN ${cause}`),
+  sql` `,
+)} END`;

@@ -155,11 +155,11 @@ describe('findStuck', () => {
       { phone: '13600000004', state: { notInGroupSince: new Date(Date.now() - 3_600_000) } },
       { phone: '13600000005', callJobId: 'd-5', state: { notInGroupSince: new Date(Date.now() - 3_600_000) } }, // found since
       { phone: '13600000006', callJobId: '', state: { notInGroupSince: new Date(Date.now() - 3_600_000) } }, // an empty job id is none
-      { phone: '13600000007', isInterested: 1, state: { notInGroupSince: new Date(Date.now() - 7_200_000) } }, // a person took it over
+      { phone: '13600000007', isInterested: 1, state: { notInGroupSince: new Date(Date.now() - 7_200_000) } }, // a person decided already: not stuck
       { phone: '13600000008', callStatus: 'Failed', state: { notInGroupSince: new Date(Date.now() - 3_600_000) } }, // final: not waiting
     ]);
     const listed = await findStuck(database.db, OPTIONS);
-    expect(listed.map((t) => [t.id, t.causes.map((c) => [c.kind, c.count, c.action])])).toEqual([[doneWithout, [['never-called', 4, 'none']]]]);
+    expect(listed.map((t) => [t.id, t.causes.map((c) => [c.kind, c.count, c.action])])).toEqual([[doneWithout, [['never-called', 3, 'none']]]]);
     expect(Math.abs(Date.now() - listed[0]!.causes[0]!.since!.getTime() - 86_400_000)).toBeLessThan(120_000);
     await database.db.delete((await import('../../server/db/schema/app.ts')).leadStates);
     for (let i = 0; i < 4; i++) {

@@ -115,7 +115,7 @@ describe('GET /stuck', () => {
     expect(causesOf(body, taskId)).toEqual(['no-conversation']);
     expect(body).toContain(`hx-post="/tasks/${taskId}/actions/process" hx-target="#stuck-msg-${taskId}-no-conversation"`);
     expect(body).not.toContain(`/tasks/${taskId}/actions/resync`);
-    expect(body).toContain('“立即处理”会重新获取这些作业');
+    expect(body).toContain('每一轮都会重新获取');
     expect(body).toContain('1 个任务需要处理');
     expect(body).not.toContain('最紧急的');
   });

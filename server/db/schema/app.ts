@@ -75,6 +75,9 @@ export const leadStates = mysqlTable(
     // and those whose job was cancelled without one (api_error_code IS NULL, last_job_status
     // 'Cancelled'): both are narrow ranges here, so no other lead row or state is read.
     index('idx_af_lead_states_attention').on(t.taskId, t.apiErrorCode, t.lastJobStatus),
+    // /stuck finds cancelled jobs at every stage (they no longer hold a task at stage 2, DESIGN §3.1):
+    // a narrow range here instead of every task's states.
+    index('idx_af_lead_states_job_status').on(t.lastJobStatus, t.taskId),
   ],
 );
 

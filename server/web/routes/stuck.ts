@@ -4,6 +4,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { LeadFilterState } from '../../dashboard/lead-list.ts';
 import { findStuckPage, type FixAction, type StuckCause, type StuckCauseKind, type StuckTask } from '../../dashboard/stuck.ts';
+import type { CloseCause } from '../../pipeline/lead-causes.ts';
 import type { DashboardOptions } from '../dashboard.ts';
 import { isHtmx } from '../dashboard.ts';
 import { httpError, t } from '../http-errors.ts';
@@ -21,6 +22,14 @@ const CAUSE_FILTER: Partial<Record<StuckCauseKind, LeadFilterState>> = {
   'job-cancelled': 'calling',
 };
 
+/** The causes a person may close by hand (人工跟进), and the cause they close the leads for. */
+const CAUSE_CLOSE: Partial<Record<StuckCauseKind, CloseCause>> = {
+  'job-cancelled': 'cancelled',
+  'not-in-group': 'not-in-group',
+  'never-called': 'not-in-group',
+  'no-conversation': 'no-conversation',
+};
+
 export interface StuckCauseView extends StuckCause {
   /** The task page, filtered to the leads concerned when a filter shows them. */
   link: string;
@@ -28,6 +37,8 @@ export interface StuckCauseView extends StuckCause {
   fix: Exclude<FixAction, 'none'> | null;
   /** id of the message slot beside the button */
   slot: string;
+  /** 人工跟进 for every lead of this cause in the task, when a person may close them. */
+  closeCause: CloseCause | null;
 }
 
 export interface StuckTaskView extends Omit<StuckTask, 'causes'> {
@@ -44,6 +55,7 @@ export function stuckView(tasks: StuckTask[]): StuckTaskView[] {
         link: filter ? `/tasks/${task.id}?state=${filter}` : `/tasks/${task.id}`,
         fix: cause.action === 'none' ? null : cause.action,
         slot: `stuck-msg-${task.id}-${cause.kind}`,
+        closeCause: CAUSE_CLOSE[cause.kind] ?? null,
       };
     }),
   }));

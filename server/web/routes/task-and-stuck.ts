@@ -1,6 +1,7 @@
-// The task page with its per-lead actions, and the stuck page: one plugin for dashboard-routes.ts.
+// The task page with its per-lead actions, the stuck page and 人工跟进: one plugin for dashboard-routes.ts.
 import type { FastifyPluginAsync } from 'fastify';
 import type { DashboardOptions } from '../dashboard.ts';
+import { closeLeadsRoutes } from './close-leads.ts';
 import { leadActionRoutes } from './lead-actions.ts';
 import { stuckRoutes } from './stuck.ts';
 import { taskPageRoutes } from './task-page.ts';
@@ -9,4 +10,5 @@ export const taskAndStuckRoutes: FastifyPluginAsync<DashboardOptions> = async (a
   await app.register(taskPageRoutes, options);
   await app.register(leadActionRoutes, options);
   await app.register(stuckRoutes, options);
+  await app.register(closeLeadsRoutes, options);
 };

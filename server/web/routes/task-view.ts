@@ -5,6 +5,7 @@ import type { LeadFilterState, LeadListRow, LeadState } from '../../dashboard/le
 import type { TaskListRow } from '../../dashboard/task-list.ts';
 import { maskPhone } from '../../phone.ts';
 import type { Diagnosis, LeadReason } from '../../pipeline/diagnose.ts';
+import type { CloseCause } from '../../pipeline/lead-causes.ts';
 import type { StepError, StepReport } from '../../pipeline/step-report.ts';
 import type { lastRuns } from '../../pipeline/task-runs.ts';
 
@@ -37,6 +38,8 @@ export interface LeadView {
   notInGroupSince: Date | null;
   apiError: LeadListRow['apiError'];
   cancelled: boolean;
+  closeCause: LeadListRow['closeCause'];
+  closedBy: string | null;
 }
 
 const SPEAKER_KINDS: Record<string, UtteranceView['kind']> = { robot: 'robot', contact: 'customer', customer: 'customer' };
@@ -63,6 +66,8 @@ export function leadView(row: LeadListRow, options: { revealPhone?: boolean } = 
     apiError: row.apiError,
     // A cancelled job never reaches a final status: only a person in Outbound Bot can start it again.
     cancelled: row.lastJobStatus === 'Cancelled' && row.callStatus !== 'Succeeded' && row.callStatus !== 'Failed',
+    closeCause: row.closeCause,
+    closedBy: row.closedBy,
   };
 }
 
@@ -73,8 +78,16 @@ const REASON_FILTER: Partial<Record<LeadReason, LeadFilterState>> = {
   'still-calling': 'calling',
   'job-cancelled': 'calling',
   'waiting-for-conversation': 'waiting-conversation',
+  'no-conversation': 'waiting-conversation',
   'analysis-failed': 'analysis-failed',
   'handled-outside': 'handled-outside',
+};
+
+/** The diagnose reasons a person may close by hand (人工跟进), and the cause they close them for. */
+const REASON_CLOSE_CAUSE: Partial<Record<LeadReason, CloseCause>> = {
+  'job-cancelled': 'cancelled',
+  'not-in-job-group': 'not-in-group',
+  'no-conversation': 'no-conversation',
 };
 
 export interface DiagnosisView {
@@ -83,7 +96,7 @@ export interface DiagnosisView {
   funnel: Array<{ key: string; n: number; pct: number }>;
   succeeded: number;
   failed: number;
-  leadReasons: Array<{ reason: LeadReason; n: number; filter: LeadFilterState | null }>;
+  leadReasons: Array<{ reason: LeadReason; n: number; filter: LeadFilterState | null; closeCause: CloseCause | null }>;
   stuckWaiting: number;
 }
 
@@ -102,7 +115,7 @@ export function diagnosisView(diagnosis: Diagnosis, task: TaskListRow): Diagnosi
     failed: s.failed,
     leadReasons: (Object.entries(diagnosis.leadReasons) as Array<[LeadReason, number]>)
       .filter(([, n]) => n > 0)
-      .map(([reason, n]) => ({ reason, n, filter: REASON_FILTER[reason] ?? null })),
+      .map(([reason, n]) => ({ reason, n, filter: REASON_FILTER[reason] ?? null, closeCause: REASON_CLOSE_CAUSE[reason] ?? null })),
     stuckWaiting: diagnosis.stuckWaitingForConversation,
   };
 }

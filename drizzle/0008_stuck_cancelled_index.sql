@@ -1,0 +1,1 @@
+CREATE INDEX `idx_af_lead_states_job_status` ON `af_lead_states` (`last_job_status`,`task_id`);
