@@ -22,11 +22,15 @@ interface TaskPlan {
   unassigned?: number;
   /** Leads a salesperson already rated before the robot called. */
   handledOutside?: number;
+  /** Jobs an operator cancelled in the Outbound Bot console: /stuck offers 人工跟进 for them. */
+  cancelled?: number;
+  /** One customer the CRM holds twice (two channels, two leads_id) with one job for the phone. */
+  sharedPhone?: boolean;
 }
 
 const PLANS: TaskPlan[] = [
   { name: '十二月新车试驾邀约', taskType: 2, leads: 40 },
-  { name: '老客户置换回访', taskType: 2, leads: 24, unassigned: 2, handledOutside: 1 },
+  { name: '老客户置换回访', taskType: 2, leads: 24, unassigned: 2, handledOutside: 1, cancelled: 2, sharedPhone: true },
   { name: '展厅到店邀约（待分配外呼）', taskType: 1, leads: 8 },
 ];
 
@@ -47,8 +51,19 @@ export async function seedDemo(db: Db, sim: OutboundBotSimulator): Promise<DemoT
         isInterested: i < (plan.handledOutside ?? 0) ? 1 : null,
       })),
     );
-    if (group) sim.assignJobs(group, people.slice(0, plan.leads - (plan.unassigned ?? 0)).map((p) => ({ phone: p.apiPhone, name: p.name })));
-    tasks.push({ id: taskId, name: plan.name, leads: plan.leads });
+    let rows = plan.leads;
+    if (plan.sharedPhone) {
+      // The last assigned customer again, from another channel: same phone, typed differently.
+      const twin = people[plan.leads - (plan.unassigned ?? 0) - 1]!;
+      await db.insert(leadsTaskList).values({ taskId, leadsId: 90_000 + twin.serial, leadsName: `${twin.name}（线上）`, leadsPhone: twin.apiPhone });
+      rows += 1;
+    }
+    if (group) {
+      const jobIds = sim.assignJobs(group, people.slice(0, plan.leads - (plan.unassigned ?? 0)).map((p) => ({ phone: p.apiPhone, name: p.name })));
+      // Cancelled from the middle of the list, so they are not the ones handled outside.
+      for (const jobId of jobIds.slice(2, 2 + (plan.cancelled ?? 0))) sim.cancelJob(jobId);
+    }
+    tasks.push({ id: taskId, name: plan.name, leads: rows });
   }
   return tasks;
 }

@@ -32,8 +32,18 @@ describe('demo', () => {
                 (SELECT COUNT(*) FROM leads_task_list WHERE leads_follow_id IS NOT NULL) AS followed,
                 (SELECT COUNT(DISTINCT leads_follow_id) FROM leads_task_list) AS distinctFollows`,
       );
-      // 40 + 24 leads, less 2 never assigned and 1 rated by a salesperson beforehand.
-      expect(counts).toEqual({ follows: 61, followed: 61, distinctFollows: 61 });
+      // 40 + 24 leads and 1 row sharing a customer's phone, less 2 never assigned, 1 rated by a
+      // salesperson beforehand and 2 whose jobs were cancelled (left for 人工跟进).
+      expect(counts).toEqual({ follows: 60, followed: 60, distinctFollows: 60 });
+      const [cancelled] = await connection.query<mysql.RowDataPacket[]>(
+        "SELECT l.call_job_id AS jobId, l.call_status AS status FROM leads_task_list l JOIN af_lead_states s ON s.lead_row_id = l.id WHERE s.last_job_status = 'Cancelled'",
+      );
+      expect(cancelled).toHaveLength(2);
+      expect(cancelled.every((c) => c.jobId && c.status === null)).toBe(true);
+      const [shared] = await connection.query<mysql.RowDataPacket[]>(
+        'SELECT COUNT(*) AS n FROM leads_task_list WHERE call_job_id IS NOT NULL GROUP BY call_job_id HAVING COUNT(*) > 1',
+      );
+      expect(shared).toEqual([{ n: 2 }]); // two rows, one job, each with its own record
     } finally {
       await connection.end();
     }
