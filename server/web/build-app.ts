@@ -19,7 +19,7 @@ import { createScheduler, type Scheduler } from '../scheduler.ts';
 import { dashboard } from './dashboard.ts';
 import { declareRouteRoles } from './route-roles.ts';
 import { apiRoutes } from './routes/api.ts';
-import { healthRoutes } from './routes/health.ts';
+import { healthRoutes, PROBE_PATHS } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { translator } from './i18n/index.ts';
 import { langOf } from './view-locals.ts';
@@ -113,7 +113,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return signer;
   };
   app.addHook('onRequest', async (request) => {
-    if (signer !== null || request.url === '/healthz') return;
+    if (signer !== null || PROBE_PATHS.has(request.url.split('?')[0]!)) return; // probes must answer without the database
     signer = new fastifyCookie.Signer(await loadOrCreateSecret(pipeline.db, COOKIE_SECRET));
   });
   await app.register(fastifyCookie, { secret: cookieSigner });

@@ -9,6 +9,9 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from '../../db/client.ts';
 import { within } from '../../net/within.ts';
 
+/** The probes' paths: they need no cookie, so nothing that reads the database runs before them. */
+export const PROBE_PATHS: ReadonlySet<string> = new Set(['/livez', '/readyz', '/healthz']);
+
 /** A probe must answer quickly even when the database hangs rather than refuses. */
 const PROBE_TIMEOUT_MS = 2000;
 
