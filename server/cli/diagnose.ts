@@ -61,10 +61,15 @@ export function formatDiagnosis(d: Diagnosis, timeZone: string): string {
     lines.push('', `Blocked leads${d.blockedLeads.length > shown.length ? ` (first ${shown.length} of ${d.blockedLeads.length})` : ''}`);
     lines.push(
       ...table(
-        ['row', 'leads id', 'name', 'phone', 'reason', 'detail'],
-        shown.map((lead) => [String(lead.leadRowId), String(lead.leadsId), lead.name ?? '', lead.phone, shortLabel(lead.reason), oneLine(lead.detail ?? '')]),
+        ['row', 'leads id', 'name', 'phone', 'job', 'reason', 'detail'],
+        shown.map((lead) => [String(lead.leadRowId), String(lead.leadsId), lead.name ?? '', lead.phone, lead.jobId ?? '', shortLabel(lead.reason), oneLine(lead.detail ?? '')]),
       ),
     );
+  }
+
+  if (d.supersededJobs.length > 0) {
+    lines.push('', 'Jobs leads left for a newer job for their phone (re-issued in Outbound Bot)');
+    lines.push(...table(['row', 'old job', 'its last status', 'now follows', 'since'], d.supersededJobs.map((j) => [String(j.leadRowId), j.jobId, j.lastJobStatus ?? '', j.supersededBy, j.at])));
   }
 
   lines.push('');

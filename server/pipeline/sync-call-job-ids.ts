@@ -3,7 +3,7 @@
 // listing proven complete (job-group-listing.ts) may mark a lead "not in job group", rows sharing a
 // phone share its latest job when there are fewer jobs than rows, and a lead without its follow
 // record follows the newest job for its phone (the job it leaves is kept in af_superseded_jobs).
-import { and, eq, inArray, isNotNull, isNull, or } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, isNull } from 'drizzle-orm';
 import { caseById, valuesOf } from '../db/batch-update.ts';
 import { jobGroupListings, leadStates, supersededJobs } from '../db/schema/app.ts';
 import { leadsTaskList as lead } from '../db/schema/crm.ts';
@@ -48,7 +48,7 @@ export async function syncCallJobIds(deps: PipelineDeps, task: PendingTask, leas
   if (assigned.length > 0) step.add('matched', assigned.length);
   if (moved.length > 0) step.add('followNewerJob', moved.length);
   if (moved.length > 0) await rememberSuperseded(deps, task.id, moved);
-  await forgetJobState(deps, [...assigned, ...moved.map((m) => m.leadRowId)], moved.length > 0);
+  await forgetJobState(deps, assigned, moved.map((m) => m.leadRowId));
   if (listing.complete) {
     const { absent: absentCount, newlyMarked } = await markNotInJobGroup(deps, task.id, absent);
     step.add('notInJobGroup', absentCount);
@@ -131,26 +131,19 @@ async function leadsNowOn(deps: PipelineDeps, batch: JobMove[]): Promise<number[
 }
 
 /**
- * A lead on a new job starts afresh: what autofollow knew of its old job (status, failure, API
- * error, the DescribeJob re-check) and the "not in job group" mark no longer apply.
+ * A lead on a job is in its group: the "not in job group" mark goes. One that moved to a new job
+ * starts afresh: what autofollow knew of its old job (status, failure, API error, the DescribeJob
+ * re-check) no longer applies either.
  */
-async function forgetJobState(deps: PipelineDeps, leadIds: number[], anyMoved: boolean): Promise<void> {
-  for (let i = 0; i < leadIds.length; i += WRITE_BATCH) {
-    const ids = leadIds.slice(i, i + WRITE_BATCH);
-    await deps.db
-      .update(leadStates)
-      .set({
-        notInGroupSince: null,
-        ...(anyMoved
-          ? { lastJobStatus: null, jobFailureReason: null, lastTaskStatus: null, apiErrorCode: null, apiErrorMessage: null, apiErrorAt: null, conversationCheckedAt: null }
-          : {}),
-      })
-      .where(and(
-        inArray(leadStates.leadRowId, ids),
-        anyMoved
-          ? or(isNotNull(leadStates.notInGroupSince), isNotNull(leadStates.lastJobStatus), isNotNull(leadStates.apiErrorCode), isNotNull(leadStates.conversationCheckedAt))
-          : isNotNull(leadStates.notInGroupSince),
-      ));
+async function forgetJobState(deps: PipelineDeps, assigned: number[], moved: number[]): Promise<void> {
+  const fresh = { lastJobStatus: null, jobFailureReason: null, lastTaskStatus: null, apiErrorCode: null, apiErrorMessage: null, apiErrorAt: null, conversationCheckedAt: null };
+  for (const [ids, set] of [[assigned, {}], [moved, fresh]] as const) {
+    for (let i = 0; i < ids.length; i += WRITE_BATCH) {
+      await deps.db
+        .update(leadStates)
+        .set({ notInGroupSince: null, ...set })
+        .where(inArray(leadStates.leadRowId, ids.slice(i, i + WRITE_BATCH)));
+    }
   }
 }
 
