@@ -22,6 +22,7 @@ import { apiRoutes } from './routes/api.ts';
 import { healthRoutes } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { translator } from './i18n/index.ts';
+import { registerOpenApi } from './openapi.ts';
 import { langOf } from './view-locals.ts';
 
 /** Starts processing in the background (not awaited); false means the process is shutting down. */
@@ -91,6 +92,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return reply.code(500).send({ error: 'internal error; see the server log' });
   });
   app.setNotFoundHandler(notFound);
+  await registerOpenApi(app);
 
   const { config, pipeline, log } = deps;
   const scheduler = deps.scheduler ?? createScheduler({ deps: pipeline, cron: config.monitorCron, timeZone: config.timeZone, log });
