@@ -19,7 +19,7 @@ import { createScheduler, type Scheduler } from '../scheduler.ts';
 import { dashboard } from './dashboard.ts';
 import { declareRouteRoles } from './route-roles.ts';
 import { apiRoutes } from './routes/api.ts';
-import { healthRoutes } from './routes/health.ts';
+import { healthRoutes, PROBE_URLS } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { translator } from './i18n/index.ts';
 import { registerOpenApi } from './openapi.ts';
@@ -104,7 +104,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // Random, generated once and shared by every copy through the database; never derived from a
   // password, so a cookie cannot be used to test guesses of DASHBOARD_PASSWORD offline. Read on
-  // the first request that can use it, so the app starts (and /healthz answers 503) without a database.
+  // the first request that can use it, so the app starts without a database: /livez answers 200 and
+  // /readyz 503, rather than a 500 from reading the key.
   let signer: InstanceType<typeof fastifyCookie.Signer> | null = null;
   const cookieSigner = {
     sign: (value: string) => signerOrThrow().sign(value),
@@ -115,7 +116,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return signer;
   };
   app.addHook('onRequest', async (request) => {
-    if (signer !== null || request.url === '/healthz') return;
+    if (signer !== null || PROBE_URLS.includes(request.routeOptions.url ?? '')) return;
     signer = new fastifyCookie.Signer(await loadOrCreateSecret(pipeline.db, COOKIE_SECRET));
   });
   await app.register(fastifyCookie, { secret: cookieSigner });

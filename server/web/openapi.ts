@@ -5,8 +5,7 @@ import { createRequire } from 'node:module';
 import fastifySwagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import { BEARER_SCHEME } from './routes/api-schemas.ts';
-
-export const PROBE_URLS: readonly string[] = ['/livez', '/readyz', '/healthz'];
+import { PROBE_URLS } from './routes/health.ts';
 
 /** Whether a route belongs in the OpenAPI document. */
 export function isDocumented(url: string): boolean {

@@ -9,6 +9,9 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from '../../db/client.ts';
 import { within } from '../../net/within.ts';
 
+/** The probes' URLs: they never need the database's cookie key, and are open to anyone. */
+export const PROBE_URLS: readonly string[] = ['/livez', '/readyz', '/healthz'];
+
 /** A probe must answer quickly even when the database hangs rather than refuses. */
 const PROBE_TIMEOUT_MS = 2000;
 
