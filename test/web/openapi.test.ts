@@ -152,4 +152,18 @@ describe('the route schemas', () => {
     }
     expect((await app.inject({ method: 'GET', url: '/api/tasks/4294967295/diagnose' })).statusCode).toBe(404);
   });
+
+  it('leave every other error to the app: broken JSON is still a 400 { error }, a bad body the operation’s bad-input', async () => {
+    const taskId = await givenTask(database.db, { jobGroupId: 'jg-body' });
+    app = await appOver(database);
+    const url = `/api/tasks/${taskId}/close-leads`;
+    const broken = await app.inject({ method: 'POST', url, headers: { 'content-type': 'application/json' }, payload: '{"cause":' });
+    expect(broken.statusCode).toBe(400);
+    expect(broken.json()).toEqual({ error: expect.stringMatching(/JSON/) });
+    const bad = await app.inject({ method: 'POST', url, payload: { cause: 'lost', remark: 'x', interest: 7 } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toEqual({
+      taskId, status: 'refused', reason: 'bad-input', facts: { problem: expect.stringMatching(/^cause must be one of/) }, error: expect.stringMatching(/^cause must be one of cancelled, not-in-group, no-conversation/),
+    });
+  });
 });
