@@ -19,9 +19,10 @@ import { createScheduler, type Scheduler } from '../scheduler.ts';
 import { dashboard } from './dashboard.ts';
 import { declareRouteRoles } from './route-roles.ts';
 import { apiRoutes } from './routes/api.ts';
-import { healthRoutes, PROBE_PATHS } from './routes/health.ts';
+import { healthRoutes, PROBE_URLS } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { translator } from './i18n/index.ts';
+import { registerOpenApi } from './openapi.ts';
 import { langOf } from './view-locals.ts';
 
 /** Starts processing in the background (not awaited); false means the process is shutting down. */
@@ -91,6 +92,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return reply.code(500).send({ error: 'internal error; see the server log' });
   });
   app.setNotFoundHandler(notFound);
+  await registerOpenApi(app);
 
   const { config, pipeline, log } = deps;
   const scheduler = deps.scheduler ?? createScheduler({ deps: pipeline, cron: config.monitorCron, timeZone: config.timeZone, log });
@@ -102,7 +104,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // Random, generated once and shared by every copy through the database; never derived from a
   // password, so a cookie cannot be used to test guesses of DASHBOARD_PASSWORD offline. Read on
-  // the first request that can use it, so the app starts (and /healthz answers 503) without a database.
+  // the first request that can use it, so the app starts without a database: /livez answers 200 and
+  // /readyz 503, rather than a 500 from reading the key.
   let signer: InstanceType<typeof fastifyCookie.Signer> | null = null;
   const cookieSigner = {
     sign: (value: string) => signerOrThrow().sign(value),
@@ -113,7 +116,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return signer;
   };
   app.addHook('onRequest', async (request) => {
-    if (signer !== null || PROBE_PATHS.has(request.url.split('?')[0]!)) return; // probes must answer without the database
+    if (signer !== null || PROBE_URLS.includes(request.routeOptions.url ?? '')) return;
     signer = new fastifyCookie.Signer(await loadOrCreateSecret(pipeline.db, COOKIE_SECRET));
   });
   await app.register(fastifyCookie, { secret: cookieSigner });

@@ -1,12 +1,14 @@
 // /api/*: what the CRM and operators' scripts call (DESIGN §4). Commands go through the operations
 // (the same rules as the dashboard's buttons); this file only maps their outcome to HTTP.
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Operations, Outcome, ReadDeps } from '../../operations/index.ts';
 import { diagnoseTask } from '../../pipeline/diagnose.ts';
-import { parseTaskId } from '../../task-id.ts';
 import { httpError } from '../http-errors.ts';
 import { requireBearerToken } from '../plugins/bearer-token.ts';
 import { commandRoute } from '../route-roles.ts';
+import {
+  apiError, apiErrorSchema, badTaskIdResponse, closeLeadsBody, closeLeadsDone, diagnosis, guardResponses, processAccepted, taskIdParams,
+} from './api-schemas.ts';
 import { statusOf } from './outcome-status.ts';
 
 export interface ApiOptions {
@@ -18,9 +20,34 @@ type TaskRequest = FastifyRequest<{ Params: { id: string } }>;
 
 export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { reads, operations }) => {
   requireBearerToken(app, operations.access);
+  app.addSchema(apiErrorSchema);
+  // The schema checks the task id; its answer is today's sentence, not Ajv's "params/id must match pattern".
+  app.setErrorHandler((error: FastifyError, request: TaskRequest) => {
+    if (error.validationContext === 'params') throw badTaskId(request.params.id);
+    throw error; // build-app's handler answers it
+  });
 
   // The spec's process_task_after_creation: the CRM calls this after assigning a task's jobs.
-  app.post('/tasks/:id/process', commandRoute('process'), async (request: TaskRequest, reply) => {
+  app.post('/tasks/:id/process', {
+    ...commandRoute('process'),
+    schema: {
+      tags: ['tasks'],
+      operationId: 'processTask',
+      summary: 'Start processing a task now',
+      description:
+        'The spec’s process_task_after_creation: call it after assigning the task’s jobs in Outbound Bot. Processing runs in the ' +
+        'background; no body. Needs a token with the operator role.',
+      params: taskIdParams,
+      response: {
+        202: processAccepted,
+        ...badTaskIdResponse,
+        ...guardResponses,
+        404: apiError('No such task (`reason: "not-found"`).'),
+        409: apiError('Refused: the task is `paused`, at a stage autofollow does not process (`not-eligible`, only 2 and 3), or has `no-job-group`.'),
+        503: apiError('Shutting down (`reason: "shutting-down"`, `Retry-After: 30`): try again, or the other copy.'),
+      },
+    },
+  }, async (request: TaskRequest, reply) => {
     const taskId = taskIdOf(request);
     const client = request.apiClient!;
     const outcome = await operations.tasks.run({ name: `api:${client.name}`, role: client.role, via: 'api' }, 'process', taskId);
@@ -31,7 +58,31 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { reads, op
   });
 
   // 人工跟进 (DESIGN §3.12): the same command as `autofollow close-leads`, with the same fields as JSON.
-  app.post('/tasks/:id/close-leads', commandRoute('close-leads'), async (request: TaskRequest, reply) => {
+  app.post('/tasks/:id/close-leads', {
+    config: {
+      ...commandRoute('close-leads').config,
+      // Documented, not validated by Fastify: close-leads-input.ts checks the body with sentences
+      // that name the field, the same for /api, the CLI and the dashboard, and the refusal is audited.
+      swaggerTransform: ({ schema, url }) => ({ schema: { ...schema, body: closeLeadsBody }, url }),
+    },
+    schema: {
+      tags: ['tasks'],
+      operationId: 'closeLeads',
+      summary: 'Close stuck leads with a person’s decision (人工跟进)',
+      description:
+        'Writes one follow record per lead of the cause (or per named lead) with the remark and interest, exactly once, and ' +
+        'audits it under the token’s name. Needs a token with the operator role. Nothing is written on bad input.',
+      params: taskIdParams,
+      response: {
+        200: closeLeadsDone,
+        400: apiError('A bad task id (`{ error }`), or a bad body: `reason: "bad-input"` with `error` naming the field.'),
+        ...guardResponses,
+        404: apiError('No such task (`reason: "not-found"`).'),
+        409: apiError('Refused by the operation, e.g. the task is being processed (`busy`).'),
+        503: apiError('Shutting down (`reason: "shutting-down"`).'),
+      },
+    },
+  }, async (request: TaskRequest, reply) => {
     const taskId = taskIdOf(request);
     const client = request.apiClient!;
     const outcome = await operations.leads.close({ name: `api:${client.name}`, role: client.role, via: 'api' }, taskId, request.body ?? {});
@@ -42,12 +93,39 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { reads, op
     return sendOutcome(reply, taskId, outcome);
   });
 
-  app.get('/tasks/:id/diagnose', async (request: TaskRequest, reply) => {
+  app.get('/tasks/:id/diagnose', {
+    schema: {
+      tags: ['tasks'],
+      operationId: 'diagnoseTask',
+      summary: 'Why a task is or is not progressing',
+      description: 'Eligibility, reasons, counts, every stuck lead, lease and last runs: the JSON of `autofollow diagnose <id> --json`. Any token.',
+      params: taskIdParams,
+      response: {
+        200: diagnosis,
+        ...badTaskIdResponse,
+        ...guardResponses,
+        404: apiError('No such task.'),
+      },
+    },
+  }, async (request: TaskRequest, reply) => {
     const taskId = taskIdOf(request);
     const diagnosis = await diagnoseTask(reads, taskId);
     if (!diagnosis) return reply.code(404).send({ error: `task ${taskId} does not exist` });
     return diagnosis;
   });
+
+  app.get('/openapi.json', {
+    schema: {
+      tags: ['meta'],
+      operationId: 'openApiDocument',
+      summary: 'This OpenAPI 3 document',
+      description: 'Generated from the routes’ own schemas; import it into Apifox or Postman. Any token.',
+      response: {
+        200: { type: 'object', description: 'An OpenAPI 3.0 document.', additionalProperties: true },
+        ...guardResponses,
+      },
+    },
+  }, async () => app.swagger());
 };
 
 /** A refusal as JSON: its reason code, its facts, and a sentence for whoever reads the log. */
@@ -72,10 +150,13 @@ const API_SENTENCES: Partial<Record<string, (taskId: number) => string>> = {
   forbidden: () => 'this token may not start processing',
 };
 
-/** Bad input is a 400 with a sentence (rendered by build-app's error handler), never a 500. */
+/** The route schema has checked the id (taskIdParams). */
 function taskIdOf(request: TaskRequest): number {
-  const taskId = parseTaskId(request.params.id);
-  if (taskId !== null) return taskId;
-  const shown = request.params.id.length > 40 ? `${request.params.id.slice(0, 40)}…` : request.params.id;
-  throw httpError(400, `task id must be a positive whole number, got "${shown}"`);
+  return Number(request.params.id);
+}
+
+/** Bad input is a 400 with a sentence (rendered by build-app's error handler), never a 500. */
+function badTaskId(raw: string): Error {
+  const shown = raw.length > 40 ? `${raw.slice(0, 40)}…` : raw;
+  return httpError(400, `task id must be a positive whole number, got "${shown}"`);
 }
