@@ -80,12 +80,13 @@ export async function recordSend(db: Db, channel: ChannelName): Promise<void> {
   await db.insert(channelSends).values({ channel, sentAt: utcNow });
 }
 
-export async function sendsInLastMinute(db: Db, channel: ChannelName): Promise<number> {
+/** The channel's messages of the last 60 s, and how long ago the latest one went (null: none). */
+export async function recentSends(db: Db, channel: ChannelName): Promise<{ lastMinute: number; lastAgoMs: number | null }> {
   const [row] = await db
-    .select({ n: sql<number>`COUNT(*)` })
+    .select({ n: sql<number>`COUNT(*)`, agoUs: sql<number | null>`TIMESTAMPDIFF(MICROSECOND, MAX(${channelSends.sentAt}), UTC_TIMESTAMP(3))` })
     .from(channelSends)
     .where(and(eq(channelSends.channel, channel), gte(channelSends.sentAt, sql`UTC_TIMESTAMP(3) - INTERVAL 60 SECOND`)));
-  return Number(row?.n ?? 0);
+  return { lastMinute: Number(row?.n ?? 0), lastAgoMs: row?.agoUs == null ? null : Number(row.agoUs) / 1000 };
 }
 
 export async function pruneSends(db: Db, channel: ChannelName): Promise<void> {

@@ -12,7 +12,7 @@ import type { Logger } from '../log.ts';
 import { countNotifications } from '../metrics.ts';
 import { CHANNEL_RULES, configuredChannels, type ChannelTarget } from './channels.ts';
 import { claimChannel, releaseChannel } from './channel-leases.ts';
-import { dueDeliveries, fanOut, markFailed, markSent, pruneSends, recordSend, sendsInLastMinute, type DueDelivery } from './deliveries.ts';
+import { dueDeliveries, fanOut, markFailed, markSent, pruneSends, recentSends, recordSend, type DueDelivery } from './deliveries.ts';
 import { readHotLeads, type HotLeadDetails } from './hot-lead-details.ts';
 import { postMessage } from './post-message.ts';
 import { dingTalkBody, packDigests, robotMessage, webhookEvent, weComBody } from './render-messages.ts';
@@ -90,7 +90,12 @@ export function createNotifySender(options: NotifySenderOptions): NotifySender {
       return;
     }
     await pruneSends(db, target.name);
-    let budget = (rules.perMinute ?? Infinity) - (await sendsInLastMinute(db, target.name));
+    // Paced at one message per 60/limit seconds (3 s for 20 a minute): what arrives in between
+    // waits and goes out merged, so a burst becomes a few digests instead of a used-up limit.
+    const sends = await recentSends(db, target.name);
+    const perMinute = rules.perMinute ?? Infinity;
+    const paced = sends.lastAgoMs !== null && sends.lastAgoMs < 60_000 / perMinute;
+    let budget = paced ? 0 : perMinute - sends.lastMinute;
     const render = target.name === 'dingtalk' ? (items: HotLeadDetails[]) => dingTalkBody(robotMessage(items)) : (items: HotLeadDetails[]) => weComBody(robotMessage(items));
     const byHotLead = new Map(due.map((d) => [d.hotLeadId, d]));
     const packs = packDigests(due.map((d) => details.get(d.hotLeadId)!), rules.maxBytes, render);
