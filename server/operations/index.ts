@@ -6,6 +6,7 @@ import { accessOperations } from './access-operations.ts';
 import { accountOperations } from './account-operations.ts';
 import type { OperationsContext, ReadDeps } from './context.ts';
 import { leadOperations } from './lead-operations.ts';
+import { notifyOperations } from './notify-operations.ts';
 import { schedulerOperations } from './scheduler-operations.ts';
 import { taskOperations } from './task-operations.ts';
 
@@ -18,6 +19,7 @@ export interface Operations {
   scheduler: ReturnType<typeof schedulerOperations>;
   accounts: ReturnType<typeof accountOperations>;
   access: ReturnType<typeof accessOperations>;
+  notify: ReturnType<typeof notifyOperations>;
 }
 
 export function createOperations(context: OperationsContext): Operations {
@@ -27,6 +29,7 @@ export function createOperations(context: OperationsContext): Operations {
     scheduler: schedulerOperations(context),
     accounts: accountOperations(context),
     access: accessOperations(context),
+    notify: notifyOperations(context),
   };
 }
 

@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { dingTalkSign, WEBHOOK_EVENT_HEADER, WEBHOOK_SIGNATURE_HEADER, webhookSignatureValid } from '../notify/signatures.ts';
 import type { ChannelName } from '../notify/channels.ts';
+import type { Config } from '../config.ts';
 
 export interface ReceivedMessage {
   channel: ChannelName;
@@ -129,6 +130,18 @@ export async function startNotifyReceiver(options: { dingtalkSecret?: string; we
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * The NOTIFY_* settings `demo` runs with: a channel the configuration names keeps its real target;
+ * every other one points at the stand-in receiver (with its secrets). PUBLIC_URL is left as it is.
+ */
+export function standInNotifyEnv(config: Pick<Config, 'notify'>, receiver: NotifyReceiver): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (!config.notify.dingtalkWebhook) Object.assign(env, { NOTIFY_DINGTALK_WEBHOOK: receiver.urls.dingtalk, NOTIFY_DINGTALK_SECRET: receiver.dingtalkSecret });
+  if (!config.notify.wecomWebhook) env.NOTIFY_WECOM_WEBHOOK = receiver.urls.wecom;
+  if (!config.notify.webhookUrl) Object.assign(env, { NOTIFY_WEBHOOK_URL: receiver.urls.webhook, NOTIFY_WEBHOOK_SECRET: receiver.webhookSecret });
+  return env;
 }
 
 function textOf(m: ReceivedMessage): string {

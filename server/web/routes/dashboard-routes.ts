@@ -2,6 +2,7 @@
 // plugin, so every route here is behind the login, the CSRF check and the HTML error pages.
 import type { FastifyPluginAsync } from 'fastify';
 import type { DashboardOptions } from '../dashboard.ts';
+import { deliveryRoutes } from './deliveries.ts';
 import { taskAndStuckRoutes } from './task-and-stuck.ts';
 import { operatorRoutes } from './operators.ts';
 import { overviewArea } from './overview.ts';
@@ -10,5 +11,6 @@ export const dashboardRoutes: FastifyPluginAsync<DashboardOptions> = async (_app
   await _app.register(taskAndStuckRoutes, _options);
   await _app.register(overviewArea, _options);
   await _app.register(operatorRoutes, _options);
+  await _app.register(deliveryRoutes, _options);
   // overview, task page, stuck page, actions: registered here as they are built.
 };
