@@ -5,6 +5,7 @@ import type { PipelineDeps } from '../pipeline/deps.ts';
 import { accessOperations } from './access-operations.ts';
 import { accountOperations } from './account-operations.ts';
 import type { OperationsContext, ReadDeps } from './context.ts';
+import { exportOperations } from './export-operations.ts';
 import { leadOperations } from './lead-operations.ts';
 import { notifyOperations } from './notify-operations.ts';
 import { schedulerOperations } from './scheduler-operations.ts';
@@ -20,6 +21,7 @@ export interface Operations {
   accounts: ReturnType<typeof accountOperations>;
   access: ReturnType<typeof accessOperations>;
   notify: ReturnType<typeof notifyOperations>;
+  exports: ReturnType<typeof exportOperations>;
 }
 
 export function createOperations(context: OperationsContext): Operations {
@@ -30,6 +32,7 @@ export function createOperations(context: OperationsContext): Operations {
     accounts: accountOperations(context),
     access: accessOperations(context),
     notify: notifyOperations(context),
+    exports: exportOperations(context),
   };
 }
 
