@@ -11,7 +11,6 @@ import { EXPORT_FORMATS, type ExportFormat } from '../export/write-export.ts';
 import type { Logger } from '../log.ts';
 import { exportOperations } from '../operations/export-operations.ts';
 import type { Actor } from '../operations/outcome.ts';
-import { systemClock } from '../pipeline/deps.ts';
 import { parseTaskId } from '../task-id.ts';
 import { checkDatabase } from './check-database.ts';
 
@@ -51,7 +50,7 @@ export async function runExport(config: Readonly<Config>, log: Logger, args: Exp
     await checkDatabase(database.pool, config.databaseUrl);
     // Whoever can reach the database from a terminal may do anything the dashboard's admin may.
     const actor: Actor = { name: args.actor, role: 'admin', via: 'cli' };
-    const outcome = await exportOperations({ pipeline: { db: database.db, clock: systemClock, config, log } }).exportTask(actor, args.taskId, { format: args.format, fullPhones: args.fullPhones });
+    const outcome = await exportOperations({ pipeline: { db: database.db, config, log } }).exportTask(actor, args.taskId, { format: args.format, fullPhones: args.fullPhones });
     if (outcome.status === 'refused') throw new Error(outcome.reason === 'not-found' ? `task ${args.taskId} does not exist` : `export refused: ${outcome.reason}`);
     if (outcome.status === 'failed') throw new Error(outcome.facts.error);
     // Written beside the target and renamed at the end, so a failed export leaves no half file.
