@@ -289,3 +289,19 @@ export const channelSends = mysqlTable(
   },
   (t) => [index('idx_af_channel_sends').on(t.channel, t.sentAt)],
 );
+
+/**
+ * Counts per task and hour (UTC) for the trend charts (issue 11): calls that reached a final status
+ * and follow records written, added in the same transactions as those writes. The CRM's tables have
+ * no time of a call's end, and counting them from the lead rows would scan every lead of a task.
+ */
+export const taskActivity = mysqlTable(
+  'af_task_activity',
+  {
+    taskId: int('task_id', { unsigned: true }).notNull(),
+    hour: datetime('hour', { mode: 'date' }).notNull(),
+    callsFinished: int('calls_finished', { unsigned: true }).notNull().default(0),
+    followsWritten: int('follows_written', { unsigned: true }).notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.taskId, t.hour] }), index('idx_af_task_activity_hour').on(t.hour, t.taskId)],
+);
