@@ -60,6 +60,18 @@ export interface Config {
   outboundbotTimeoutMs: number;
   llmTimeoutMs: number;
   logLevel: string;
+  /** Hot-lead push channels (issue 11); a channel is on when its URL is set. */
+  notify: NotifyConfig;
+  /** The dashboard's address as sales reach it, for links in messages; none without it. */
+  publicUrl: string | undefined;
+}
+
+export interface NotifyConfig {
+  dingtalkWebhook: string | undefined;
+  dingtalkSecret: string | undefined;
+  wecomWebhook: string | undefined;
+  webhookUrl: string | undefined;
+  webhookSecret: string | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -96,7 +108,21 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     outboundbotTimeoutMs: integer('OUTBOUNDBOT_TIMEOUT_MS', read('OUTBOUNDBOT_TIMEOUT_MS'), 100, 600_000),
     llmTimeoutMs: integer('LLM_TIMEOUT_MS', read('LLM_TIMEOUT_MS'), 100, 600_000),
     logLevel: oneOf('LOG_LEVEL', read('LOG_LEVEL'), ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    notify: {
+      dingtalkWebhook: optionalUrl('NOTIFY_DINGTALK_WEBHOOK', optional('NOTIFY_DINGTALK_WEBHOOK')),
+      dingtalkSecret: optional('NOTIFY_DINGTALK_SECRET'),
+      wecomWebhook: optionalUrl('NOTIFY_WECOM_WEBHOOK', optional('NOTIFY_WECOM_WEBHOOK')),
+      webhookUrl: optionalUrl('NOTIFY_WEBHOOK_URL', optional('NOTIFY_WEBHOOK_URL')),
+      webhookSecret: optional('NOTIFY_WEBHOOK_SECRET'),
+    },
+    publicUrl: optionalUrl('PUBLIC_URL', optional('PUBLIC_URL')),
   };
+  if (config.notify.webhookUrl !== undefined && config.notify.webhookSecret === undefined) {
+    throw new ConfigError('NOTIFY_WEBHOOK_SECRET', 'is required when NOTIFY_WEBHOOK_URL is set: every event is signed with it');
+  }
+  if (config.notify.dingtalkSecret !== undefined && config.notify.dingtalkWebhook === undefined) {
+    throw new ConfigError('NOTIFY_DINGTALK_WEBHOOK', 'is required when NOTIFY_DINGTALK_SECRET is set');
+  }
   if (config.retryMaxMs < config.retryBaseMs) {
     throw new ConfigError('RETRY_MAX_MS', `must be at least RETRY_BASE_MS (${config.retryBaseMs})`);
   }
@@ -179,6 +205,10 @@ function httpUrl(variable: string, value: string): string {
   const parsed = z.url({ protocol: /^https?$/ }).safeParse(value);
   if (!parsed.success) throw new ConfigError(variable, `must be an http:// or https:// URL, got "${value}"`);
   return value.replace(/\/+$/, '');
+}
+
+function optionalUrl(variable: string, value: string | undefined): string | undefined {
+  return value === undefined ? undefined : httpUrl(variable, value);
 }
 
 function integer(variable: string, value: string, min: number, max: number): number {

@@ -16,6 +16,8 @@ Commands:
   close-leads <taskId> --cause cancelled|not-in-group|no-conversation --remark TEXT --interest 0|1|2
               [--next-follow-time "YYYY-MM-DD HH:mm:ss"] [--lead ROW_ID …] [--by NAME]
                              人工跟进: write the follow record of leads the pipeline cannot finish
+  export <taskId> --format csv|xlsx -o FILE [--phones full] [--by NAME]
+                             the task's leads with their outcome (masked phones unless --phones full)
   demo                       serve against the built-in simulator with seeded demo tasks
   operator add NAME --role viewer|operator|admin   a dashboard account (password from stdin or a prompt)
   operator list | disable NAME | passwd NAME
@@ -37,6 +39,7 @@ type Command =
   | { name: 'serve' | 'migrate' }
   | { name: 'run-once'; force: boolean }
   | { name: 'close-leads'; argv: string[] }
+  | { name: 'export'; argv: string[] }
   | { name: 'diagnose'; taskId: number; json: boolean }
   | { name: 'demo'; argv: string[] }
   | { name: 'accounts'; kind: 'operator' | 'token'; verb: string; accountName: string | undefined; role: string | undefined };
@@ -48,6 +51,7 @@ function parseCommand(argv: string[]): Command {
   // The demo parses its own options.
   if (name === 'demo') return { name: 'demo', argv: rest };
   if (name === 'close-leads') return { name: 'close-leads', argv: rest };
+  if (name === 'export') return { name: 'export', argv: rest };
   if (rest.includes('--help') || rest.includes('-h')) return { name: 'help' };
   switch (name) {
     case 'serve':
@@ -114,6 +118,16 @@ async function run(command: Command, config: Readonly<Config>): Promise<number> 
         return await runCloseLeads(config, log, parseCloseLeadsArgs(command.argv));
       } catch (error) {
         if (!(error instanceof CloseLeadsUsageError)) throw error;
+        fail(`${error.message}. Run \`npx autofollow --help\` for usage.`);
+        return EXIT.usage;
+      }
+    }
+    case 'export': {
+      const { parseExportArgs, runExport, ExportUsageError } = await import('./cli/export.ts');
+      try {
+        return await runExport(config, log, parseExportArgs(command.argv));
+      } catch (error) {
+        if (!(error instanceof ExportUsageError)) throw error;
         fail(`${error.message}. Run \`npx autofollow --help\` for usage.`);
         return EXIT.usage;
       }

@@ -126,6 +126,17 @@ buildInfo.set({ version: createRequire(import.meta.url)('../package.json').versi
 
 export type PassResult = 'ok' | 'failed' | 'paused';
 
+const notifications = new Counter({
+  name: 'autofollow_notifications_total',
+  help: 'Hot-lead deliveries by channel (dingtalk, wecom, webhook) and result: sent, failed (an attempt that will be retried), dead (retries ran out).',
+  labelNames: ['channel', 'result'] as const,
+  registers: [registry],
+});
+
+export function countNotifications(channel: string, result: 'sent' | 'failed' | 'dead', n: number): void {
+  if (n > 0) notifications.inc({ channel, result }, n);
+}
+
 export function countPass(trigger: string, result: PassResult, durationMs?: number): void {
   passes.inc({ trigger: boundedLabel('trigger', trigger), result });
   if (durationMs !== undefined) passDuration.observe(durationMs / 1000);

@@ -8,6 +8,7 @@ import { migrateDatabase } from '../db/migrate.ts';
 import { callTasks } from '../db/schema/crm.ts';
 import { createLogger } from '../log.ts';
 import { startLlmSimulator } from '../simulator/llm.ts';
+import { standInNotifyEnv, startNotifyReceiver } from '../simulator/notify-receiver.ts';
 import { startOutboundBotSimulator } from '../simulator/outboundbot.ts';
 import { simulatorEnv } from '../simulator/simulator-env.ts';
 import { buildPipelineDeps } from './build-deps.ts';
@@ -41,13 +42,15 @@ export async function runDemo(argv: string[]): Promise<number> {
     process.stderr.write(`autofollow: ${error.message}\n${DEMO_USAGE}`);
     return 2;
   }
-  const [sim, llm] = await Promise.all([startOutboundBotSimulator(), startLlmSimulator()]);
+  const [sim, llm, receiver] = await Promise.all([startOutboundBotSimulator(), startLlmSimulator(), startNotifyReceiver()]);
   const base = loadConfigWith({});
   const config = loadConfigWith({
     DATABASE_URL: demoDatabaseUrl(base),
     ...simulatorEnv(sim, llm),
     // Passes every 10 s, so the stages move while you watch.
     MONITOR_CRON: '*/10 * * * * *',
+    // Hot-lead messages go to the channels NOTIFY_* name; the local receiver stands in for the others.
+    ...standInNotifyEnv(base, receiver),
   });
   const log = createLogger(config.logLevel);
   let stopAutoplay = () => {};
@@ -64,6 +67,7 @@ export async function runDemo(argv: string[]): Promise<number> {
         `tasks ${tasks.map((t) => `#${t.id} ${t.name} (${t.leads} leads)`).join(', ')}`,
     );
     log.info(`demo: dashboard at ${server.address}/ (open it in a browser and watch the tasks move); API at ${server.address}/api`);
+    log.info(`demo: hot-lead messages "sent" to the stand-in robots and webhook are shown at ${receiver.url}/`);
     log.info(`demo: from a shell: DATABASE_URL=${redactedUrl(config)} npx autofollow diagnose ${tasks[0]!.id}`);
     void server.scheduler.runNow('demo').catch((error) => log.error({ err: error }, 'first pass failed'));
     const outcome = options.untilDone ? await waitUntilDone(database, tasks.map((t) => t.id), server.closed) : await server.closed.then(() => 0);
@@ -72,7 +76,7 @@ export async function runDemo(argv: string[]): Promise<number> {
     return outcome;
   } finally {
     stopAutoplay();
-    await Promise.all([sim.stop(), llm.stop()]);
+    await Promise.all([sim.stop(), llm.stop(), receiver.stop()]);
   }
 }
 
@@ -116,7 +120,7 @@ async function emptyDemoDatabase(pool: ReturnType<typeof openDatabase>['pool']):
   if (row.name !== DEMO_DATABASE) throw new Error(`refusing to empty ${row.name}: the demo only resets ${DEMO_DATABASE}`);
   // Every table the demo writes, the dashboard's too: a scheduler or task paused in an earlier demo
   // would otherwise hold this one up.
-  const tables = ['af_lead_states', 'af_task_runs', 'af_task_leases', 'af_task_pauses', 'af_settings', 'af_audit_log', 'af_processes'];
+  const tables = ['af_hot_lead_events', 'af_deliveries', 'af_channel_leases', 'af_channel_sends', 'af_lead_states', 'af_task_runs', 'af_task_leases', 'af_task_pauses', 'af_settings', 'af_audit_log', 'af_processes'];
   for (const table of [...tables, 'dcc_leads_follow', 'leads_task_list', 'call_tasks']) {
     await pool.query(`TRUNCATE TABLE \`${table}\``); // also restarts ids, so the README's task numbers hold
   }

@@ -6,6 +6,7 @@ import { ConfigError, isLoopbackHost, type Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { PipelineDeps } from '../pipeline/deps.ts';
 import { within } from '../net/within.ts';
+import { createNotifySender, type NotifySender } from '../notify/sender.ts';
 import { createScheduler, type Scheduler } from '../scheduler.ts';
 import { buildApp } from '../web/build-app.ts';
 import { openLiveDeps } from './build-deps.ts';
@@ -33,6 +34,8 @@ export interface ServeHandle {
   port: number;
   app: FastifyInstance;
   scheduler: Scheduler;
+  /** The hot-lead sender (issue 11): runs in every copy; channel leases keep them from sending twice. */
+  notifier: NotifySender;
   /** Graceful shutdown (idempotent): stop the scheduler and new claims, wait for work, close HTTP, then the pool. */
   close(): Promise<void>;
   /** Settles when the server has shut down, whoever started it (signal or close()). */
@@ -64,6 +67,8 @@ export async function runServe(config: Readonly<Config>, log: Logger, options: S
     throw error;
   }
   scheduler.start();
+  const notifier = createNotifySender({ db: deps.db, config, log, owner: deps.owner });
+  notifier.start();
   const address = addressOf(app);
   log.info({ address: address.url, cron: config.monitorCron, owner: deps.owner }, `listening at ${address.url}; next monitor pass at ${scheduler.nextRun()?.toISOString() ?? 'never'}`);
 
@@ -73,7 +78,7 @@ export async function runServe(config: Readonly<Config>, log: Logger, options: S
 
   async function shutdown(): Promise<void> {
     log.info(`shutting down: no new passes or claims; waiting up to ${graceMs / 1000} s for the current work`);
-    const finished = (await within(scheduler.stop().then(() => true), graceMs)) ?? false;
+    const finished = (await within(Promise.all([scheduler.stop(), notifier.stop()]).then(() => true), graceMs)) ?? false;
     if (!finished) {
       log.warn(`work still running after ${graceMs / 1000} s; closing anyway: its leases expire on their own within LEASE_SECONDS (${config.leaseSeconds} s)`);
     }
@@ -93,7 +98,7 @@ export async function runServe(config: Readonly<Config>, log: Logger, options: S
   };
 
   const removeSignalHandlers = options.handleSignals === false ? () => undefined : installSignalHandlers(close, log);
-  return { address: address.url, host: address.host, port: address.port, app, scheduler, close, closed };
+  return { address: address.url, host: address.host, port: address.port, app, scheduler, notifier, close, closed };
 }
 
 /** Beyond loopback the dashboard and the API must both be locked (DESIGN §4). */

@@ -14,6 +14,10 @@ export const COMMAND_ROLES = {
   'reveal-phone': 'operator',
   'retry-lead-analysis': 'operator',
   'close-leads': 'operator', // 人工跟进 (DESIGN §3.12)
+  // hot-lead deliveries and exports (issue 11)
+  'resend-delivery': 'operator',
+  export: 'viewer', // masked phones
+  'export-full-phones': 'operator',
   // the scheduler
   'pause-scheduler': 'admin',
   'resume-scheduler': 'admin',

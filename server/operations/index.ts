@@ -5,7 +5,9 @@ import type { PipelineDeps } from '../pipeline/deps.ts';
 import { accessOperations } from './access-operations.ts';
 import { accountOperations } from './account-operations.ts';
 import type { OperationsContext, ReadDeps } from './context.ts';
+import { exportOperations } from './export-operations.ts';
 import { leadOperations } from './lead-operations.ts';
+import { notifyOperations } from './notify-operations.ts';
 import { schedulerOperations } from './scheduler-operations.ts';
 import { taskOperations } from './task-operations.ts';
 
@@ -18,6 +20,8 @@ export interface Operations {
   scheduler: ReturnType<typeof schedulerOperations>;
   accounts: ReturnType<typeof accountOperations>;
   access: ReturnType<typeof accessOperations>;
+  notify: ReturnType<typeof notifyOperations>;
+  exports: ReturnType<typeof exportOperations>;
 }
 
 export function createOperations(context: OperationsContext): Operations {
@@ -27,6 +31,8 @@ export function createOperations(context: OperationsContext): Operations {
     scheduler: schedulerOperations(context),
     accounts: accountOperations(context),
     access: accessOperations(context),
+    notify: notifyOperations(context),
+    exports: exportOperations(context),
   };
 }
 

@@ -24,6 +24,7 @@ export type RefusalReason =
   | 'already-disabled'
   | 'already-revoked'
   | 'throttled'
+  | 'not-dead' // a resend of a delivery that is not dead
   | 'wrong-credentials'
   | 'bootstrap-closed'; // DASHBOARD_PASSWORD used while accounts exist
 

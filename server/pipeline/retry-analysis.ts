@@ -16,6 +16,7 @@ import { isLockConflict } from '../db/client.ts';
 import { leadStates } from '../db/schema/app.ts';
 import { dccLeadsFollow as follow, leadsTaskList as lead } from '../db/schema/crm.ts';
 import type { FollowUpAnalysis } from '../llm/types.ts';
+import { enqueueHotLeads, HOT_INTEREST } from '../notify/hot-lead-outbox.ts';
 import { analyseConversation, FOLLOW_UP_PAGE_SIZE } from './create-follow-ups.ts';
 import { toCrmDateTime } from './crm-time.ts';
 import type { PipelineDeps } from './deps.ts';
@@ -75,6 +76,7 @@ export async function retryFailedAnalyses(
 
 interface FailedLead {
   id: number;
+  taskId: number;
   name: string | null;
   conversation: string | null;
   followId: number | null;
@@ -161,6 +163,10 @@ async function writeRetries(
           .set({ isInterested: caseById(lead.id, interested) })
           .where(and(inArray(lead.id, interested.map((i) => i.id)), eq(lead.isInterested, 0)));
       }
+      // A lead that becomes interested here is a hot lead like any other: its message commits with
+      // the rewrite (issue 11). The rows are locked and were re-checked at 0, so every one changed.
+      const hot = writable.filter((a) => a.analysis.isInterested === HOT_INTEREST);
+      await enqueueHotLeads(txDb, hot.map((a) => ({ taskId: a.lead.taskId, leadRowId: a.lead.id, followId: a.lead.followId! })));
       await markAnalysis(txDb, writable.map((a) => a.lead.id), { analysisStatus: 'ok', analysisError: null, analysedAt });
     }
     if (page.failed.length > 0) {
@@ -207,6 +213,7 @@ async function failedLeads(db: Db, taskId: number, leadRowId: number | undefined
   return db
     .select({
       id: lead.id,
+      taskId: lead.taskId,
       name: lead.leadsName,
       conversation: lead.callConversation,
       followId: lead.leadsFollowId,

@@ -16,6 +16,7 @@ import { isFinalStatus, isNotJobCancelled, leadOfTask, needsCallResult } from '.
 import type { HeldLease } from './leases.ts';
 import { recheckMissingConversations } from './recheck-missing-conversations.ts';
 import { capErrorMessage, startStep, type StepReport } from './step-report.ts';
+import { countActivity } from './task-activity.ts';
 
 /** One ListJobs call per page: its limit is 99 ids (reference §3.3). */
 export const CALL_RESULT_PAGE_SIZE = LIST_JOBS_MAX_IDS;
@@ -81,7 +82,12 @@ export async function syncCallResults(deps: PipelineDeps, task: PendingTask, lea
     const stored = await deps.db.transaction(async (tx) => {
       const db = tx as unknown as Db;
       await writeLeadStates(db, states);
-      return results.length > 0 ? writeCallResults(db, deps, task.id, results) : 0;
+      if (results.length === 0) return 0;
+      const written = await writeCallResults(db, deps, task.id, results);
+      // A call finishes when its status is first stored (a later write only brings the conversation).
+      const before = new Map(leads.map((l) => [l.id, l.callStatus]));
+      await countActivity(db, task.id, { callsFinished: results.filter((r) => before.get(r.id) == null).length });
+      return written;
     });
     if (results.length > 0) step.add('statusesStored', stored);
     if (states.length > 0) step.add('jobStatesChanged', states.length);

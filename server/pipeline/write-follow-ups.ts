@@ -11,7 +11,9 @@ import { leadStates } from '../db/schema/app.ts';
 import { dccLeadsFollow as follow, leadsTaskList as lead } from '../db/schema/crm.ts';
 import type { Interest } from '../llm/types.ts';
 import { countFollowRecords } from '../metrics.ts';
+import { enqueueHotLeads, HOT_INTEREST } from '../notify/hot-lead-outbox.ts';
 import { isUnfollowed } from './lead-conditions.ts';
+import { countActivity } from './task-activity.ts';
 
 export interface FollowUpDecision {
   leadRowId: number;
@@ -130,6 +132,12 @@ async function writeInOneTransaction(db: Db, decisions: FollowUpDecision[], now:
     if (writeResult(updated).affectedRows !== toWrite.length) {
       // Cannot happen while the rows are locked; if it does, roll back rather than leave orphans.
       throw new Error(`follow-up write matched ${writeResult(updated).affectedRows} of ${toWrite.length} locked leads; rolled back`);
+    }
+    // In this transaction, so the message commits with the record or not at all (issue 11).
+    const hot = toWrite.flatMap((d, i) => (d.isInterested === HOT_INTEREST ? [{ taskId: d.taskId, leadRowId: d.leadRowId, followId: insertedIds[i]! }] : []));
+    await enqueueHotLeads(tx as unknown as Db, hot);
+    for (const taskId of new Set(toWrite.map((d) => d.taskId))) {
+      await countActivity(tx as unknown as Db, taskId, { followsWritten: toWrite.filter((d) => d.taskId === taskId).length });
     }
     const analysed = toWrite.filter((d) => d.analysis !== null);
     if (analysed.length > 0) {

@@ -121,6 +121,7 @@ describe('autofollow close-leads', () => {
     expect(missing.errorLines).toEqual(['autofollow: task 999999 does not exist']);
     expect(await followsOf(database.db)).toHaveLength(2);
   }, 90_000); // five processes, each starting Node
+});
 
 describe('POST /api/tasks/:id/close-leads', () => {
   it('takes the same fields as JSON: 200 with the counts, 400 for bad input, 404 for an unknown task', async () => {

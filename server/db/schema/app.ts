@@ -225,3 +225,86 @@ export const loginFailures = mysqlTable(
   },
   (t) => [index('idx_af_login_failures_login').on(t.login, t.at), index('idx_af_login_failures_address').on(t.address, t.at)],
 );
+
+/**
+ * The outbox of hot-lead messages (issue 11): one row per follow record written with
+ * is_interested = 1, inserted in the same transaction as that record, so a rollback leaves none and
+ * a crash after the commit loses none. `event_id` is the id receivers de-duplicate by.
+ */
+export const hotLeadEvents = mysqlTable(
+  'af_hot_lead_events',
+  {
+    id: bigint('id', { mode: 'number', unsigned: true }).autoincrement().primaryKey(),
+    eventId: varchar('event_id', { length: 36 }).notNull(),
+    taskId: int('task_id', { unsigned: true }).notNull(),
+    leadRowId: int('lead_row_id', { unsigned: true }).notNull(),
+    followId: int('follow_id', { unsigned: true }).notNull(),
+    createdAt: datetime('created_at', { mode: 'date', fsp: 3 }).notNull(),
+    /** 0 until the sender has made this event's one delivery row per configured channel. */
+    fannedOut: tinyint('fanned_out').notNull().default(0),
+  },
+  (t) => [uniqueIndex('uq_af_hot_lead_event').on(t.eventId), index('idx_af_hot_lead_fan_out').on(t.fannedOut, t.id)],
+);
+
+/**
+ * One row per hot lead and channel: pending -> sent, or dead after the retries ran out (an operator
+ * may resend). A digest sends many rows in one message; they share its `batch_id`.
+ */
+export const deliveries = mysqlTable(
+  'af_deliveries',
+  {
+    id: bigint('id', { mode: 'number', unsigned: true }).autoincrement().primaryKey(),
+    hotLeadId: bigint('hot_lead_id', { mode: 'number', unsigned: true }).notNull(),
+    /** dingtalk | wecom | webhook */
+    channel: varchar('channel', { length: 16 }).notNull(),
+    /** pending | sent | dead */
+    state: varchar('state', { length: 8 }).notNull(),
+    attempts: int('attempts', { unsigned: true }).notNull().default(0),
+    nextAttemptAt: datetime('next_attempt_at', { mode: 'date', fsp: 3 }).notNull(),
+    batchId: varchar('batch_id', { length: 36 }),
+    lastError: text('last_error'),
+    createdAt: datetime('created_at', { mode: 'date', fsp: 3 }).notNull(),
+    sentAt: datetime('sent_at', { mode: 'date', fsp: 3 }),
+  },
+  (t) => [
+    uniqueIndex('uq_af_delivery').on(t.hotLeadId, t.channel),
+    index('idx_af_delivery_due').on(t.channel, t.state, t.nextAttemptAt),
+    index('idx_af_delivery_recent').on(t.channel, t.id),
+  ],
+);
+
+/**
+ * Who sends for a channel now (one copy at a time, like a task lease) and the channel's messages of
+ * the last minute, so every copy respects a robot's rate limit together.
+ */
+export const channelLeases = mysqlTable('af_channel_leases', {
+  channel: varchar('channel', { length: 16 }).primaryKey(),
+  owner: varchar('owner', { length: 128 }),
+  expiresAt: datetime('expires_at', { mode: 'date', fsp: 3 }),
+});
+
+export const channelSends = mysqlTable(
+  'af_channel_sends',
+  {
+    id: bigint('id', { mode: 'number', unsigned: true }).autoincrement().primaryKey(),
+    channel: varchar('channel', { length: 16 }).notNull(),
+    sentAt: datetime('sent_at', { mode: 'date', fsp: 3 }).notNull(),
+  },
+  (t) => [index('idx_af_channel_sends').on(t.channel, t.sentAt)],
+);
+
+/**
+ * Counts per task and hour (UTC) for the trend charts (issue 11): calls that reached a final status
+ * and follow records written, added in the same transactions as those writes. The CRM's tables have
+ * no time of a call's end, and counting them from the lead rows would scan every lead of a task.
+ */
+export const taskActivity = mysqlTable(
+  'af_task_activity',
+  {
+    taskId: int('task_id', { unsigned: true }).notNull(),
+    hour: datetime('hour', { mode: 'date' }).notNull(),
+    callsFinished: int('calls_finished', { unsigned: true }).notNull().default(0),
+    followsWritten: int('follows_written', { unsigned: true }).notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.taskId, t.hour] }), index('idx_af_task_activity_hour').on(t.hour, t.taskId)],
+);

@@ -1,6 +1,7 @@
 // The dashboard speaks Simplified Chinese (the operators' language) with an English switch. Each
 // area keeps its own catalogue beside the others; a test checks both languages have every key.
 import { commonMessages } from './common.ts';
+import { notifyMessages } from './notify.ts';
 import { overviewMessages } from './overview.ts';
 import { stuckMessages } from './stuck.ts';
 import { taskMessages } from './task.ts';
@@ -16,7 +17,7 @@ export interface Catalogue {
   en: Messages;
 }
 
-export const CATALOGUES: Catalogue[] = [commonMessages, overviewMessages, taskMessages, stuckMessages];
+export const CATALOGUES: Catalogue[] = [commonMessages, overviewMessages, taskMessages, stuckMessages, notifyMessages];
 
 const merged: Record<Lang, Messages> = {
   zh: Object.assign({}, ...CATALOGUES.map((c) => c.zh)),

@@ -15,7 +15,7 @@ export interface ActionMessage {
 }
 
 /** Which sentence says each result or refusal; `scheduler` reads some reasons differently. */
-const KEYS: Record<'task' | 'scheduler', Record<string, string>> = {
+const KEYS: Record<'task' | 'scheduler' | 'notify', Record<string, string>> = {
   task: {
     'process-started': 'msg.started.process',
     'resync-started': 'msg.started.resync',
@@ -34,6 +34,11 @@ const KEYS: Record<'task' | 'scheduler', Record<string, string>> = {
     'refused:not-paused': 'msg.notPaused',
     'refused:already-paused': 'msg.alreadyPaused',
   },
+  notify: {
+    'delivery-resent': 'notify.msg.resent',
+    'refused:not-dead': 'notify.msg.notDead',
+    'refused:not-found': 'notify.msg.notFound',
+  },
   scheduler: {
     'scheduler-paused': 'msg.schedPaused',
     'scheduler-resumed': 'msg.schedResumed',
@@ -48,7 +53,7 @@ const COMMON: Record<string, string> = {
   'refused:not-found': 'task.err.notFound',
 };
 
-export function messageOf(outcome: Outcome<unknown>, scope: 'task' | 'scheduler', time: (at: Date) => string): ActionMessage {
+export function messageOf(outcome: Outcome<unknown>, scope: 'task' | 'scheduler' | 'notify', time: (at: Date) => string): ActionMessage {
   if (outcome.status === 'failed') return { outcome: 'failed', key: 'msg.failed', vars: { error: outcome.facts.error }, status: 500 };
   const code = outcome.status === 'refused' ? `refused:${outcome.reason}` : outcome.result;
   const vars: Record<string, string | number> = {};

@@ -5,6 +5,7 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { readAudit, type AuditEntry } from '../../audit-log.ts';
 import { isLeadFilter, listLeads, type LeadFilterState } from '../../dashboard/lead-list.ts';
 import { readTaskRow, type TaskListRow } from '../../dashboard/task-list.ts';
+import { readTaskTrends } from '../../dashboard/task-trends.ts';
 import { diagnoseTask } from '../../pipeline/diagnose.ts';
 import { loadTask } from '../../pipeline/find-pending-tasks.ts';
 import { lastRuns } from '../../pipeline/task-runs.ts';
@@ -103,10 +104,11 @@ export const taskPageRoutes: FastifyPluginAsync<DashboardOptions> = async (app, 
       const [task, leads] = await Promise.all([readTaskRow(options.reads.db, taskId), loadLeads(options, taskId, query)]);
       return reply.view('partials/leads-table', { task: found(reply, taskId, task), leads });
     }
-    const [{ task, diagnosis }, leads, runs, audit] = await Promise.all([
+    const [{ task, diagnosis }, leads, runs, audit, trends] = await Promise.all([
       loadTaskAndDiagnosis(options, reply, taskId), loadLeads(options, taskId, query), loadRuns(options, taskId), loadAudit(options, taskId),
+      readTaskTrends(options.reads.db, taskId, options.reads.clock.now(), options.config.timeZone),
     ]);
-    return reply.view('pages/task', { task, diagnosis, leads, runs, audit });
+    return reply.view('pages/task', { task, diagnosis, leads, runs, audit, trends });
   });
 
   app.get<IdParams>('/tasks/:id/diagnosis', async (request, reply) => {
