@@ -113,6 +113,12 @@ export async function listenOutboundBotHttp(options: OutboundBotHttpOptions): Pr
       case 'timeout':
         if (fault.delayMs === null) return; // never answers; the client's timeout (or stop()) ends it
         return later(res, fault.delayMs, () => { const a = respond(); json(a.status, a.body); });
+      case 'lost-answer': {
+        // The effect lands now; only the answer is lost (or late): a write whose caller cannot know it happened.
+        const a = respond();
+        if (fault.delayMs === null) return;
+        return later(res, fault.delayMs, () => json(a.status, a.body));
+      }
       case 'slow':
         return later(res, fault.delayMs ?? FAULT_DEFAULTS.slowMs, () => { const a = respond(); json(a.status, a.body); });
       case 'html-502':
