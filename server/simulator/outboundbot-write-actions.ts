@@ -11,10 +11,12 @@ const MAX_PAGE_SIZE = 100;
 
 const business = (status: number, code: string, message: string) => new ApiError(status, code, message, 'business');
 
-/** ListJobGroups reports the group ended, or the status its jobs give it. */
-function groupStatus(state: SimulatedJobs, group: JobGroup): string {
-  if (group.ended) return 'Completed';
+const FINAL = ['Succeeded', 'Failed', 'Cancelled'];
+
+/** Ended by hand, or every job final: Completed, and it takes no more jobs. DescribeJobGroup agrees. */
+export function groupStatus(state: SimulatedJobs, group: JobGroup): string {
   const jobs = state.listedJobs(group);
+  if (group.ended || (jobs.length > 0 && jobs.every((j) => FINAL.includes(j.status)))) return 'Completed';
   return jobs.some((j) => j.status === 'Executing' || j.tasks.length > 0) ? 'Executing' : 'Scheduling';
 }
 
@@ -70,7 +72,7 @@ export function createWriteActions({ state, requireInstance }: { state: Simulate
       const id = required(p, 'JobGroupId');
       const group = state.groups.get(id);
       if (!group) throw business(404, 'JobGroupNotFound', `The job group ${id} does not exist.`);
-      if (group.ended) throw business(400, 'JobGroupCompleted', `The job group ${id} has ended and takes no more jobs.`);
+      if (groupStatus(state, group) === 'Completed') throw business(400, 'JobGroupCompleted', `The job group ${id} has ended and takes no more jobs.`);
       const raw = listParam(p, 'JobsJson');
       if (raw.length === 0) throw new ApiError(400, 'MissingJobsJson', 'The input parameter "JobsJson" that is mandatory for processing this request is not supplied.', 'gateway');
       if (raw.length > ASSIGN_JOBS_MAX) throw invalid('JobsJson', `at most ${ASSIGN_JOBS_MAX} items, got ${raw.length}`);
