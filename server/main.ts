@@ -16,6 +16,11 @@ Commands:
   close-leads <taskId> --cause cancelled|not-in-group|no-conversation --remark TEXT --interest 0|1|2
               [--next-follow-time "YYYY-MM-DD HH:mm:ss"] [--lead ROW_ID …] [--by NAME]
                              人工跟进: write the follow record of leads the pipeline cannot finish
+  launch <taskId> [--script ID] [--calling-number N …] [--working-hours 09:00-20:00]
+         [--max-attempts N] [--min-interval MINUTES] [--by NAME]
+                             开始外呼: assign a stage-1 task's leads to Outbound Bot (never twice), then process it
+  recall <taskId> [--cause cancelled|not-in-group|failed …] [--lead ROW_ID …] [--by NAME]
+                             重新外呼: new jobs for leads whose call was cancelled, never made or failed
   demo                       serve against the built-in simulator with seeded demo tasks
   operator add NAME --role viewer|operator|admin   a dashboard account (password from stdin or a prompt)
   operator list | disable NAME | passwd NAME
@@ -37,6 +42,7 @@ type Command =
   | { name: 'serve' | 'migrate' }
   | { name: 'run-once'; force: boolean }
   | { name: 'close-leads'; argv: string[] }
+  | { name: 'launch' | 'recall'; argv: string[] }
   | { name: 'diagnose'; taskId: number; json: boolean }
   | { name: 'demo'; argv: string[] }
   | { name: 'accounts'; kind: 'operator' | 'token'; verb: string; accountName: string | undefined; role: string | undefined };
@@ -48,6 +54,7 @@ function parseCommand(argv: string[]): Command {
   // The demo parses its own options.
   if (name === 'demo') return { name: 'demo', argv: rest };
   if (name === 'close-leads') return { name: 'close-leads', argv: rest };
+  if (name === 'launch' || name === 'recall') return { name, argv: rest };
   if (rest.includes('--help') || rest.includes('-h')) return { name: 'help' };
   switch (name) {
     case 'serve':
@@ -114,6 +121,17 @@ async function run(command: Command, config: Readonly<Config>): Promise<number> 
         return await runCloseLeads(config, log, parseCloseLeadsArgs(command.argv));
       } catch (error) {
         if (!(error instanceof CloseLeadsUsageError)) throw error;
+        fail(`${error.message}. Run \`npx autofollow --help\` for usage.`);
+        return EXIT.usage;
+      }
+    }
+    case 'launch':
+    case 'recall': {
+      const { parseLaunchArgs, runLaunch, LaunchUsageError } = await import('./cli/launch.ts');
+      try {
+        return await runLaunch(config, log, parseLaunchArgs(command.name, command.argv));
+      } catch (error) {
+        if (!(error instanceof LaunchUsageError)) throw error;
         fail(`${error.message}. Run \`npx autofollow --help\` for usage.`);
         return EXIT.usage;
       }

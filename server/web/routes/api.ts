@@ -42,6 +42,17 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { reads, op
     return sendOutcome(reply, taskId, outcome);
   });
 
+  // 开始外呼 / 重新外呼 (issue 10): the same commands as `autofollow launch` and `autofollow recall`.
+  for (const command of ['launch', 'recall'] as const) {
+    app.post(`/tasks/:id/${command}`, commandRoute(command), async (request: TaskRequest, reply) => {
+      const taskId = taskIdOf(request);
+      const client = request.apiClient!;
+      const outcome = await operations.launches[command]({ name: `api:${client.name}`, role: client.role, via: 'api' }, taskId, request.body ?? {});
+      if (outcome.status === 'started') return reply.code(202).send({ taskId, accepted: true, result: outcome.result });
+      return sendOutcome(reply, taskId, outcome);
+    });
+  }
+
   app.get('/tasks/:id/diagnose', async (request: TaskRequest, reply) => {
     const taskId = taskIdOf(request);
     const diagnosis = await diagnoseTask(reads, taskId);
@@ -70,6 +81,9 @@ const API_SENTENCES: Partial<Record<string, (taskId: number) => string>> = {
   'bad-input': () => 'the request is not valid',
   'shutting-down': () => 'autofollow is shutting down; try again in a moment',
   forbidden: () => 'this token may not start processing',
+  busy: (id) => `task ${id} is being worked on by another process; try again when it is done`,
+  'nothing-to-launch': (id) => `task ${id} has no lead to call`,
+  'nothing-to-recall': (id) => `no lead of task ${id} has a call to make again`,
 };
 
 /** Bad input is a 400 with a sentence (rendered by build-app's error handler), never a 500. */
