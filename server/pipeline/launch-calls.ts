@@ -7,7 +7,6 @@ import { and, asc, eq, isNull, or } from 'drizzle-orm';
 import { writeResult } from '../db/client.ts';
 import { launches } from '../db/schema/app.ts';
 import { callTasks, leadsTaskList as lead } from '../db/schema/crm.ts';
-import { errorCodeOf } from '../outboundbot/errors.ts';
 import { assignMissingJobs } from './assign-missing-jobs.ts';
 import type { PipelineDeps } from './deps.ts';
 import { runUnderLease, type RunRefusal, type RunTrigger } from './leased-run.ts';
@@ -50,11 +49,7 @@ export async function launchTask(deps: PipelineDeps, taskId: number, request: La
         result = { status: 'launched', launchId: row.id, jobGroupId, jobsCreated: step.counts.jobsCreated ?? 0, leadsFound: step.counts.leadsFound ?? 0, stageMoved };
         return stageMoved ? STAGE.calling : task.taskType;
       } catch (error) {
-        step.failed(error);
-        const code = errorCodeOf(error);
-        const message = (error as Error).message ?? String(error);
-        await failLaunch(deps.db, row.id, { code, message }, now());
-        result = { status: 'failed', launchId: row.id, code, message, business: step.errors.at(-1)?.business === true };
+        result = await failLaunch(deps.db, row.id, step, error, now());
         return task.taskType;
       } finally {
         record(step.finish());

@@ -3,7 +3,8 @@
 import { and, desc, eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { launches } from '../db/schema/app.ts';
-import { capErrorMessage } from './step-report.ts';
+import { errorCodeOf } from '../outboundbot/errors.ts';
+import { capErrorMessage, type startStep } from './step-report.ts';
 
 export type LaunchKind = 'launch' | 'recall';
 export type LaunchRow = typeof launches.$inferSelect;
@@ -40,8 +41,22 @@ export async function countBatch(db: Db, id: number, jobsCreated: number, now: D
     .where(eq(launches.id, id));
 }
 
-export async function failLaunch(db: Db, id: number, error: { code: string; message: string }, now: Date): Promise<void> {
-  await updateLaunch(db, id, { status: 'failed', errorCode: error.code.slice(0, 128), errorMessage: capErrorMessage(error.message), finishedAt: now, updatedAt: now });
+export interface FailedAttempt {
+  status: 'failed';
+  launchId: number;
+  code: string;
+  message: string;
+  /** The service refused (bad script id, ended group): nothing of the refused request was created. */
+  business: boolean;
+}
+
+/** Records the error on the step and the attempt's row; an attempt that may have created jobs is reconciled when run again. */
+export async function failLaunch(db: Db, id: number, step: ReturnType<typeof startStep>, error: unknown, now: Date): Promise<FailedAttempt> {
+  step.failed(error);
+  const code = errorCodeOf(error);
+  const message = (error as Error)?.message ?? String(error);
+  await updateLaunch(db, id, { status: 'failed', errorCode: code.slice(0, 128), errorMessage: capErrorMessage(message), finishedAt: now, updatedAt: now });
+  return { status: 'failed', launchId: id, code, message, business: step.errors.at(-1)?.business === true };
 }
 
 /** The task's attempts, newest first (the dashboard shows the latest few). */

@@ -9,7 +9,6 @@ import { and, asc, eq, inArray, or } from 'drizzle-orm';
 import { writeResult } from '../db/client.ts';
 import { launches, leadStates } from '../db/schema/app.ts';
 import { callTasks, leadsTaskList as lead } from '../db/schema/crm.ts';
-import { errorCodeOf } from '../outboundbot/errors.ts';
 import { assignMissingJobs } from './assign-missing-jobs.ts';
 import type { PipelineDeps } from './deps.ts';
 import type { PendingTask } from './find-pending-tasks.ts';
@@ -63,11 +62,7 @@ export async function recallLeads(deps: PipelineDeps, taskId: number, request: R
         };
         return stageAfter;
       } catch (error) {
-        step.failed(error);
-        const code = errorCodeOf(error);
-        const message = (error as Error).message ?? String(error);
-        await failLaunch(deps.db, row.id, { code, message }, now());
-        result = { status: 'failed', launchId: row.id, code, message, business: step.errors.at(-1)?.business === true };
+        result = await failLaunch(deps.db, row.id, step, error, now());
         return task.taskType;
       } finally {
         record(step.finish());
