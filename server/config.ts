@@ -31,6 +31,7 @@ const DEFAULTS = {
   OUTBOUNDBOT_TIMEOUT_MS: '15000',
   LLM_TIMEOUT_MS: '60000',
   LOG_LEVEL: 'info',
+  OUTBOUNDBOT_WORKING_HOURS: '09:00-20:00',
 } as const;
 
 export interface Config {
@@ -64,6 +65,12 @@ export interface Config {
   notify: NotifyConfig;
   /** The dashboard's address as sales reach it, for links in messages; none without it. */
   publicUrl: string | undefined;
+  /** Launch and re-call defaults (issue 10); null: the instance's default script. */
+  outboundbotScriptId: string | null;
+  /** Empty: every number bound to the instance. */
+  outboundbotCallingNumbers: string[];
+  /** "HH:mm:ss" windows in which Outbound Bot may call. */
+  outboundbotWorkingHours: Array<{ beginTime: string; endTime: string }>;
 }
 
 export interface NotifyConfig {
@@ -116,6 +123,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       webhookSecret: optional('NOTIFY_WEBHOOK_SECRET'),
     },
     publicUrl: optionalUrl('PUBLIC_URL', optional('PUBLIC_URL')),
+    outboundbotScriptId: optional('OUTBOUNDBOT_SCRIPT_ID') ?? null,
+    outboundbotCallingNumbers: callingNumbers('OUTBOUNDBOT_CALLING_NUMBERS', optional('OUTBOUNDBOT_CALLING_NUMBERS') ?? ''),
+    outboundbotWorkingHours: workingHours('OUTBOUNDBOT_WORKING_HOURS', read('OUTBOUNDBOT_WORKING_HOURS')),
   };
   if (config.notify.webhookUrl !== undefined && config.notify.webhookSecret === undefined) {
     throw new ConfigError('NOTIFY_WEBHOOK_SECRET', 'is required when NOTIFY_WEBHOOK_URL is set: every event is signed with it');
@@ -237,6 +247,27 @@ function duration(variable: string, value: string): number {
   const seconds = Number(match[1]) * unit;
   if (seconds < 1) throw new ConfigError(variable, 'must be at least one second');
   return seconds;
+}
+
+/** "02160001234,02160005678": digits (a leading + allowed), comma-separated. */
+export function callingNumbers(variable: string, value: string): string[] {
+  const numbers = value.split(',').map((n) => n.trim()).filter((n) => n !== '');
+  const bad = numbers.find((n) => !/^\+?\d{3,20}$/.test(n));
+  if (bad !== undefined) throw new ConfigError(variable, `must be calling numbers separated by commas, got "${bad}"`);
+  return numbers;
+}
+
+/** "09:00-12:00,13:30-20:00": one or more HH:mm-HH:mm windows, each ending after it begins. */
+export function workingHours(variable: string, value: string): Array<{ beginTime: string; endTime: string }> {
+  const windows = value.split(',').map((w) => w.trim()).filter((w) => w !== '');
+  if (windows.length === 0) throw new ConfigError(variable, 'must name at least one window such as 09:00-20:00');
+  return windows.map((window) => {
+    const match = /^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]|24):([0-5]\d)$/.exec(window);
+    if (!match || `${match[3]}:${match[4]}` <= `${match[1]}:${match[2]}`) {
+      throw new ConfigError(variable, `must be windows such as 09:00-12:00,13:30-20:00 (each ending after it begins), got "${window}"`);
+    }
+    return { beginTime: `${match[1]}:${match[2]}:00`, endTime: `${match[3]}:${match[4]}:00` };
+  });
 }
 
 function cronPattern(variable: string, value: string): string {

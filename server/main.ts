@@ -18,6 +18,11 @@ Commands:
                              人工跟进: write the follow record of leads the pipeline cannot finish
   export <taskId> --format csv|xlsx -o FILE [--phones full] [--by NAME]
                              the task's leads with their outcome (masked phones unless --phones full)
+  launch <taskId> [--script ID] [--calling-number N …] [--working-hours 09:00-20:00]
+         [--max-attempts N] [--min-interval MINUTES] [--by NAME]
+                             开始外呼: assign a stage-1 task's leads to Outbound Bot (never twice), then process it
+  recall <taskId> [--cause cancelled|not-in-group|failed …] [--lead ROW_ID …] [--by NAME]
+                             重新外呼: new jobs for leads whose call was cancelled, never made or failed
   demo                       serve against the built-in simulator with seeded demo tasks
   operator add NAME --role viewer|operator|admin   a dashboard account (password from stdin or a prompt)
   operator list | disable NAME | passwd NAME
@@ -40,6 +45,7 @@ type Command =
   | { name: 'run-once'; force: boolean }
   | { name: 'close-leads'; argv: string[] }
   | { name: 'export'; argv: string[] }
+  | { name: 'launch' | 'recall'; argv: string[] }
   | { name: 'diagnose'; taskId: number; json: boolean }
   | { name: 'demo'; argv: string[] }
   | { name: 'accounts'; kind: 'operator' | 'token'; verb: string; accountName: string | undefined; role: string | undefined };
@@ -52,6 +58,7 @@ function parseCommand(argv: string[]): Command {
   if (name === 'demo') return { name: 'demo', argv: rest };
   if (name === 'close-leads') return { name: 'close-leads', argv: rest };
   if (name === 'export') return { name: 'export', argv: rest };
+  if (name === 'launch' || name === 'recall') return { name, argv: rest };
   if (rest.includes('--help') || rest.includes('-h')) return { name: 'help' };
   switch (name) {
     case 'serve':
@@ -128,6 +135,17 @@ async function run(command: Command, config: Readonly<Config>): Promise<number> 
         return await runExport(config, log, parseExportArgs(command.argv));
       } catch (error) {
         if (!(error instanceof ExportUsageError)) throw error;
+        fail(`${error.message}. Run \`npx autofollow --help\` for usage.`);
+        return EXIT.usage;
+      }
+    }
+    case 'launch':
+    case 'recall': {
+      const { parseLaunchArgs, runLaunch, LaunchUsageError } = await import('./cli/launch.ts');
+      try {
+        return await runLaunch(config, log, parseLaunchArgs(command.name, command.argv));
+      } catch (error) {
+        if (!(error instanceof LaunchUsageError)) throw error;
         fail(`${error.message}. Run \`npx autofollow --help\` for usage.`);
         return EXIT.usage;
       }

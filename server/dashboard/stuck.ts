@@ -86,6 +86,8 @@ const RUN_WRITES: Record<StepName, readonly string[]> = {
   create_leads_follow: ['created', 'succeeded'], // succeeded: retry-analysis rewrote a record
   default_is_interested: ['defaulted'],
   check_and_update_task_status: [], // a stage change is in the run row's stage_after
+  launch: ['jobsCreated'],
+  recall: ['jobsCreated'],
 };
 
 /** Causes in the order a person should look at them; tasks sort by their first cause, then newest. */

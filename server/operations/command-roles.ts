@@ -10,6 +10,8 @@ export const COMMAND_ROLES = {
   pause: 'operator',
   resume: 'operator',
   'break-lease': 'admin',
+  launch: 'operator', // 开始外呼 (issue 10)
+  recall: 'operator', // 重新外呼 (DESIGN §3.12)
   // lead commands
   'reveal-phone': 'operator',
   'retry-lead-analysis': 'operator',

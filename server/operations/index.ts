@@ -6,6 +6,7 @@ import { accessOperations } from './access-operations.ts';
 import { accountOperations } from './account-operations.ts';
 import type { OperationsContext, ReadDeps } from './context.ts';
 import { exportOperations } from './export-operations.ts';
+import { launchOperations } from './launch-operations.ts';
 import { leadOperations } from './lead-operations.ts';
 import { notifyOperations } from './notify-operations.ts';
 import { schedulerOperations } from './scheduler-operations.ts';
@@ -17,6 +18,8 @@ export type { Actor, Outcome, RefusalReason, Facts } from './outcome.ts';
 export interface Operations {
   tasks: ReturnType<typeof taskOperations>;
   leads: ReturnType<typeof leadOperations>;
+  /** 开始外呼 / 重新外呼 (issue 10). */
+  launches: ReturnType<typeof launchOperations>;
   scheduler: ReturnType<typeof schedulerOperations>;
   accounts: ReturnType<typeof accountOperations>;
   access: ReturnType<typeof accessOperations>;
@@ -28,6 +31,7 @@ export function createOperations(context: OperationsContext): Operations {
   return {
     tasks: taskOperations(context),
     leads: leadOperations(context),
+    launches: launchOperations(context),
     scheduler: schedulerOperations(context),
     accounts: accountOperations(context),
     access: accessOperations(context),

@@ -15,6 +15,8 @@ export type RefusalReason =
   | 'no-job-group' // stage 2/3 but no job group to sync
   | 'shutting-down'
   | 'nothing-to-retry'
+  | 'nothing-to-launch' // a stage-1 task without a lead to call
+  | 'nothing-to-recall' // no lead of the task has a re-call cause
   | 'analysis-not-failed'
   | 'no-lease'
   | 'lease-changed'

@@ -1,7 +1,9 @@
 // Typed Outbound Bot calls (OutboundBotClient) over @alicloud/openapi-core. Every attempt goes
 // through the rate limiter (DESIGN §3.10) and is classified at the edge; transient failures are
 // retried here with backoff (§3.9), business errors surface at once as BusinessError. All three
-// actions are read-only, so retrying after a timeout cannot create anything twice (reference §5.4).
+// reads are retried after a timeout; the two writes (CreateJobGroup, AssignJobs) only after a
+// throttling answer, which says the gateway refused them before acting: a retry after a timeout
+// could create the jobs twice (reference §5.4), so the caller reconciles instead.
 import type { Logger } from '../log.ts';
 import { countOutboundBotError, startOutboundBotRequest } from '../metrics.ts';
 import { createRateLimiter } from '../net/rate-limiter.ts';
@@ -9,7 +11,8 @@ import { withRetry, type RetryPolicy } from '../net/retry.ts';
 import { classifyError, RetryableError, successBodyOf } from './classify-error.ts';
 import { BusinessError, errorCodeOf, RetriesExhaustedError } from './errors.ts';
 import {
-  LIST_JOBS_MAX_IDS, type CallAttempt, type GroupJob, type GroupJobPage, type JobDetail, type OutboundBotClient, type Utterance,
+  ASSIGN_JOBS_MAX, LIST_JOBS_MAX_IDS, type CallAttempt, type GroupJob, type GroupJobPage, type JobDetail, type JobGroupSummary, type NewJobGroup,
+  type OutboundBotClient, type Utterance,
 } from './types.ts';
 import { createWireCaller } from './wire.ts';
 
@@ -36,7 +39,7 @@ export function createOutboundBotClient(options: OutboundBotClientOptions): Outb
   const log = options.log;
 
   /** One action with retries; `map` runs inside the attempt, so a body we cannot read is retried too. */
-  async function request<T>(action: string, params: Wire, map: (body: Wire) => T): Promise<T> {
+  async function request<T>(action: string, params: Wire, map: (body: Wire) => T, kind: 'read' | 'write' = 'read'): Promise<T> {
     const query = { InstanceId: options.instanceId, ...params };
     let attempts = 0;
     try {
@@ -56,7 +59,7 @@ export function createOutboundBotClient(options: OutboundBotClientOptions): Outb
         }
       }, {
         policy: options.retry,
-        isRetryable: (error) => error instanceof RetryableError,
+        isRetryable: (error) => error instanceof RetryableError && (kind === 'read' || error.throttled),
         retryAfterMs: (error) => (error instanceof RetryableError ? error.retryAfterMs : null),
         onRetry: ({ attempt, delayMs, error }) => {
           const e = error as RetryableError;
@@ -93,6 +96,32 @@ export function createOutboundBotClient(options: OutboundBotClientOptions): Outb
         return toJobDetail(job);
       });
     },
+    createJobGroup(group) {
+      return request('CreateJobGroup', jobGroupParams(group), (body) => toJobGroup(object(body.JobGroup), 'CreateJobGroup'), 'write');
+    },
+    async assignJobs(jobGroupId, jobs, callingNumbers) {
+      if (jobs.length === 0) return [];
+      if (jobs.length > ASSIGN_JOBS_MAX) throw new Error(`AssignJobs takes at most ${ASSIGN_JOBS_MAX} jobs per call, got ${jobs.length}; split them into batches.`);
+      const jobsJson = jobs.map((job) => JSON.stringify({ contacts: [{ phoneNumber: job.phoneNumber, ...(job.name ? { name: job.name } : {}), referenceId: job.referenceId }] }));
+      const params: Wire = { JobGroupId: jobGroupId, JobsJson: jobsJson, ...(callingNumbers.length > 0 ? { CallingNumber: callingNumbers } : {}) };
+      return request('AssignJobs', params, (body) => {
+        const ids = Array.isArray(body.JobsId) ? body.JobsId.map(text).filter((id): id is string => id !== null) : [];
+        // A short or missing list cannot be matched to the jobs sent; the caller lists the group instead.
+        if (ids.length !== jobs.length) throw new RetryableError('MalformedResponse', `AssignJobs answered ${ids.length} job ids for ${jobs.length} jobs`);
+        return ids;
+      }, 'write');
+    },
+    findJobGroups(searchText) {
+      return request('ListJobGroups', { SearchText: searchText, PageNumber: 1, PageSize: 100 }, (body) =>
+        list(object(body.JobGroups)?.List).map((g) => toJobGroup(g, 'ListJobGroups')));
+    },
+    describeJobGroup(jobGroupId) {
+      return request('DescribeJobGroup', { JobGroupId: jobGroupId }, (body) => toJobGroup(object(body.JobGroup), 'DescribeJobGroup'));
+    },
+    listScripts() {
+      return request('ListScripts', { PageNumber: 1, PageSize: 100 }, (body) =>
+        list(object(body.Scripts)?.List).map((s) => ({ scriptId: requiredId(s.ScriptId, 'ListScripts'), name: text(s.Name) ?? '' })));
+    },
   };
 }
 
@@ -111,10 +140,35 @@ function toGroupJobPage(body: Wire, pageNumber: number, pageSize: number): Group
   };
 }
 
+function jobGroupParams(group: NewJobGroup): Wire {
+  const strategy = group.window && {
+    repeatBy: 'Once',
+    workingTime: group.window.workingTime,
+    maxAttemptsPerDay: group.window.maxAttemptsPerDay,
+    minAttemptInterval: group.window.minAttemptInterval,
+  };
+  return {
+    JobGroupName: group.name,
+    ...(group.description ? { JobGroupDescription: group.description } : {}),
+    ...(group.scriptId ? { ScriptId: group.scriptId } : {}),
+    ...(group.callingNumbers.length > 0 ? { CallingNumber: group.callingNumbers } : {}),
+    ...(strategy ? { StrategyJson: JSON.stringify(strategy) } : {}),
+  };
+}
+
+function toJobGroup(group: Wire | null, where: string): JobGroupSummary {
+  if (!group) throw malformed(`${where} answered without a JobGroup`);
+  const jobGroupId = text(group.JobGroupId);
+  if (jobGroupId === null) throw malformed(`${where} answered a job group without JobGroupId`);
+  return { jobGroupId, name: text(group.JobGroupName) ?? '', status: text(group.Status) ?? 'Unknown' };
+}
+
 function toGroupJob(job: Wire): GroupJob {
+  const contacts = list(job.Contacts);
   return {
     jobId: requiredId(job.JobId, 'ListJobsByGroup'),
-    phoneNumbers: list(job.Contacts).map((c) => text(c.PhoneNumber)).filter((p): p is string => p !== null),
+    phoneNumbers: contacts.map((c) => text(c.PhoneNumber)).filter((p): p is string => p !== null),
+    referenceIds: [...new Set([job.ReferenceId, ...contacts.map((c) => c.ReferenceId)].map(text).filter((r): r is string => r !== null))],
     status: text(job.Status) ?? 'Unknown',
     failureReason: text(job.FailureReason),
   };

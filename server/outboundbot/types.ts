@@ -10,6 +10,8 @@ export interface GroupJob {
   jobId: string;
   /** Contact phone numbers exactly as the API gave them (not normalised). */
   phoneNumbers: string[];
+  /** The job's and its contacts' ReferenceId (autofollow sends the lead row id), without blanks. */
+  referenceIds: string[];
   status: JobStatus;
   failureReason: string | null;
 }
@@ -50,6 +52,46 @@ export interface JobDetail {
   tasks: CallAttempt[];
 }
 
+/** A job group as CreateJobGroup, DescribeJobGroup and ListJobGroups give it. */
+export interface JobGroupSummary {
+  jobGroupId: string;
+  name: string;
+  /** JobGroup.Status, reference §4.2: Draft, Scheduling, Executing, Completed, Paused, Failed, Cancelled, Initializing. */
+  status: string;
+}
+
+/** When Outbound Bot may call (StrategyJson, reference §3.7). */
+export interface CallingWindow {
+  /** "HH:mm:ss" pairs. */
+  workingTime: Array<{ beginTime: string; endTime: string }>;
+  maxAttemptsPerDay: number;
+  /** Minutes between two attempts at one job. */
+  minAttemptInterval: number;
+}
+
+export interface NewJobGroup {
+  name: string;
+  description?: string;
+  /** null: the instance's default. */
+  scriptId: string | null;
+  /** Empty: every number bound to the instance. */
+  callingNumbers: string[];
+  window: CallingWindow | null;
+}
+
+/** One job to assign: one contact (reference §3.8 JobsJson). */
+export interface NewJob {
+  phoneNumber: string;
+  name: string | null;
+  /** autofollow's lead row id: how a later listing tells whose job it is. */
+  referenceId: string;
+}
+
+export interface ScriptSummary {
+  scriptId: string;
+  name: string;
+}
+
 export interface OutboundBotClient {
   /** One page of a job group's jobs (ListJobsByGroup, 1-based pages). */
   listJobsByGroup(jobGroupId: string, pageNumber: number, pageSize: number): Promise<GroupJobPage>;
@@ -57,7 +99,22 @@ export interface OutboundBotClient {
   listJobs(jobIds: string[]): Promise<JobDetail[]>;
   /** One job with every task and its full conversation (DescribeJob). */
   describeJob(jobId: string): Promise<JobDetail>;
+  /**
+   * CreateJobGroup. A write: retried only when throttled (the gateway refused it before acting); any
+   * other failure but a BusinessError may have created the group (reference §5.4).
+   */
+  createJobGroup(group: NewJobGroup): Promise<JobGroupSummary>;
+  /** AssignJobs, at most ASSIGN_JOBS_MAX a call, JobsId in the order given. A write, as createJobGroup. */
+  assignJobs(jobGroupId: string, jobs: NewJob[], callingNumbers: string[]): Promise<string[]>;
+  /** ListJobGroups with SearchText: the groups whose name contains the text (first 100). */
+  findJobGroups(searchText: string): Promise<JobGroupSummary[]>;
+  describeJobGroup(jobGroupId: string): Promise<JobGroupSummary>;
+  /** ListScripts: the instance's scripts (first 100). */
+  listScripts(): Promise<ScriptSummary[]>;
 }
+
+/** Maximum jobs AssignJobs takes in one call (reference §3.8). */
+export const ASSIGN_JOBS_MAX = 99;
 
 /** Maximum ids ListJobs accepts in one call (reference §3.3). */
 export const LIST_JOBS_MAX_IDS = 99;

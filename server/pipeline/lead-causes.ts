@@ -1,7 +1,8 @@
 // The leads the pipeline cannot finish by itself, by cause (DESIGN §3.12): each cause is written once
 // here and read by close-leads (a person's decision), diagnose and /stuck. Every condition reads
 // leads_task_list joined (LEFT JOIN) with af_lead_states on the lead's row id.
-import { and, sql, type SQL } from 'drizzle-orm';
+import { and, eq, sql, type SQL } from 'drizzle-orm';
+import { leadsTaskList as lead } from '../db/schema/crm.ts';
 import {
   hasJobId, isConversationMissing, isJobCancelled, isNotInJobGroup, isUnfollowed, lacksFinalStatus, lacksJobId,
 } from './lead-conditions.ts';
@@ -27,3 +28,20 @@ export const closeCauseColumn = sql<CloseCause | null>`CASE ${sql.join(
   CLOSE_CAUSES.map((cause) => sql`WHEN ${CLOSE_CAUSE_CONDITIONS[cause]} THEN ${cause}`),
   sql` `,
 )} END`;
+
+/**
+ * Leads a re-call may give a new job (issue 10): no follow record and no person's interest, and a
+ * call that was cancelled, never made (not in the job group), or failed without its record yet.
+ */
+export const RECALL_CAUSES = ['cancelled', 'not-in-group', 'failed'] as const;
+export type RecallCause = (typeof RECALL_CAUSES)[number];
+
+export function isRecallCause(value: unknown): value is RecallCause {
+  return typeof value === 'string' && (RECALL_CAUSES as readonly string[]).includes(value);
+}
+
+export const RECALL_CAUSE_CONDITIONS: Record<RecallCause, SQL> = {
+  cancelled: CLOSE_CAUSE_CONDITIONS.cancelled,
+  'not-in-group': CLOSE_CAUSE_CONDITIONS['not-in-group'],
+  failed: and(eq(lead.callStatus, 'Failed'), isUnfollowed)!,
+};

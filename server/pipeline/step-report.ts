@@ -1,7 +1,9 @@
 // What each pipeline step reports: kept in run history (af_task_runs.steps) and logged as one line.
 import { BusinessError, errorCodeOf } from '../outboundbot/errors.ts';
 
-export type StepName = 'sync_call_job_ids' | 'query_task_execution' | 'create_leads_follow' | 'default_is_interested' | 'check_and_update_task_status';
+export type StepName =
+  | 'sync_call_job_ids' | 'query_task_execution' | 'create_leads_follow' | 'default_is_interested' | 'check_and_update_task_status'
+  | 'launch' | 'recall';
 
 export interface StepError {
   code: string;
@@ -40,7 +42,7 @@ export function capErrorMessage(message: string): string {
 const CHANGE_COUNTS = new Set([
   'matched', 'followNewerJob', 'newlyNotInJobGroup', 'statusesStored', 'jobStatesChanged', 'apiErrorsRecorded',
   'conversationsRecovered', 'conversationsMissing', 'created', 'alreadyDone', 'analysisFailed', 'defaulted',
-  'retried', 'succeeded', 'stillFailed', 'leftAlone',
+  'retried', 'succeeded', 'stillFailed', 'leftAlone', 'jobsCreated', 'jobGroupCreated', 'stageMoved',
 ]);
 
 export function changedAnything(reports: StepReport[]): boolean {

@@ -5,6 +5,7 @@ export type FaultName =
   | 'throttle' // 400 Throttling.User with x-acs-retry-after (milliseconds, as openapi-core reads it)
   | 'server-error' // 503 ServiceUnavailable (500 with code InternalError)
   | 'timeout' // no answer at all, or the real answer after delayMs
+  | 'lost-answer' // the action runs (its jobs are created), then no answer at all, or the answer after delayMs
   | 'slow' // the real answer after delayMs
   | 'html-502' // a proxy's HTML error page: the client cannot even read the status
   | 'empty-200' // 200 with an empty body
@@ -14,7 +15,7 @@ export type FaultName =
   | 'business-error-200'; // 200 with Success:false (the real service's style is unconfirmed, reference §5.1)
 
 export const FAULT_NAMES: readonly FaultName[] = [
-  'throttle', 'server-error', 'timeout', 'slow', 'html-502', 'empty-200', 'malformed-json', 'reset', 'business-error', 'business-error-200',
+  'throttle', 'server-error', 'timeout', 'lost-answer', 'slow', 'html-502', 'empty-200', 'malformed-json', 'reset', 'business-error', 'business-error-200',
 ];
 
 export interface FaultOptions {

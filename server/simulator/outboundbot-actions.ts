@@ -2,6 +2,7 @@
 // wraps them in the §2.7 envelope and answers refusals in the §5.1 shapes. Keeps the quirky
 // spellings: PlanedTime, RowCount vs TotalCount, ModifyTime as a string.
 import { intParam, invalid, listParam, missing, notFound, required, type Params } from './outboundbot-params.ts';
+import { createWriteActions } from './outboundbot-write-actions.ts';
 import { CALLING_NUMBER, latestTask, type JobGroup, type SimContact, type SimulatedJob, type SimulatedJobs, type SimulatedTask } from './simulated-jobs.ts';
 
 const LIST_JOBS_MAX_IDS = 99;
@@ -103,6 +104,7 @@ export function createOutboundBotActions({ state, instanceId, now, listing = cre
   }
 
   return {
+    ...createWriteActions({ state, requireInstance }),
     ListJobsByGroup(p) {
       requireInstance(p);
       const group = requireGroup(p);
@@ -160,13 +162,13 @@ export function createOutboundBotActions({ state, instanceId, now, listing = cre
       const all = listedJobs(group);
       const count = (status: string) => all.filter((j) => j.status === status).length;
       const completed = all.filter((j) => FINAL.includes(j.status)).length;
-      const status = all.length > 0 && completed === all.length ? 'Completed' : count('Executing') > 0 || completed > 0 ? 'Executing' : 'Scheduling';
+      const status = group.ended || (all.length > 0 && completed === all.length) ? 'Completed' : count('Executing') > 0 || completed > 0 ? 'Executing' : 'Scheduling';
       return {
         JobGroup: {
           JobGroupId: group.jobGroupId, JobGroupName: group.name, JobGroupDescription: '', Status: status,
           CreationTime: group.creationTime, ModifyTime: String(group.creationTime), Priority: 'Daily',
-          MinConcurrency: 0, RingingDuration: 25, ScenarioId: 'sim-scenario', ScriptId: 'sim-script', ScriptName: '车展邀约回访',
-          ScriptVersion: '1', ScriptNluEngine: 'Prompts', CallingNumbers: [CALLING_NUMBER], RecallCallingNumbers: [],
+          MinConcurrency: 0, RingingDuration: 25, ScenarioId: 'sim-scenario', ScriptId: group.scriptId, ScriptName: '车展邀约回访',
+          ScriptVersion: '1', ScriptNluEngine: 'Prompts', CallingNumbers: group.callingNumbers, RecallCallingNumbers: [],
           JobDataParsingTaskId: '', JobFilePath: '',
           RecallStrategy: { EmptyNumberIgnore: false, InArrearsIgnore: false, OutOfServiceIgnore: false },
           Progress: {

@@ -113,6 +113,12 @@ export async function listenOutboundBotHttp(options: OutboundBotHttpOptions): Pr
       case 'timeout':
         if (fault.delayMs === null) return; // never answers; the client's timeout (or stop()) ends it
         return later(res, fault.delayMs, () => { const a = respond(); json(a.status, a.body); });
+      case 'lost-answer': {
+        // The effect lands now; only the answer is lost (or late): a write whose caller cannot know it happened.
+        const a = respond();
+        if (fault.delayMs === null) return;
+        return later(res, fault.delayMs, () => json(a.status, a.body));
+      }
       case 'slow':
         return later(res, fault.delayMs ?? FAULT_DEFAULTS.slowMs, () => { const a = respond(); json(a.status, a.body); });
       case 'html-502':
@@ -151,7 +157,9 @@ export async function listenOutboundBotHttp(options: OutboundBotHttpOptions): Pr
     send(res, requestId, status, JSON.stringify({ RequestId: requestId, ...body }));
   }
 
-  const server = http.createServer((req, res) => {
+  // AssignJobs sends up to 99 jobs as JSON in the query string (reference §2.2): far beyond Node's
+  // 16 KB default for the request head, which would answer 431 with an empty body.
+  const server = http.createServer({ maxHeaderSize: 1024 * 1024 }, (req, res) => {
     handle(req, res).catch((error: unknown) => {
       log?.error({ err: error }, 'outboundbot simulator failed on a request');
       send(res, randomUUID().toUpperCase(), 500, JSON.stringify({ Code: 'InternalError', Message: String(error) }));

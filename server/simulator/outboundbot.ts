@@ -13,12 +13,13 @@ import { startAutoplay, type AutoplayOptions } from './autoplay.ts';
 import { createFaultQueue, type FaultName, type FaultOptions } from './faults.ts';
 import { createListingBehaviour, createOutboundBotActions } from './outboundbot-actions.ts';
 import { listenOutboundBotHttp, type RecordedRequest } from './outboundbot-http.ts';
-import { createSimulatedJobs, type JobOutcome, type SimContact, type SimulatedJob } from './simulated-jobs.ts';
+import { createSimulatedJobs, type JobGroupSpec, type JobOutcome, type SimContact, type SimulatedJob } from './simulated-jobs.ts';
 
 export { API_VERSION } from './outboundbot-http.ts';
 export type { RecordedRequest } from './outboundbot-http.ts';
 export type { AutoplayMix, AutoplayOptions } from './autoplay.ts';
-export type { JobOutcome, SimContact, SimulatedJob, SimulatedTask, SimUtterance } from './simulated-jobs.ts';
+export { CALLING_NUMBERS, SCRIPTS } from './simulated-jobs.ts';
+export type { JobGroupSpec, JobOutcome, SimContact, SimulatedJob, SimulatedTask, SimUtterance } from './simulated-jobs.ts';
 
 export interface OutboundBotSimulatorOptions {
   instanceId?: string; accessKeyId?: string; accessKeySecret?: string;
@@ -32,7 +33,11 @@ export interface OutboundBotSimulatorOptions {
 export interface OutboundBotSimulator {
   readonly url: string; readonly instanceId: string; readonly accessKeyId: string; readonly accessKeySecret: string;
   readonly requests: RecordedRequest[];
-  createJobGroup(name?: string): string;
+  createJobGroup(nameOrSpec?: string | JobGroupSpec): string;
+  /** The group ends: AssignJobs into it answers JobGroupCompleted, DescribeJobGroup says Completed. */
+  endJobGroup(jobGroupId: string): void;
+  /** Every job group, for tests that count them. */
+  jobGroups(): Array<{ jobGroupId: string; name: string; ended: boolean }>;
   assignJobs(jobGroupId: string, contacts: SimContact[]): string[];
   startJob(jobId: string): void;
   finishJob(jobId: string, outcome: JobOutcome): void;
@@ -66,12 +71,13 @@ export async function startOutboundBotSimulator(options: OutboundBotSimulatorOpt
     actions: createOutboundBotActions({ state, instanceId, now, listing }),
     faults, requests, accessKeyId, accessKeySecret, verifySignature: options.verifySignature, log: options.log,
   });
-  const { createJobGroup, assignJobs, startJob, finishJob, attachConversation, cancelJob, removeJob, jobsOf } = state;
+  const { createJobGroup, endJobGroup, assignJobs, startJob, finishJob, attachConversation, cancelJob, removeJob, jobsOf } = state;
 
   return {
     url: server.url,
     instanceId, accessKeyId, accessKeySecret, requests,
-    createJobGroup, assignJobs, startJob, finishJob, attachConversation, cancelJob, removeJob, jobsOf,
+    createJobGroup, endJobGroup, assignJobs, startJob, finishJob, attachConversation, cancelJob, removeJob, jobsOf,
+    jobGroups: () => [...state.groups.values()].map((g) => ({ jobGroupId: g.jobGroupId, name: g.name, ended: g.ended })),
     capPageSize(size, capOptions) {
       listing.maxPageSize = size;
       listing.echoRequestedPageSize = capOptions?.echoRequested ?? false;

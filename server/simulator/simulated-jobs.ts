@@ -5,6 +5,12 @@ import { randomUUID } from 'node:crypto';
 import { buildConversation, type ConversationKind, type ConversationLine } from './conversations.ts';
 
 export const CALLING_NUMBER = '02160001234';
+/** The calling numbers and scripts the simulated instance owns (what the listings answer). */
+export const CALLING_NUMBERS = [CALLING_NUMBER, '02160005678'];
+export const SCRIPTS = [
+  { scriptId: 'sim-script', name: '车展邀约回访' },
+  { scriptId: 'sim-script-test-drive', name: '试驾邀约' },
+];
 
 export interface SimContact { phone: string; name?: string; referenceId?: string }
 /** Our client's Utterance shape is accepted as is; missing timestamps and ids are filled in. */
@@ -25,7 +31,13 @@ export interface SimulatedJob {
   contact: { contactId: string; phone: string; name: string | null; referenceId: string | null };
   tasks: SimulatedTask[];
 }
-export interface JobGroup { jobGroupId: string; name: string; creationTime: number; jobIds: string[] }
+export interface JobGroup {
+  jobGroupId: string; name: string; creationTime: number; jobIds: string[];
+  scriptId: string; callingNumbers: string[];
+  /** Ended groups (Completed, Cancelled) take no more jobs. */
+  ended: boolean;
+}
+export interface JobGroupSpec { name?: string; scriptId?: string; callingNumbers?: string[] }
 
 export type SimulatedJobs = ReturnType<typeof createSimulatedJobs>;
 
@@ -48,10 +60,19 @@ export function createSimulatedJobs(now: () => number) {
   }
   const listedJobs = (group: JobGroup) => group.jobIds.map((id) => jobs.get(id)).filter((j): j is SimulatedJob => j !== undefined);
 
-  function createJobGroup(name?: string): string {
+  function createJobGroup(nameOrSpec?: string | JobGroupSpec): string {
+    const spec = typeof nameOrSpec === 'string' ? { name: nameOrSpec } : (nameOrSpec ?? {});
     const jobGroupId = randomUUID();
-    groups.set(jobGroupId, { jobGroupId, name: name ?? `回访任务 ${groups.size + 1}`, creationTime: now(), jobIds: [] });
+    groups.set(jobGroupId, {
+      jobGroupId, name: spec.name ?? `回访任务 ${groups.size + 1}`, creationTime: now(), jobIds: [],
+      scriptId: spec.scriptId ?? SCRIPTS[0]!.scriptId, callingNumbers: spec.callingNumbers ?? [CALLING_NUMBER], ended: false,
+    });
     return jobGroupId;
+  }
+
+  /** The group ends (as Outbound Bot ends a finished campaign): it takes no more jobs. */
+  function endJobGroup(jobGroupId: string): void {
+    groupOf(jobGroupId).ended = true;
   }
 
   function assignJobs(jobGroupId: string, contacts: SimContact[]): string[] {
@@ -128,7 +149,7 @@ export function createSimulatedJobs(now: () => number) {
 
   return {
     groups, jobs, listedJobs,
-    createJobGroup, assignJobs, startJob, finishJob, attachConversation, cancelJob, removeJob, jobsOf,
+    createJobGroup, endJobGroup, assignJobs, startJob, finishJob, attachConversation, cancelJob, removeJob, jobsOf,
   };
 }
 

@@ -47,7 +47,7 @@ describe('migrate on an existing CRM database', () => {
     const columnsBefore = await describeTables();
     const report = await migrateDatabase(url, name);
     expect(report.databaseCreated).toBe(false);
-    expect(report.tablesCreated).toEqual(['__drizzle_migrations', 'af_api_tokens', 'af_audit_log', 'af_channel_leases', 'af_channel_sends', 'af_deliveries', 'af_hot_lead_events', 'af_job_group_listings', 'af_lead_states', 'af_login_failures', 'af_operators', 'af_processes', 'af_sessions', 'af_settings', 'af_superseded_jobs', 'af_task_activity', 'af_task_leases', 'af_task_pauses', 'af_task_runs']);
+    expect(report.tablesCreated).toEqual(['__drizzle_migrations', 'af_api_tokens', 'af_audit_log', 'af_channel_leases', 'af_channel_sends', 'af_deliveries', 'af_hot_lead_events', 'af_job_group_listings', 'af_launches', 'af_lead_states', 'af_login_failures', 'af_operators', 'af_processes', 'af_sessions', 'af_settings', 'af_superseded_jobs', 'af_task_activity', 'af_task_leases', 'af_task_pauses', 'af_task_runs']);
     // leads_task_list already has an index leading with call_job_id, and dcc_leads_follow one on leads_id.
     expect(report.indexesCreated).toEqual(['leads_task_list.af_idx_task_progress', 'leads_task_list.af_idx_task_job']);
     expect(await describeTables()).toBe(columnsBefore);
@@ -88,7 +88,7 @@ describe('migrate on an existing CRM database', () => {
       const report = await migrateDatabase(urlFor(fresh), fresh);
       expect(report.databaseCreated).toBe(true);
       expect(report.tablesCreated).toEqual(
-        ['__drizzle_migrations', 'af_api_tokens', 'af_audit_log', 'af_channel_leases', 'af_channel_sends', 'af_deliveries', 'af_hot_lead_events', 'af_job_group_listings', 'af_lead_states', 'af_login_failures', 'af_operators', 'af_processes', 'af_sessions', 'af_settings', 'af_superseded_jobs', 'af_task_activity', 'af_task_leases', 'af_task_pauses', 'af_task_runs', 'call_tasks', 'dcc_leads_follow', 'leads_task_list'],
+        ['__drizzle_migrations', 'af_api_tokens', 'af_audit_log', 'af_channel_leases', 'af_channel_sends', 'af_deliveries', 'af_hot_lead_events', 'af_job_group_listings', 'af_launches', 'af_lead_states', 'af_login_failures', 'af_operators', 'af_processes', 'af_sessions', 'af_settings', 'af_superseded_jobs', 'af_task_activity', 'af_task_leases', 'af_task_pauses', 'af_task_runs', 'call_tasks', 'dcc_leads_follow', 'leads_task_list'],
       );
     } finally {
       await adminQuery(`DROP DATABASE IF EXISTS \`${fresh}\``);

@@ -19,7 +19,7 @@ describe('listJobsByGroup', () => {
   it('maps every job with its phone exactly as assigned, its status and failure reason', async () => {
     const group = sim.createJobGroup();
     const [a, b, c] = sim.assignJobs(group, [
-      { phone: '+86 138-0013-8000', name: '张先生' }, { phone: '13900001111' }, { phone: '(021) 6000 0000' },
+      { phone: '+86 138-0013-8000', name: '张先生' }, { phone: '13900001111' }, { phone: '(021) 6000 0000', referenceId: '42' },
     ]);
     sim.finishJob(a!, { status: 'Succeeded' });
     sim.finishJob(b!, { status: 'Failed', failureReason: 'NoAnswer', taskStatus: 'Busy' });
@@ -29,9 +29,9 @@ describe('listJobsByGroup', () => {
     expect(page).toEqual({
       pageNumber: 1, pageSize: 50, totalCount: 3,
       jobs: [
-        { jobId: a, phoneNumbers: ['+86 138-0013-8000'], status: 'Succeeded', failureReason: null },
-        { jobId: b, phoneNumbers: ['13900001111'], status: 'Failed', failureReason: 'NoAnswer' },
-        { jobId: c, phoneNumbers: ['(021) 6000 0000'], status: 'Scheduling', failureReason: null },
+        { jobId: a, phoneNumbers: ['+86 138-0013-8000'], referenceIds: [], status: 'Succeeded', failureReason: null },
+        { jobId: b, phoneNumbers: ['13900001111'], referenceIds: [], status: 'Failed', failureReason: 'NoAnswer' },
+        { jobId: c, phoneNumbers: ['(021) 6000 0000'], referenceIds: ['42'], status: 'Scheduling', failureReason: null },
       ],
     });
     const [request] = sim.requests;

@@ -308,3 +308,41 @@ export const taskActivity = mysqlTable(
   },
   (t) => [primaryKey({ columns: [t.taskId, t.hour] }), index('idx_af_task_activity_hour').on(t.hour, t.taskId)],
 );
+
+/**
+ * Launches and re-calls (issue 10): one row per attempt to assign a task's calls to Outbound Bot,
+ * with its progress. AssignJobs and CreateJobGroup are not idempotent (reference §5.4), so the row
+ * names the job group it creates before asking (found again by that name after a lost answer), and
+ * every attempt reconciles with a listing of the group before it sends anything.
+ */
+export const launches = mysqlTable(
+  'af_launches',
+  {
+    id: bigint('id', { mode: 'number', unsigned: true }).autoincrement().primaryKey(),
+    taskId: int('task_id', { unsigned: true }).notNull(),
+    /** launch | recall */
+    kind: varchar('kind', { length: 16 }).notNull(),
+    /** running | done | failed */
+    status: varchar('status', { length: 16 }).notNull(),
+    /** The name a group created by this attempt gets; set before CreateJobGroup is sent. */
+    jobGroupName: varchar('job_group_name', { length: 160 }),
+    groupRequestedAt: datetime('group_requested_at', { mode: 'date', fsp: 3 }),
+    jobGroupId: varchar('job_group_id', { length: 64 }),
+    scriptId: varchar('script_id', { length: 64 }),
+    /** JSON array of calling numbers (empty: the instance's). */
+    callingNumbers: text('calling_numbers'),
+    /** Leads this attempt found without a job in the group (after reconciling). */
+    leadsToCall: int('leads_to_call', { unsigned: true }).notNull().default(0),
+    /** Leads the listing showed already had their job (from an earlier, interrupted attempt). */
+    leadsFound: int('leads_found', { unsigned: true }).notNull().default(0),
+    batchesSent: int('batches_sent', { unsigned: true }).notNull().default(0),
+    jobsCreated: int('jobs_created', { unsigned: true }).notNull().default(0),
+    startedBy: varchar('started_by', { length: 128 }).notNull(),
+    startedAt: datetime('started_at', { mode: 'date', fsp: 3 }).notNull(),
+    updatedAt: datetime('updated_at', { mode: 'date', fsp: 3 }).notNull(),
+    finishedAt: datetime('finished_at', { mode: 'date', fsp: 3 }),
+    errorCode: varchar('error_code', { length: 128 }),
+    errorMessage: text('error_message'),
+  },
+  (t) => [index('idx_af_launches_task').on(t.taskId, t.startedAt)],
+);

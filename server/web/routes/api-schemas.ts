@@ -161,3 +161,32 @@ export const diagnosis = {
   },
   additionalProperties: true,
 } as const;
+
+/** The launch and recall bodies, for the document only: launch-input.ts checks them (issue 10). */
+export function launchBody(command: 'launch' | 'recall') {
+  return {
+    type: 'object',
+    description: 'Every field is optional; the defaults come from OUTBOUNDBOT_SCRIPT_ID, OUTBOUNDBOT_CALLING_NUMBERS and OUTBOUNDBOT_WORKING_HOURS.',
+    properties: {
+      scriptId: { type: 'string', description: 'The script the job group runs.' },
+      callingNumbers: { type: 'array', items: { type: 'string' }, description: 'Calling numbers; empty: every number bound to the instance.' },
+      workingHours: { type: 'string', description: 'When it may call: `HH:mm-HH:mm` windows, comma-separated.', example: '09:00-12:00,13:30-20:00' },
+      maxAttemptsPerDay: { type: 'integer', minimum: 1, maximum: 10 },
+      minAttemptInterval: { type: 'integer', minimum: 1, maximum: 1440, description: 'Minutes between two attempts.' },
+      ...(command === 'recall'
+        ? {
+            causes: { type: 'array', items: { type: 'string', enum: ['cancelled', 'not-in-group', 'failed'] }, description: 'Which leads to call again (default: all three).' },
+            leadIds: { type: 'array', items: { type: 'integer', minimum: 1 }, description: 'Only these lead row ids.' },
+          }
+        : {}),
+    },
+    additionalProperties: false,
+  } as const;
+}
+
+export const launchAccepted = {
+  type: 'object',
+  description: 'The command started in the background (`{ taskId, accepted: true, result }`).',
+  properties: { taskId: { type: 'integer' }, accepted: { type: 'boolean', enum: [true] }, result: { type: 'string' } },
+  additionalProperties: true,
+} as const;

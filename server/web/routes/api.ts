@@ -7,7 +7,7 @@ import { httpError } from '../http-errors.ts';
 import { requireBearerToken } from '../plugins/bearer-token.ts';
 import { commandRoute } from '../route-roles.ts';
 import {
-  apiError, apiErrorSchema, badTaskIdResponse, closeLeadsBody, closeLeadsDone, diagnosis, guardResponses, processAccepted, taskIdParams,
+  apiError, apiErrorSchema, badTaskIdResponse, closeLeadsBody, closeLeadsDone, diagnosis, guardResponses, launchAccepted, launchBody, processAccepted, taskIdParams,
 } from './api-schemas.ts';
 import { statusOf } from './outcome-status.ts';
 
@@ -93,6 +93,43 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { reads, op
     return sendOutcome(reply, taskId, outcome);
   });
 
+  // 开始外呼 / 重新外呼 (issue 10): the same commands as `autofollow launch` and `autofollow recall`.
+  for (const command of ['launch', 'recall'] as const) {
+    app.post(`/tasks/:id/${command}`, {
+      config: {
+        ...commandRoute(command).config,
+        // Documented, not validated by Fastify: launch-input.ts checks the body with sentences that
+        // name the field, the same for /api, the CLI and the dashboard, and the refusal is audited.
+        swaggerTransform: ({ schema, url }) => ({ schema: { ...schema, body: launchBody(command) }, url }),
+      },
+      schema: {
+        tags: ['tasks'],
+        operationId: `${command}Task`,
+        summary: command === 'launch' ? 'Assign a stage-1 task’s calls to Outbound Bot (开始外呼)' : 'New calls for leads whose call was cancelled, never made or failed (重新外呼)',
+        description:
+          (command === 'launch'
+            ? 'Creates the task’s one job group (or uses the one it names), assigns one job per lead (never twice), moves it 1 → 2 and processes it. '
+            : 'Assigns new jobs into the task’s job group (or a new one once Outbound Bot ended it); a task at stage 3 or 4 goes back to 2. ') +
+          'Runs in the background; progress is in `af_launches` and the task page. Needs a token with the operator role.',
+        params: taskIdParams,
+        response: {
+          202: launchAccepted,
+          400: apiError('A bad task id (`{ error }`), or a bad body: `reason: "bad-input"` with `error` naming the field.'),
+          ...guardResponses,
+          404: apiError('No such task (`reason: "not-found"`).'),
+          409: apiError('Refused: `not-eligible` (stage), `paused` or `busy`.'),
+          503: apiError('Shutting down (`reason: "shutting-down"`).'),
+        },
+      },
+    }, async (request: TaskRequest, reply) => {
+      const taskId = taskIdOf(request);
+      const client = request.apiClient!;
+      const outcome = await operations.launches[command]({ name: `api:${client.name}`, role: client.role, via: 'api' }, taskId, request.body ?? {});
+      if (outcome.status === 'started') return reply.code(202).send({ taskId, accepted: true, result: outcome.result });
+      return sendOutcome(reply, taskId, outcome);
+    });
+  }
+
   app.get('/tasks/:id/diagnose', {
     schema: {
       tags: ['tasks'],
@@ -148,6 +185,9 @@ const API_SENTENCES: Partial<Record<string, (taskId: number) => string>> = {
   'bad-input': () => 'the request is not valid',
   'shutting-down': () => 'autofollow is shutting down; try again in a moment',
   forbidden: () => 'this token may not start processing',
+  busy: (id) => `task ${id} is being worked on by another process; try again when it is done`,
+  'nothing-to-launch': (id) => `task ${id} has no lead to call`,
+  'nothing-to-recall': (id) => `no lead of task ${id} has a call to make again`,
 };
 
 /** The route schema has checked the id (taskIdParams). */
