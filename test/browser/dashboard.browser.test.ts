@@ -177,9 +177,9 @@ async function followCount(taskId: number): Promise<number> {
   return Number(rows[0]!.n);
 }
 
-/** Final, and a Succeeded call's conversation is there: nothing left for the robot to do. */
+/** Final (or cancelled, as the demo does to two), and a Succeeded call's conversation is there: nothing left for the robot to do. */
 function settled(job: SimulatedJob): boolean {
-  if (job.status === 'Failed') return true;
+  if (job.status === 'Failed' || job.status === 'Cancelled') return true;
   const call = latestTask(job);
   return job.status === 'Succeeded' && !!call && !call.conversationWithheld && call.conversation.length > 0;
 }

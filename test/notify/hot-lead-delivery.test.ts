@@ -153,11 +153,15 @@ describe('hot-lead delivery', () => {
     }
     await database.db.update(channelSends).set({ sentAt: sql`${channelSends.sentAt} - INTERVAL 3 SECOND` });
     await s.runOnce();
+    // On a busy machine real time passes too, the early cycles send more small digests, and the
+    // minute's 20 may be spent before the last leads: they go in the next minute, never lost.
+    await database.db.update(channelSends).set({ sentAt: sql`${channelSends.sentAt} - INTERVAL 60 SECOND` });
+    await s.runOnce();
 
     for (const channel of ['dingtalk', 'wecom'] as const) {
       expect(leadsIn(channel).sort((a, b) => a - b), channel).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
       const messages = receiver.messages.filter((m) => m.channel === channel);
-      expect(messages.length, channel).toBeLessThanOrEqual(20);
+      expect(messages.length, channel).toBeLessThanOrEqual(40); // two minutes' worth at most
       expect(messages.length, channel).toBeGreaterThan(10);
     }
     expect(receiver.refused).toEqual([]); // never over the receiver's own count of 20 a minute, never a bad signature
