@@ -7,11 +7,12 @@ import { openDatabase } from '../server/db/client.ts';
 import { migrateDatabase } from '../server/db/migrate.ts';
 import { createLogger } from '../server/log.ts';
 import { buildApp } from '../server/web/build-app.ts';
+import { BENCH_DATABASE } from './seed-large.ts';
 
 const RUNS = 5;
 const base = loadConfigWith(process.env);
 const url = new URL(base.databaseUrl);
-url.pathname = '/autofollow_bench';
+url.pathname = `/${BENCH_DATABASE}`;
 const config = loadConfigWith({
   ...process.env,
   DATABASE_URL: url.toString(),
@@ -20,7 +21,7 @@ const config = loadConfigWith({
   OUTBOUNDBOT_ENDPOINT: 'http://127.0.0.1:1', LLM_API_KEY: 'bench', LLM_BASE_URL: 'http://127.0.0.1:1/v1',
 });
 const log = createLogger('warn', { pretty: false });
-await migrateDatabase(config.databaseUrl, 'autofollow_bench');
+await migrateDatabase(config.databaseUrl, BENCH_DATABASE);
 const database = openDatabase(config.databaseUrl);
 const app = await buildApp({ pipeline: buildPipelineDeps(config, log, { database }).deps, config, log });
 
@@ -34,7 +35,7 @@ const [[usual]] = (await database.pool.query(
   'SELECT t.id, t.task_name AS name, (SELECT leads_name FROM leads_task_list l WHERE l.task_id = t.id LIMIT 1) AS lead FROM call_tasks t WHERE t.task_type = 3 AND t.id <> ? LIMIT 1',
   [big.id],
 )) as unknown as [[{ id: number; name: string; lead: string }]];
-console.log(`database autofollow_bench: ${counts.tasks} tasks, ${counts.leads} lead rows; biggest task #${big.id} with ${big.n} leads; usual task #${usual.id}`);
+console.log(`database ${BENCH_DATABASE}: ${counts.tasks} tasks, ${counts.leads} lead rows; biggest task #${big.id} with ${big.n} leads; usual task #${usual.id}`);
 
 const HTMX = { 'hx-request': 'true' };
 const pages: Array<[string, string, Record<string, string>?]> = [
