@@ -59,6 +59,7 @@ const pages: Array<[string, string, Record<string, string>?]> = [
   ['  page 500', `/tasks/${big.id}?page=500`],
   ['  task card (poll)', `/tasks/${big.id}/card`, HTMX],
   ['stuck', '/stuck'],
+  ['deliveries', '/deliveries'],
 ];
 
 console.log(`\n${'page'.padEnd(34)} ${'status'.padStart(6)} ${'median'.padStart(9)} ${'min'.padStart(8)} ${'max'.padStart(8)} ${'bytes'.padStart(8)}`);
