@@ -74,6 +74,12 @@ describe('the overview sparkline', () => {
     await db.db.insert(taskActivity).values({ taskId: busy, hour: new Date(midnight + HOUR), followsWritten: 6 });
     const fragment = await session.get('/?fragment=tasks', HTMX);
     expect(sparkOf(fragment.body, busy)).toContain('共 20 条');
+
+    // An action that redraws the row keeps its sparkline.
+    const row = await session.post(`/tasks/${busy}/actions/pause`, { view: 'row' }, { headers: HTMX });
+    expect(row.statusCode).toBe(200);
+    expect(row.body).toContain(`<tr id="task-row-${busy}" class="paused">`);
+    expect(sparkOf(row.body, busy)).toContain('共 20 条');
   });
 
   it('reads one statement for a page of many tasks', async () => {
