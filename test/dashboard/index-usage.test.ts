@@ -67,6 +67,21 @@ async function givenActivityAndDeliveries(active: number) {
   await database.pool.query('ANALYZE TABLE af_task_activity, af_deliveries, af_hot_lead_events');
 }
 
+/** Each statement's EXPLAIN rows, run with its own parameters. */
+async function explainEach(list: Array<{ sql: string; params: unknown[] }>): Promise<Array<{ sql: string; row: mysql.RowDataPacket }>> {
+  const plans: Array<{ sql: string; row: mysql.RowDataPacket }> = [];
+  const connection = await database.pool.getConnection();
+  try {
+    for (const { sql, params } of list) {
+      const [plan] = await connection.query<mysql.RowDataPacket[]>(`EXPLAIN ${sql}`, params);
+      for (const row of plan) plans.push({ sql, row });
+    }
+  } finally {
+    connection.release();
+  }
+  return plans;
+}
+
 describe('index use of the dashboard reads', () => {
   it('runs no full scan of leads_task_list or dcc_leads_follow', async () => {
     await givenBackground(400, 100);
@@ -105,37 +120,20 @@ describe('index use of the dashboard reads', () => {
     const onLeads = statements.filter((s) => /`?(leads_task_list|dcc_leads_follow)`?/.test(s.sql));
     expect(onLeads.length).toBeGreaterThan(20);
     const scans: string[] = [];
-    const connection = await database.pool.getConnection();
-    try {
-      for (const { sql, params } of onLeads) {
-        const [plan] = await connection.query<mysql.RowDataPacket[]>(`EXPLAIN ${sql}`, params);
-        for (const row of plan) {
-          // const/system: one row known before the join (e.g. the lead of readLead had no follow record).
-          const oneRow = row.type === 'const' || row.type === 'system';
-          if ((row.table === 'leads_task_list' || row.table === 'dcc_leads_follow') && !oneRow && (row.type === 'ALL' || row.type === 'index' || row.key === null)) {
-            scans.push(`${row.table} ${row.type} ${row.key}: ${sql.slice(0, 200)}`);
-          }
-        }
+    for (const { sql, row } of await explainEach(onLeads)) {
+      // const/system: one row known before the join (e.g. the lead of readLead had no follow record).
+      const oneRow = row.type === 'const' || row.type === 'system';
+      if ((row.table === 'leads_task_list' || row.table === 'dcc_leads_follow') && !oneRow && (row.type === 'ALL' || row.type === 'index' || row.key === null)) {
+        scans.push(`${row.table} ${row.type} ${row.key}: ${sql.slice(0, 200)}`);
       }
-    } finally {
-      connection.release();
     }
     expect(scans).toEqual([]);
     // Nor of the trends' hourly counts (a primary-key range per task) or of the deliveries (their indexes).
     const onIssue11 = statements.filter((s) => /af_task_activity|af_deliveries/.test(s.sql) && /^\s*select/i.test(s.sql));
     expect(onIssue11.length).toBeGreaterThanOrEqual(3 + CHANNELS.length);
-    const issue11Scans: string[] = [];
-    const again = await database.pool.getConnection();
-    try {
-      for (const { sql, params } of onIssue11) {
-        const [plan] = await again.query<mysql.RowDataPacket[]>(`EXPLAIN ${sql}`, params);
-        for (const row of plan) {
-          if (/^af_(task_activity|deliveries|hot_lead_events)$/.test(String(row.table)) && (row.type === 'ALL' || row.type === 'index' || row.key === null)) issue11Scans.push(`${row.table} ${row.type} ${row.key}: ${sql.slice(0, 200)}`);
-        }
-      }
-    } finally {
-      again.release();
-    }
+    const issue11Scans = (await explainEach(onIssue11))
+      .filter(({ row }) => /^af_(task_activity|deliveries|hot_lead_events)$/.test(String(row.table)) && (row.type === 'ALL' || row.type === 'index' || row.key === null))
+      .map(({ sql, row }) => `${row.table} ${row.type} ${row.key}: ${sql.slice(0, 200)}`);
     expect(issue11Scans).toEqual([]);
   });
 
@@ -147,18 +145,9 @@ describe('index use of the dashboard reads', () => {
     await database.pool.query('ANALYZE TABLE leads_task_list, af_lead_states, af_task_runs');
     statements.length = 0;
     await findStuck(database.db, { stuckAfterSeconds: 3600, leaseSeconds: 300, limit: 50, timeZone: TZ });
-    const plans: string[] = [];
-    const connection = await database.pool.getConnection();
-    try {
-      for (const { sql, params } of statements.filter((s) => /leads_task_list|af_lead_states|af_task_runs/.test(s.sql))) {
-        const [plan] = await connection.query<mysql.RowDataPacket[]>(`EXPLAIN ${sql}`, params);
-        for (const row of plan) {
-          if (row.table) plans.push(`${row.table} ${row.type} ${row.key} ${row.key_len} ${/Using index(?! condition)/.test(row.Extra ?? '') ? 'index-only' : 'rows'}`);
-        }
-      }
-    } finally {
-      connection.release();
-    }
+    const plans = (await explainEach(statements.filter((s) => /leads_task_list|af_lead_states|af_task_runs/.test(s.sql))))
+      .filter(({ row }) => row.table)
+      .map(({ row }) => `${row.table} ${row.type} ${row.key} ${row.key_len} ${/Using index(?! condition)/.test(row.Extra ?? '') ? 'index-only' : 'rows'}`);
     // Leads: the waiting-for-conversation range, the marked leads (index-only), and one row per
     // flagged state; never a task's every lead (idx_task, af_idx_task_job, or only the task_id part
     // of af_idx_task_progress: key_len 4) nor a scan.
