@@ -1,6 +1,7 @@
 // Memory of an export (issue 11): one task of N leads (default 50,000) with conversations and
 // follow records, exported as .xlsx and .csv to /dev/null-like files; prints peak RSS and heap.
-// `npx tsx bench/export-memory.ts [leads]` (uses autofollow_bench_export on DATABASE_URL's server).
+// `npx tsx bench/export-memory.ts [leads]` (uses autofollow_bench_export on DATABASE_URL's server, or
+// BENCH_DATABASE).
 import { createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,8 +13,9 @@ import { writeExport, type ExportFormat } from '../server/export/write-export.ts
 
 const n = Number(process.argv[2] ?? 50_000);
 const server = new URL(process.env.DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/autofollow');
-server.pathname = '/autofollow_bench_export';
-await migrateDatabase(server.toString(), 'autofollow_bench_export');
+const name = process.env.BENCH_DATABASE ?? 'autofollow_bench_export';
+server.pathname = `/${name}`;
+await migrateDatabase(server.toString(), name);
 const database = openDatabase(server.toString());
 const pool = database.pool;
 await pool.query('DELETE FROM leads_task_list');

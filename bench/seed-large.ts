@@ -3,7 +3,8 @@
 // season of use leaves: most tasks done (stage 4, a follow record per called lead), ~5% part way at
 // stage 2/3 (calling, waiting for conversations, unsynced, a few not in their job group, cancelled jobs,
 // API errors), analysis failures in one task of 25 (an LLM outage), expired and long-held leases, run history, paused tasks.
-// Run: npx tsx bench/seed-large.ts [tasks] [leadsPerTask]  (database autofollow_bench on DATABASE_URL's server)
+// Run: npx tsx bench/seed-large.ts [tasks] [leadsPerTask]  (database autofollow_bench on DATABASE_URL's server,
+// or BENCH_DATABASE so two people on one server do not drop each other's)
 import { pathToFileURL } from 'node:url';
 import mysql from 'mysql2/promise';
 import { loadConfig } from '../server/config.ts';
@@ -107,7 +108,8 @@ export async function seedLarge(pool: mysql.Pool, partial: Partial<SeedOptions> 
       options.log(`leads of tasks ${plan[i - 1]!.id}/${plan.length} (${Date.now() - started} ms)`);
     }
     await seedRunsLeasesPauses(connection, plan, options);
-    await connection.query('ANALYZE TABLE call_tasks, leads_task_list, dcc_leads_follow, af_lead_states, af_task_runs, af_task_leases');
+    await seedActivity(connection);
+    await connection.query('ANALYZE TABLE call_tasks, leads_task_list, dcc_leads_follow, af_lead_states, af_task_runs, af_task_leases, af_task_activity');
     const count = async (table: string) => Number((await connection.query<mysql.RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${table}`))[0][0]!.n);
     return {
       tasks: plan.length,
@@ -282,9 +284,20 @@ async function seedRunsLeasesPauses(connection: mysql.PoolConnection, plan: Plan
   options.log(`runs, leases and pauses seeded`);
 }
 
+/** The trends' hourly counts (af_task_activity) over the last 14 days: every task busy one hour in three. */
+async function seedActivity(connection: mysql.PoolConnection): Promise<void> {
+  await connection.query(
+    `INSERT INTO af_task_activity (task_id, hour, calls_finished, follows_written)
+     SELECT p.task_id, DATE_FORMAT(@now_utc, '%Y-%m-%d %H:00:00') - INTERVAL s.n HOUR, 1 + (p.task_id + s.n) % 40, 1 + (p.task_id * 7 + s.n) % 30
+       FROM bench_plan p JOIN bench_numbers s ON s.n < 14 * 24 AND (p.task_id + s.n) % 3 = 0`,
+  );
+}
+
+export const BENCH_DATABASE = process.env.BENCH_DATABASE ?? 'autofollow_bench';
+
 async function main(): Promise<void> {
   const config = loadConfig();
-  const name = 'autofollow_bench';
+  const name = BENCH_DATABASE;
   const url = new URL(config.databaseUrl);
   url.pathname = `/${name}`;
   const server = new URL(config.databaseUrl);

@@ -1,5 +1,5 @@
 // The gauges of GET /metrics that come from the database, read when Prometheus scrapes: tasks by
-// stage, stuck leads by cause and the scheduler's pause switch. They are the queries the dashboard
+// stage, stuck leads by cause, the scheduler's pause switch and dead hot-lead deliveries per channel. They are the queries the dashboard
 // polls every few seconds (countTasksByStage, findStuckPage, readSchedulerPause), answered from
 // indexes (test/dashboard/index-usage.test.ts), and a scrape waits for them only so long.
 import type { Db } from './db/client.ts';
@@ -8,6 +8,7 @@ import { setDatabaseGauges } from './metrics.ts';
 import { within } from './net/within.ts';
 import { findStuckPage, type StuckCauseKind, type StuckOptions } from './dashboard/stuck.ts';
 import { countTasksByStage } from './dashboard/task-list.ts';
+import { countDead } from './notify/deliveries.ts';
 import { readSchedulerPause } from './scheduler-switch.ts';
 
 /** A scrape must answer even when the database is slow; Prometheus' default scrape timeout is 10 s. */
@@ -28,15 +29,16 @@ export async function refreshDatabaseGauges(db: Db, options: Omit<StuckOptions, 
 }
 
 async function readDatabaseFacts(db: Db, options: Omit<StuckOptions, 'limit'>) {
-  const [pause, tasksByStage, stuck] = await Promise.all([
+  const [pause, tasksByStage, stuck, deadDeliveriesByChannel] = await Promise.all([
     readSchedulerPause(db),
     countTasksByStage(db),
     // Every stuck task, not a page: at most one entry per task in memory, like /stuck's count.
     findStuckPage(db, { ...options, limit: Number.MAX_SAFE_INTEGER }),
+    countDead(db),
   ]);
   const stuckLeadsByCause: Record<string, number> = Object.fromEntries(STUCK_LEAD_CAUSES.map((cause) => [cause, 0]));
   for (const cause of stuck.tasks.flatMap((task) => task.causes)) {
     if (cause.count !== null && cause.kind in stuckLeadsByCause) stuckLeadsByCause[cause.kind]! += cause.count;
   }
-  return { paused: pause !== null, tasksByStage, stuckLeadsByCause };
+  return { paused: pause !== null, tasksByStage, stuckLeadsByCause, deadDeliveriesByChannel };
 }

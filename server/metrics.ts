@@ -116,6 +116,13 @@ const stuckLeads = new Gauge({
   registers: [registry],
 });
 
+const deadDeliveries = new Gauge({
+  name: 'autofollow_dead_deliveries',
+  help: 'Hot-lead deliveries whose retries ran out and that no operator has resent yet, by channel (/deliveries lists them). Read from the database at scrape time.',
+  labelNames: ['channel'] as const,
+  registers: [registry],
+});
+
 const buildInfo = new Gauge({
   name: 'autofollow_build_info',
   help: 'Always 1; the labels say which autofollow and which Node.js this process runs.',
@@ -193,15 +200,17 @@ export function llmErrorKind(reason: string): string {
  * than show stale counts (the unlabelled pause gauge reads 0, prom-client's value for an unset gauge).
  */
 export function setDatabaseGauges(
-  facts: { paused: boolean; tasksByStage: Record<number, number>; stuckLeadsByCause: Record<string, number> } | null,
+  facts: { paused: boolean; tasksByStage: Record<number, number>; stuckLeadsByCause: Record<string, number>; deadDeliveriesByChannel: Record<string, number> } | null,
 ): void {
   schedulerPaused.reset();
   tasksByStage.reset();
   stuckLeads.reset();
+  deadDeliveries.reset();
   if (!facts) return;
   schedulerPaused.set(facts.paused ? 1 : 0);
   for (const [stage, count] of Object.entries(facts.tasksByStage)) tasksByStage.set({ stage }, count);
   for (const [cause, count] of Object.entries(facts.stuckLeadsByCause)) stuckLeads.set({ cause }, count);
+  for (const [channel, count] of Object.entries(facts.deadDeliveriesByChannel)) deadDeliveries.set({ channel }, count);
 }
 
 /** Distinct values a label may take before further ones are counted as "other". */

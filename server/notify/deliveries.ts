@@ -4,7 +4,7 @@ import { and, asc, desc, eq, gte, inArray, lt, lte, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { writeResult } from '../db/client.ts';
 import { channelSends, deliveries, hotLeadEvents } from '../db/schema/app.ts';
-import type { ChannelName } from './channels.ts';
+import { CHANNELS, type ChannelName } from './channels.ts';
 
 export type DeliveryState = 'pending' | 'sent' | 'dead';
 
@@ -134,4 +134,17 @@ export async function recentDeliveries(db: Db, channel: ChannelName, limit: numb
     .orderBy(desc(deliveries.id))
     .limit(limit);
   return rows.map((r) => ({ ...r, channel: r.channel as ChannelName, state: r.state as DeliveryState }));
+}
+
+/** Dead deliveries per channel, every channel present (0 when none): what waits for an operator's resend.
+ * Index only: the (channel, state) prefix of idx_af_delivery_due, never the sent rows. */
+export async function countDead(db: Db): Promise<Record<ChannelName, number>> {
+  const rows = await db
+    .select({ channel: deliveries.channel, n: sql<number>`COUNT(*)` })
+    .from(deliveries)
+    .where(and(inArray(deliveries.channel, [...CHANNELS]), eq(deliveries.state, 'dead')))
+    .groupBy(deliveries.channel);
+  const counts = Object.fromEntries(CHANNELS.map((channel) => [channel, 0])) as Record<ChannelName, number>;
+  for (const row of rows) if (row.channel in counts) counts[row.channel as ChannelName] = Number(row.n);
+  return counts;
 }

@@ -6,6 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LEAD_FILTERS, listLeads, readLead } from '../../server/dashboard/lead-list.ts';
 import { findStuck } from '../../server/dashboard/stuck.ts';
 import { countTasksByStage, listTasks, readTaskRow } from '../../server/dashboard/task-list.ts';
+import { readSparklines } from '../../server/dashboard/task-sparklines.ts';
+import { readTaskTrends } from '../../server/dashboard/task-trends.ts';
+import { CHANNELS } from '../../server/notify/channels.ts';
+import { countDead, recentDeliveries } from '../../server/notify/deliveries.ts';
 import { givenTask } from '../helpers/builders.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { arrangeLeads, crmAgo, givenRun, TZ } from './fixtures.ts';
@@ -42,6 +46,42 @@ async function givenFinishedLeads(taskId: number, t: number, leadsPerTask: numbe
   }
 }
 
+/** 14 days of hourly counts for the background tasks and the active one, and deliveries in every state. */
+async function givenActivityAndDeliveries(active: number) {
+  const hours = Array.from({ length: 14 * 24 }, (_, h) => h);
+  await database.pool.query(
+    'INSERT INTO af_task_activity (task_id, hour, calls_finished, follows_written) VALUES ?',
+    [[active, ...Array.from({ length: 60 }, (_, i) => active - 1 - i)].flatMap((taskId) => hours.filter((h) => (h + taskId) % 4 === 0).map((h) => [
+      taskId, new Date(Math.floor(Date.now() / 3_600_000 - h) * 3_600_000), 1 + (h % 7), h % 5,
+    ]))],
+  );
+  await database.pool.query(
+    'INSERT INTO af_hot_lead_events (event_id, task_id, lead_row_id, follow_id, created_at, fanned_out) VALUES ?',
+    [Array.from({ length: 300 }, (_, i) => [`e-${i}`, active, i + 1, i + 1, new Date(), 1])],
+  );
+  const [events] = await database.pool.query<mysql.RowDataPacket[]>('SELECT id FROM af_hot_lead_events');
+  await database.pool.query(
+    'INSERT INTO af_deliveries (hot_lead_id, channel, state, attempts, next_attempt_at, created_at) VALUES ?',
+    [events.flatMap((e, i) => CHANNELS.map((channel) => [e.id, channel, i % 50 === 0 ? 'dead' : i % 10 === 0 ? 'pending' : 'sent', 1, new Date(), new Date()]))],
+  );
+  await database.pool.query('ANALYZE TABLE af_task_activity, af_deliveries, af_hot_lead_events');
+}
+
+/** Each statement's EXPLAIN rows, run with its own parameters. */
+async function explainEach(list: Array<{ sql: string; params: unknown[] }>): Promise<Array<{ sql: string; row: mysql.RowDataPacket }>> {
+  const plans: Array<{ sql: string; row: mysql.RowDataPacket }> = [];
+  const connection = await database.pool.getConnection();
+  try {
+    for (const { sql, params } of list) {
+      const [plan] = await connection.query<mysql.RowDataPacket[]>(`EXPLAIN ${sql}`, params);
+      for (const row of plan) plans.push({ sql, row });
+    }
+  } finally {
+    connection.release();
+  }
+  return plans;
+}
+
 describe('index use of the dashboard reads', () => {
   it('runs no full scan of leads_task_list or dcc_leads_follow', async () => {
     await givenBackground(400, 100);
@@ -70,26 +110,31 @@ describe('index use of the dashboard reads', () => {
     await listLeads(database.db, active, { q: '+86 137-0000-0012', page: 1, pageSize: 10 });
     await readLead(database.db, active, leadIds[3]!);
     await findStuck(database.db, { stuckAfterSeconds: 3600, leaseSeconds: 300, limit: 50, timeZone: TZ });
+    // Issue 11: the task page's trends and interest split, the overview's sparklines, /deliveries and its gauge.
+    await givenActivityAndDeliveries(active);
+    await readTaskTrends(database.db, active, Date.now(), TZ);
+    await readSparklines(database.db, Array.from({ length: 50 }, (_, i) => active - i), Date.now(), TZ);
+    for (const channel of CHANNELS) await recentDeliveries(database.db, channel, 20);
+    await countDead(database.db);
 
     const onLeads = statements.filter((s) => /`?(leads_task_list|dcc_leads_follow)`?/.test(s.sql));
     expect(onLeads.length).toBeGreaterThan(20);
     const scans: string[] = [];
-    const connection = await database.pool.getConnection();
-    try {
-      for (const { sql, params } of onLeads) {
-        const [plan] = await connection.query<mysql.RowDataPacket[]>(`EXPLAIN ${sql}`, params);
-        for (const row of plan) {
-          // const/system: one row known before the join (e.g. the lead of readLead had no follow record).
-          const oneRow = row.type === 'const' || row.type === 'system';
-          if ((row.table === 'leads_task_list' || row.table === 'dcc_leads_follow') && !oneRow && (row.type === 'ALL' || row.type === 'index' || row.key === null)) {
-            scans.push(`${row.table} ${row.type} ${row.key}: ${sql.slice(0, 200)}`);
-          }
-        }
+    for (const { sql, row } of await explainEach(onLeads)) {
+      // const/system: one row known before the join (e.g. the lead of readLead had no follow record).
+      const oneRow = row.type === 'const' || row.type === 'system';
+      if ((row.table === 'leads_task_list' || row.table === 'dcc_leads_follow') && !oneRow && (row.type === 'ALL' || row.type === 'index' || row.key === null)) {
+        scans.push(`${row.table} ${row.type} ${row.key}: ${sql.slice(0, 200)}`);
       }
-    } finally {
-      connection.release();
     }
     expect(scans).toEqual([]);
+    // Nor of the trends' hourly counts (a primary-key range per task) or of the deliveries (their indexes).
+    const onIssue11 = statements.filter((s) => /af_task_activity|af_deliveries/.test(s.sql) && /^\s*select/i.test(s.sql));
+    expect(onIssue11.length).toBeGreaterThanOrEqual(3 + CHANNELS.length);
+    const issue11Scans = (await explainEach(onIssue11))
+      .filter(({ row }) => /^af_(task_activity|deliveries|hot_lead_events)$/.test(String(row.table)) && (row.type === 'ALL' || row.type === 'index' || row.key === null))
+      .map(({ sql, row }) => `${row.table} ${row.type} ${row.key}: ${sql.slice(0, 200)}`);
+    expect(issue11Scans).toEqual([]);
   });
 
   it('reads /stuck from indexes: lead rows only for the leads that match, never all of a task', async () => {
@@ -100,18 +145,9 @@ describe('index use of the dashboard reads', () => {
     await database.pool.query('ANALYZE TABLE leads_task_list, af_lead_states, af_task_runs');
     statements.length = 0;
     await findStuck(database.db, { stuckAfterSeconds: 3600, leaseSeconds: 300, limit: 50, timeZone: TZ });
-    const plans: string[] = [];
-    const connection = await database.pool.getConnection();
-    try {
-      for (const { sql, params } of statements.filter((s) => /leads_task_list|af_lead_states|af_task_runs/.test(s.sql))) {
-        const [plan] = await connection.query<mysql.RowDataPacket[]>(`EXPLAIN ${sql}`, params);
-        for (const row of plan) {
-          if (row.table) plans.push(`${row.table} ${row.type} ${row.key} ${row.key_len} ${/Using index(?! condition)/.test(row.Extra ?? '') ? 'index-only' : 'rows'}`);
-        }
-      }
-    } finally {
-      connection.release();
-    }
+    const plans = (await explainEach(statements.filter((s) => /leads_task_list|af_lead_states|af_task_runs/.test(s.sql))))
+      .filter(({ row }) => row.table)
+      .map(({ row }) => `${row.table} ${row.type} ${row.key} ${row.key_len} ${/Using index(?! condition)/.test(row.Extra ?? '') ? 'index-only' : 'rows'}`);
     // Leads: the waiting-for-conversation range, the marked leads (index-only), and one row per
     // flagged state; never a task's every lead (idx_task, af_idx_task_job, or only the task_id part
     // of af_idx_task_progress: key_len 4) nor a scan.

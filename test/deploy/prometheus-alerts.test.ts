@@ -1,4 +1,4 @@
-// deploy/prometheus-alerts.yml: valid rule groups, the three alerts the README promises, and every
+// deploy/prometheus-alerts.yml: valid rule groups, the four alerts the README promises, and every
 // metric they name is one the service serves, so a renamed metric cannot leave an alert that never fires.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -30,8 +30,8 @@ async function servedMetrics(): Promise<Set<string>> {
 }
 
 describe('deploy/prometheus-alerts.yml', () => {
-  it('has the three alerts, each with an expression, a duration, a severity and a summary', () => {
-    expect([...byName.keys()].sort()).toEqual(['AutofollowLlmFailureRatio', 'AutofollowNoSuccessfulPass', 'AutofollowStuckLeadsRising']);
+  it('has the four alerts, each with an expression, a duration, a severity and a summary', () => {
+    expect([...byName.keys()].sort()).toEqual(['AutofollowDeadDeliveries', 'AutofollowLlmFailureRatio', 'AutofollowNoSuccessfulPass', 'AutofollowStuckLeadsRising']);
     for (const rule of rules) {
       expect(rule.expr, rule.alert).toMatch(/autofollow_/);
       expect(rule.for, rule.alert).toMatch(/^\d+[smh]$/);
@@ -40,12 +40,15 @@ describe('deploy/prometheus-alerts.yml', () => {
     }
   });
 
-  it('alerts on what the README says: 30 min without a pass, stuck leads up on an hour ago, over 20% LLM failures for 15 min', () => {
+  it('alerts on what the README says: 30 min without a pass, stuck leads up on an hour ago, over 20% LLM failures for 15 min, a dead delivery for 10 min', () => {
     expect(byName.get('AutofollowNoSuccessfulPass')!.expr).toMatch(/time\(\) - max\(autofollow_last_successful_pass_timestamp_seconds\) > 1800/);
     expect(byName.get('AutofollowStuckLeadsRising')!.expr).toMatch(/autofollow_stuck_leads offset 1h/);
     const llm = byName.get('AutofollowLlmFailureRatio')!;
     expect(llm.expr).toMatch(/autofollow_llm_errors_total\[5m\]\)\)\s*\/ sum\(rate\(autofollow_llm_requests_total\[5m\]\)\) > 0\.2/);
     expect(llm.for).toBe('15m');
+    const dead = byName.get('AutofollowDeadDeliveries')!;
+    expect(dead.expr).toMatch(/autofollow_dead_deliveries\)\) > 0/);
+    expect(dead.for).toBe('10m');
   });
 
   it('names only metrics that GET /metrics serves', async () => {

@@ -203,5 +203,14 @@ describe('hot-lead delivery', () => {
     const ding = receiver.messages.find((m) => m.channel === 'dingtalk')!.body.markdown.text as string;
     expect(ding).not.toMatch(/[^\\]\[点我\]\(http/);
     expect(ding).toContain('\\[点我\\]');
+
+    // The demo's page of what was "sent": every channel's message, masked, as text.
+    const demoPage = await fetch(`${receiver.url}/`);
+    expect(demoPage.headers.get('content-security-policy')).toBe("default-src 'none'");
+    const html = await demoPage.text();
+    expect(html).toContain('已“发送”的消息（3）');
+    expect(html.match(/<td>(dingtalk|wecom|webhook)<\/td>/g)?.sort()).toEqual(['<td>dingtalk</td>', '<td>webhook</td>', '<td>wecom</td>']);
+    expect(html).toContain(`${phone.slice(0, 3)}****${phone.slice(-4)}`);
+    expect(html).not.toContain(phone);
   });
 });

@@ -134,7 +134,7 @@ describe('GET /metrics', () => {
     }
   });
 
-  it('reads tasks by stage, stuck leads by cause and the pause switch from the database at each scrape', async () => {
+  it('reads tasks by stage, stuck leads by cause, the pause switch and dead deliveries from the database at each scrape', async () => {
     const { db } = h.database;
     await h.database.reset();
     const calling = await givenTask(db, { name: '卡住', taskType: 2, jobGroupId: 'g-stuck' });
@@ -155,6 +155,19 @@ describe('GET /metrics', () => {
     expect(sample(text, 'autofollow_stuck_leads', { cause: 'not-in-group' })).toBe(1);
     expect(sample(text, 'autofollow_stuck_leads', { cause: 'api-errors' })).toBe(0); // every cause has a series, so sum() never goes empty
     expect(sample(text, 'autofollow_scheduler_paused')).toBe(0);
+    expect(sample(text, 'autofollow_dead_deliveries', { channel: 'dingtalk' })).toBe(0); // every channel has a series
+
+    // Two messages to DingTalk and one to the webhook ran out of retries; a sent one and a pending one do not count.
+    await h.database.pool.query(
+      `INSERT INTO af_deliveries (hot_lead_id, channel, state, attempts, next_attempt_at, created_at) VALUES
+         (1, 'dingtalk', 'dead', 6, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3)), (2, 'dingtalk', 'dead', 6, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3)),
+         (1, 'webhook', 'dead', 6, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3)), (3, 'dingtalk', 'sent', 1, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3)),
+         (4, 'dingtalk', 'pending', 2, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))`,
+    );
+    text = await scrape();
+    expect(sample(text, 'autofollow_dead_deliveries', { channel: 'dingtalk' })).toBe(2);
+    expect(sample(text, 'autofollow_dead_deliveries', { channel: 'webhook' })).toBe(1);
+    expect(sample(text, 'autofollow_dead_deliveries', { channel: 'wecom' })).toBe(0);
 
     await pauseScheduler(db, 'alice');
     try {
@@ -180,6 +193,7 @@ describe('GET /metrics', () => {
       expect(response.statusCode).toBe(200);
       expect(sample(response.body, 'autofollow_tasks')).toBeNaN();
       expect(sample(response.body, 'autofollow_stuck_leads')).toBeNaN();
+      expect(sample(response.body, 'autofollow_dead_deliveries')).toBeNaN();
       expect(sample(response.body, 'autofollow_build_info')).toBe(1);
     } finally {
       await unreachable.close().catch(() => undefined); // ends with the refused connection's error

@@ -4,7 +4,8 @@
 // fragment are fed by the same loader, so they cannot drift.
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { countTasksByStage, listTasks, STAGES, type Stage } from '../../dashboard/task-list.ts';
-import type { Db } from '../../db/client.ts';
+import { readSparklines } from '../../dashboard/task-sparklines.ts';
+import type { ReadDeps } from '../../operations/index.ts';
 import { isHtmx, type DashboardOptions } from '../dashboard.ts';
 import { httpError } from '../http-errors.ts';
 import { loadSchedulerPanel, schedulerPanelRoutes } from './scheduler-panel.ts';
@@ -51,23 +52,25 @@ function single(query: Record<string, unknown>, name: string): string | undefine
   throw httpError(400, `give the parameter "${name}" once`);
 }
 
-export async function loadTasksTable(db: Db, query: OverviewQuery) {
-  const list = await listTasks(db, {
+export async function loadTasksTable(reads: ReadDeps, timeZone: string, query: OverviewQuery) {
+  const list = await listTasks(reads.db, {
     ...(query.stage !== undefined ? { stage: query.stage } : {}),
     ...(query.q ? { q: query.q } : {}),
     page: query.page,
     pageSize: OVERVIEW_PAGE_SIZE,
   });
-  return { list, query };
+  // Refreshed with the rows: the table's poll reads them again, one statement for the page.
+  const sparklines = await readSparklines(reads.db, list.rows.map((r) => r.id), reads.clock.now(), timeZone);
+  return { list, query, sparklines };
 }
 
-export const overviewRoutes: FastifyPluginAsync<DashboardOptions> = async (app, { reads, scheduler }) => {
+export const overviewRoutes: FastifyPluginAsync<DashboardOptions> = async (app, { reads, scheduler, config }) => {
   app.get('/', async (request: FastifyRequest<{ Querystring: Record<string, unknown> }>, reply) => {
     const query = parseOverviewQuery(request.query ?? {});
     reply.header('Vary', 'HX-Request').header('Cache-Control', 'no-store');
-    if (isHtmx(request) && query.fragment === 'tasks') return reply.view('partials/tasks-table', await loadTasksTable(reads.db, query));
+    if (isHtmx(request) && query.fragment === 'tasks') return reply.view('partials/tasks-table', await loadTasksTable(reads, config.timeZone, query));
     const [table, byStage, panel] = await Promise.all([
-      loadTasksTable(reads.db, query),
+      loadTasksTable(reads, config.timeZone, query),
       countTasksByStage(reads.db),
       loadSchedulerPanel(reads.db, scheduler, reads.owner),
     ]);

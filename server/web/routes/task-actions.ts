@@ -4,6 +4,7 @@
 // is the task operations' (operations/task-operations.ts).
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { readTaskRow } from '../../dashboard/task-list.ts';
+import { readSparklines } from '../../dashboard/task-sparklines.ts';
 import { isTaskCommand } from '../../operations/task-operations.ts';
 import { actorOf, type DashboardOptions } from '../dashboard.ts';
 import { httpError, taskIdFrom } from '../http-errors.ts';
@@ -15,7 +16,7 @@ export type ActionView = keyof typeof ACTION_VIEWS;
 type TaskParams = { Params: { id: string } };
 type ActionRequest = FastifyRequest<{ Params: { id: string; action: string }; Body: { view?: unknown; owner?: unknown } | undefined }>;
 
-export const taskActionRoutes: FastifyPluginAsync<DashboardOptions> = async (app, { reads, operations }) => {
+export const taskActionRoutes: FastifyPluginAsync<DashboardOptions> = async (app, { reads, operations, config }) => {
   app.get('/tasks/:id/card', async (request: FastifyRequest<TaskParams>, reply) => {
     const task = await readTaskRow(reads.db, taskIdFrom(reply, request.params.id));
     if (!task) throw httpError(404, `task ${request.params.id} does not exist`);
@@ -36,7 +37,9 @@ export const taskActionRoutes: FastifyPluginAsync<DashboardOptions> = async (app
     const time = reply.locals?.time ?? ((at: Date) => at.toISOString());
     const message = messageOf(outcome, 'task', time);
     const fresh = await readTaskRow(reads.db, taskId);
-    return answerAction(request, reply, message, { template: ACTION_VIEWS[view], data: { task: fresh } }, `/tasks/${taskId}`);
+    // The overview's row keeps its sparkline when an action redraws it.
+    const sparklines = view === 'row' ? await readSparklines(reads.db, [taskId], reads.clock.now(), config.timeZone) : null;
+    return answerAction(request, reply, message, { template: ACTION_VIEWS[view], data: { task: fresh, sparklines } }, `/tasks/${taskId}`);
   });
 };
 
