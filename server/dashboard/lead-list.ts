@@ -8,7 +8,7 @@ import { leadStates } from '../db/schema/app.ts';
 import { dccLeadsFollow as follow, leadsTaskList as lead } from '../db/schema/crm.ts';
 import { normalizePhone } from '../phone.ts';
 import { toCrmDateTime } from '../pipeline/crm-time.ts';
-import { closeCauseColumn, type CloseCause } from '../pipeline/lead-causes.ts';
+import { closeCauseColumn, recallCauseColumn, type CloseCause, type RecallCause } from '../pipeline/lead-causes.ts';
 import { LEAD_FILTER_CONDITIONS, leadStateColumn, leadStatesJoin, type LeadFilterState, type LeadState } from './lead-states.ts';
 import { containsPattern, pageWindow } from './task-list.ts';
 
@@ -56,6 +56,8 @@ export interface LeadListRow {
   state: LeadState;
   /** The cause a person may close it for (人工跟进), when the pipeline cannot finish it. */
   closeCause: CloseCause | null;
+  /** The cause a re-call (重新外呼) would give this lead a new job for, or null. */
+  recallCause: RecallCause | null;
   /** Who closed it by hand, when a person did. */
   closedBy: string | null;
 }
@@ -99,7 +101,7 @@ function selectLeads(db: Db, where: SQL | undefined) {
       analysisStatus: leadStates.analysisStatus, analysisError: leadStates.analysisError, notInGroupSince: leadStates.notInGroupSince,
       apiErrorCode: leadStates.apiErrorCode, apiErrorMessage: leadStates.apiErrorMessage, apiErrorAt: leadStates.apiErrorAt,
       followId: follow.id, remark: follow.leadsRemark, followTime: follow.followTime, nextFollowTime: follow.nextFollowTime,
-      state: leadStateColumn, closeCause: closeCauseColumn, closedBy: leadStates.closedBy,
+      state: leadStateColumn, closeCause: closeCauseColumn, recallCause: recallCauseColumn, closedBy: leadStates.closedBy,
     })
     // Never walk the primary key for ORDER BY id: with a small LIMIT the optimiser likes to, from the
     // first lead of the whole table until it finds the page (seen: 2.7 s on a million rows). idx_task
@@ -126,6 +128,7 @@ function toLeadRow(row: SelectedLead, timeZone: string): LeadListRow {
     apiError: row.apiErrorCode || row.apiErrorMessage ? { code: row.apiErrorCode, message: row.apiErrorMessage, at: row.apiErrorAt } : null,
     state: row.state,
     closeCause: row.closeCause,
+    recallCause: row.recallCause,
     closedBy: row.closedBy,
   };
 }

@@ -2,6 +2,7 @@
 // (runCommand), the input and the task, then launch or re-call. With a scheduler (serve, demo) the
 // work runs in the background, audited at its start, and the task is processed at once after it
 // (spec 4.1); without one (the CLI) it runs here and the task is processed before the answer.
+import type { ScriptSummary } from '../outboundbot/types.ts';
 import type { Scheduler } from '../scheduler.ts';
 import type { PipelineDeps } from '../pipeline/deps.ts';
 import { loadTask } from '../pipeline/find-pending-tasks.ts';
@@ -20,6 +21,9 @@ export interface LaunchContext {
   /** Absent (the CLI): the work runs before the answer. */
   scheduler?: Pick<Scheduler, 'runInBackground' | 'processInBackground'>;
 }
+
+/** How long the task page waits for ListScripts before it offers a text field instead. */
+const SCRIPTS_TIMEOUT_MS = 3000;
 
 const triggerOf = (actor: Actor): RunTrigger => (actor.via === 'api' ? 'api' : actor.via === 'cli' ? 'cli' : 'dashboard');
 
@@ -54,6 +58,24 @@ export function launchOperations(context: LaunchContext) {
   }
 
   return {
+    /**
+     * The instance's scripts for the 开始外呼 form (ListScripts), or null when Outbound Bot does not
+     * answer in time: the form then asks for the id as text. A read: no role, no audit.
+     */
+    async scripts(timeoutMs = SCRIPTS_TIMEOUT_MS): Promise<ScriptSummary[] | null> {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<null>((resolve) => {
+        timer = setTimeout(() => resolve(null), timeoutMs);
+      });
+      try {
+        return await Promise.race([pipeline.outboundbot.listScripts(), late]);
+      } catch (error) {
+        pipeline.log.warn({ err: error }, `ListScripts failed: ${(error as Error).message}`);
+        return null;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
     launch(actor: Actor, taskId: number, raw: unknown): Promise<Outcome> {
       return runCommand(context, actor, 'launch', { taskId }, async () => {
         const input = parseLaunchInput(raw, pipeline.config);

@@ -45,3 +45,9 @@ export const RECALL_CAUSE_CONDITIONS: Record<RecallCause, SQL> = {
   'not-in-group': CLOSE_CAUSE_CONDITIONS['not-in-group'],
   failed: and(eq(lead.callStatus, 'Failed'), isUnfollowed)!,
 };
+
+/** The cause a lead could be re-called for now, or NULL: one CASE over the conditions above. */
+export const recallCauseColumn = sql<RecallCause | null>`CASE ${sql.join(
+  RECALL_CAUSES.map((cause) => sql`WHEN ${RECALL_CAUSE_CONDITIONS[cause]} THEN ${cause}`),
+  sql` `,
+)} END`;

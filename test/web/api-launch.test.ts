@@ -25,6 +25,7 @@ describe('POST /api/tasks/:id/launch and /recall', () => {
     const response = await app.inject({ method: 'POST', url: `/api/tasks/${taskId}/launch`, payload: {} });
     expect(response.statusCode).toBe(409);
     expect(response.json()).toMatchObject({ taskId, status: 'refused', reason: 'not-eligible' });
+    expect(response.json().error).toBe(`task ${taskId} is at a stage this command does not take (only a stage-1 task is launched)`);
     const audit = await readAudit(db.db, { taskId, limit: 10 });
     expect(audit.map((a) => [a.action, a.outcome])).toEqual([['launch', 'refused']]);
   });
@@ -40,7 +41,9 @@ describe('POST /api/tasks/:id/launch and /recall', () => {
   it('refuses a re-call of a stage-1 task and an unknown cause', async () => {
     const stageOne = await givenTask(1);
     app = await appOver(db);
-    expect((await app.inject({ method: 'POST', url: `/api/tasks/${stageOne}/recall`, payload: {} })).statusCode).toBe(409);
+    const early = await app.inject({ method: 'POST', url: `/api/tasks/${stageOne}/recall`, payload: {} });
+    expect(early.statusCode).toBe(409);
+    expect(early.json().error).toContain('only a task at stage 2, 3 or 4 with a job group is re-called');
     const calling = await givenTask(2);
     const bad = await app.inject({ method: 'POST', url: `/api/tasks/${calling}/recall`, payload: { causes: ['no-conversation'] } });
     expect(bad.statusCode).toBe(400);

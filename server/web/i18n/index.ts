@@ -1,6 +1,7 @@
 // The dashboard speaks Simplified Chinese (the operators' language) with an English switch. Each
 // area keeps its own catalogue beside the others; a test checks both languages have every key.
 import { commonMessages } from './common.ts';
+import { launchMessages } from './launch.ts';
 import { notifyMessages } from './notify.ts';
 import { overviewMessages } from './overview.ts';
 import { stuckMessages } from './stuck.ts';
@@ -17,7 +18,7 @@ export interface Catalogue {
   en: Messages;
 }
 
-export const CATALOGUES: Catalogue[] = [commonMessages, overviewMessages, taskMessages, stuckMessages, notifyMessages];
+export const CATALOGUES: Catalogue[] = [commonMessages, overviewMessages, taskMessages, stuckMessages, notifyMessages, launchMessages];
 
 const merged: Record<Lang, Messages> = {
   zh: Object.assign({}, ...CATALOGUES.map((c) => c.zh)),

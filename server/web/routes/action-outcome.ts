@@ -14,8 +14,10 @@ export interface ActionMessage {
   status: number;
 }
 
+export type MessageScope = 'task' | 'scheduler' | 'notify' | 'launch' | 'recall';
+
 /** Which sentence says each result or refusal; `scheduler` reads some reasons differently. */
-const KEYS: Record<'task' | 'scheduler' | 'notify', Record<string, string>> = {
+const KEYS: Record<MessageScope, Record<string, string>> = {
   task: {
     'process-started': 'msg.started.process',
     'resync-started': 'msg.started.resync',
@@ -33,6 +35,25 @@ const KEYS: Record<'task' | 'scheduler' | 'notify', Record<string, string>> = {
     'refused:lease-changed': 'msg.leaseChanged',
     'refused:not-paused': 'msg.notPaused',
     'refused:already-paused': 'msg.alreadyPaused',
+  },
+  // 开始外呼 / 重新外呼 (issue 10): a stage that does not fit is a different sentence for each.
+  launch: {
+    'launch-started': 'launch.msg.started',
+    launched: 'launch.msg.launched',
+    'refused:not-eligible': 'launch.msg.notEligible',
+    'refused:nothing-to-launch': 'launch.msg.nothing',
+    'refused:bad-input': 'launch.msg.badInput',
+    'refused:busy': 'msg.busy',
+    'refused:paused': 'msg.pausedRefused',
+  },
+  recall: {
+    'recall-started': 'recall.msg.started',
+    recalled: 'recall.msg.recalled',
+    'refused:not-eligible': 'recall.msg.notEligible',
+    'refused:nothing-to-recall': 'recall.msg.nothing',
+    'refused:bad-input': 'launch.msg.badInput',
+    'refused:busy': 'msg.busy',
+    'refused:paused': 'msg.pausedRefused',
   },
   notify: {
     'delivery-resent': 'notify.msg.resent',
@@ -53,7 +74,7 @@ const COMMON: Record<string, string> = {
   'refused:not-found': 'task.err.notFound',
 };
 
-export function messageOf(outcome: Outcome<unknown>, scope: 'task' | 'scheduler' | 'notify', time: (at: Date) => string): ActionMessage {
+export function messageOf(outcome: Outcome<unknown>, scope: MessageScope, time: (at: Date) => string): ActionMessage {
   if (outcome.status === 'failed') return { outcome: 'failed', key: 'msg.failed', vars: { error: outcome.facts.error }, status: 500 };
   const code = outcome.status === 'refused' ? `refused:${outcome.reason}` : outcome.result;
   const vars: Record<string, string | number> = {};

@@ -117,7 +117,7 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { reads, op
           400: apiError('A bad task id (`{ error }`), or a bad body: `reason: "bad-input"` with `error` naming the field.'),
           ...guardResponses,
           404: apiError('No such task (`reason: "not-found"`).'),
-          409: apiError('Refused: `not-eligible` (stage), `paused` or `busy`.'),
+          409: apiError(command === 'launch' ? 'Refused: `not-eligible` (the task is past stage 1), `paused` or `busy`.' : 'Refused: `not-eligible` (the task is at stage 1, or has no job group), `paused` or `busy`.'),
           503: apiError('Shutting down (`reason: "shutting-down"`).'),
         },
       },
@@ -126,7 +126,7 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { reads, op
       const client = request.apiClient!;
       const outcome = await operations.launches[command]({ name: `api:${client.name}`, role: client.role, via: 'api' }, taskId, request.body ?? {});
       if (outcome.status === 'started') return reply.code(202).send({ taskId, accepted: true, result: outcome.result });
-      return sendOutcome(reply, taskId, outcome);
+      return sendOutcome(reply, taskId, outcome, command);
     });
   }
 
@@ -166,21 +166,30 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { reads, op
 };
 
 /** A refusal as JSON: its reason code, its facts, and a sentence for whoever reads the log. */
-function sendOutcome(reply: FastifyReply, taskId: number, outcome: Outcome<unknown>) {
+function sendOutcome(reply: FastifyReply, taskId: number, outcome: Outcome<unknown>, command: ApiCommand = 'process') {
   const status = statusOf(outcome);
   if (status === 503) reply.header('Retry-After', '30');
   if (outcome.status === 'refused') {
-    const error = outcome.reason === 'bad-input' ? String(outcome.facts.problem) : (API_SENTENCES[outcome.reason]?.(taskId) ?? outcome.reason);
+    const error = outcome.reason === 'bad-input' ? String(outcome.facts.problem) : (API_SENTENCES[outcome.reason]?.(taskId, command) ?? outcome.reason);
     return reply.code(status).send({ taskId, status: 'refused', reason: outcome.reason, facts: outcome.facts, error });
   }
   if (outcome.status === 'failed') return reply.code(status).send({ taskId, status: 'failed', error: outcome.facts.error });
   return reply.code(status).send({ taskId, status: outcome.status, result: outcome.result });
 }
 
-const API_SENTENCES: Partial<Record<string, (taskId: number) => string>> = {
+type ApiCommand = 'process' | 'launch' | 'recall';
+
+/** The stages each command takes, for its not-eligible sentence. */
+const ELIGIBLE_STAGES: Record<ApiCommand, string> = {
+  process: 'only 2 and 3 are processed',
+  launch: 'only a stage-1 task is launched',
+  recall: 'only a task at stage 2, 3 or 4 with a job group is re-called',
+};
+
+const API_SENTENCES: Partial<Record<string, (taskId: number, command: ApiCommand) => string>> = {
   'not-found': (id) => `task ${id} does not exist`,
   paused: (id) => `task ${id} is paused; resume it first`,
-  'not-eligible': (id) => `task ${id} is at a stage autofollow does not process (only 2 and 3)`,
+  'not-eligible': (id, command) => `task ${id} is at a stage this command does not take (${ELIGIBLE_STAGES[command]})`,
   'no-job-group': (id) => `task ${id} has no job group to sync yet`,
   'bad-input': () => 'the request is not valid',
   'shutting-down': () => 'autofollow is shutting down; try again in a moment',

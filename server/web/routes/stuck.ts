@@ -4,7 +4,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { LeadFilterState } from '../../dashboard/lead-list.ts';
 import { findStuckPage, type FixAction, type StuckCause, type StuckCauseKind, type StuckTask } from '../../dashboard/stuck.ts';
-import type { CloseCause } from '../../pipeline/lead-causes.ts';
+import type { CloseCause, RecallCause } from '../../pipeline/lead-causes.ts';
 import type { DashboardOptions } from '../dashboard.ts';
 import { isHtmx } from '../dashboard.ts';
 import { httpError, t } from '../http-errors.ts';
@@ -30,6 +30,13 @@ const CAUSE_CLOSE: Partial<Record<StuckCauseKind, CloseCause>> = {
   'no-conversation': 'no-conversation',
 };
 
+/** The causes a re-call (重新外呼) gives new jobs to, and the cause it re-calls the leads for. */
+const CAUSE_RECALL: Partial<Record<StuckCauseKind, RecallCause>> = {
+  'job-cancelled': 'cancelled',
+  'not-in-group': 'not-in-group',
+  'never-called': 'not-in-group',
+};
+
 export interface StuckCauseView extends StuckCause {
   /** The task page, filtered to the leads concerned when a filter shows them. */
   link: string;
@@ -39,6 +46,8 @@ export interface StuckCauseView extends StuckCause {
   slot: string;
   /** 人工跟进 for every lead of this cause in the task, when a person may close them. */
   closeCause: CloseCause | null;
+  /** 重新外呼 for every lead of this cause in the task, when a re-call may give them new jobs. */
+  recallCause: RecallCause | null;
 }
 
 export interface StuckTaskView extends Omit<StuckTask, 'causes'> {
@@ -56,6 +65,7 @@ export function stuckView(tasks: StuckTask[]): StuckTaskView[] {
         fix: cause.action === 'none' ? null : cause.action,
         slot: `stuck-msg-${task.id}-${cause.kind}`,
         closeCause: CAUSE_CLOSE[cause.kind] ?? null,
+        recallCause: CAUSE_RECALL[cause.kind] ?? null,
       };
     }),
   }));

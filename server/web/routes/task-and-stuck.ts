@@ -1,7 +1,8 @@
-// The task page with its per-lead actions, the stuck page and 人工跟进: one plugin for dashboard-routes.ts.
+// The task page with its per-lead actions, the stuck page, 人工跟进 and 开始外呼/重新外呼: one plugin for dashboard-routes.ts.
 import type { FastifyPluginAsync } from 'fastify';
 import type { DashboardOptions } from '../dashboard.ts';
 import { closeLeadsRoutes } from './close-leads.ts';
+import { launchRoutes } from './launches.ts';
 import { leadActionRoutes } from './lead-actions.ts';
 import { stuckRoutes } from './stuck.ts';
 import { taskPageRoutes } from './task-page.ts';
@@ -11,4 +12,5 @@ export const taskAndStuckRoutes: FastifyPluginAsync<DashboardOptions> = async (a
   await app.register(leadActionRoutes, options);
   await app.register(stuckRoutes, options);
   await app.register(closeLeadsRoutes, options);
+  await app.register(launchRoutes, options);
 };

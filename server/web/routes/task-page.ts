@@ -12,6 +12,7 @@ import { lastRuns } from '../../pipeline/task-runs.ts';
 import type { DashboardOptions } from '../dashboard.ts';
 import { isHtmx } from '../dashboard.ts';
 import { httpError, t, taskIdFrom } from '../http-errors.ts';
+import { loadLaunchForm, loadLaunches } from './launches.ts';
 import { diagnosisView, leadView, runView, type DiagnosisView, type LeadView, type RunView } from './task-view.ts';
 
 export const LEADS_PAGE_SIZE = 50;
@@ -104,11 +105,13 @@ export const taskPageRoutes: FastifyPluginAsync<DashboardOptions> = async (app, 
       const [task, leads] = await Promise.all([readTaskRow(options.reads.db, taskId), loadLeads(options, taskId, query)]);
       return reply.view('partials/leads-table', { task: found(reply, taskId, task), leads });
     }
-    const [{ task, diagnosis }, leads, runs, audit, trends] = await Promise.all([
+    const [{ task, diagnosis }, leads, runs, audit, trends, launches] = await Promise.all([
       loadTaskAndDiagnosis(options, reply, taskId), loadLeads(options, taskId, query), loadRuns(options, taskId), loadAudit(options, taskId),
-      readTaskTrends(options.reads.db, taskId, options.reads.clock.now(), options.config.timeZone),
+      readTaskTrends(options.reads.db, taskId, options.reads.clock.now(), options.config.timeZone), loadLaunches(options, taskId),
     ]);
-    return reply.view('pages/task', { task, diagnosis, leads, runs, audit, trends });
+    // Only a stage-1 task, for someone who may launch it, asks Outbound Bot for its scripts.
+    const launchForm = await loadLaunchForm(options, task, reply.locals?.can?.('launch') === true);
+    return reply.view('pages/task', { task, diagnosis, leads, runs, audit, trends, launches, launchForm });
   });
 
   app.get<IdParams>('/tasks/:id/diagnosis', async (request, reply) => {

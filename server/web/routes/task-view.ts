@@ -5,7 +5,7 @@ import type { LeadFilterState, LeadListRow, LeadState } from '../../dashboard/le
 import type { TaskListRow } from '../../dashboard/task-list.ts';
 import { maskPhone } from '../../phone.ts';
 import type { Diagnosis, LeadReason } from '../../pipeline/diagnose.ts';
-import type { CloseCause } from '../../pipeline/lead-causes.ts';
+import type { CloseCause, RecallCause } from '../../pipeline/lead-causes.ts';
 import type { StepError, StepReport } from '../../pipeline/step-report.ts';
 import type { lastRuns } from '../../pipeline/task-runs.ts';
 
@@ -39,6 +39,7 @@ export interface LeadView {
   apiError: LeadListRow['apiError'];
   cancelled: boolean;
   closeCause: LeadListRow['closeCause'];
+  recallCause: LeadListRow['recallCause'];
   closedBy: string | null;
 }
 
@@ -67,6 +68,7 @@ export function leadView(row: LeadListRow, options: { revealPhone?: boolean } = 
     // A cancelled job never reaches a final status: only a person in Outbound Bot can start it again.
     cancelled: row.lastJobStatus === 'Cancelled' && row.callStatus !== 'Succeeded' && row.callStatus !== 'Failed',
     closeCause: row.closeCause,
+    recallCause: row.recallCause,
     closedBy: row.closedBy,
   };
 }
@@ -90,13 +92,19 @@ const REASON_CLOSE_CAUSE: Partial<Record<LeadReason, CloseCause>> = {
   'no-conversation': 'no-conversation',
 };
 
+/** The diagnose reasons a re-call (重新外呼) gives new jobs to, and the cause it re-calls them for. */
+const REASON_RECALL_CAUSE: Partial<Record<LeadReason, RecallCause>> = {
+  'job-cancelled': 'cancelled',
+  'not-in-job-group': 'not-in-group',
+};
+
 export interface DiagnosisView {
   eligible: boolean;
   reasons: string[];
   funnel: Array<{ key: string; n: number; pct: number }>;
   succeeded: number;
   failed: number;
-  leadReasons: Array<{ reason: LeadReason; n: number; filter: LeadFilterState | null; closeCause: CloseCause | null }>;
+  leadReasons: Array<{ reason: LeadReason; n: number; filter: LeadFilterState | null; closeCause: CloseCause | null; recallCause: RecallCause | null }>;
   stuckWaiting: number;
 }
 
@@ -115,7 +123,7 @@ export function diagnosisView(diagnosis: Diagnosis, task: TaskListRow): Diagnosi
     failed: s.failed,
     leadReasons: (Object.entries(diagnosis.leadReasons) as Array<[LeadReason, number]>)
       .filter(([, n]) => n > 0)
-      .map(([reason, n]) => ({ reason, n, filter: REASON_FILTER[reason] ?? null, closeCause: REASON_CLOSE_CAUSE[reason] ?? null })),
+      .map(([reason, n]) => ({ reason, n, filter: REASON_FILTER[reason] ?? null, closeCause: REASON_CLOSE_CAUSE[reason] ?? null, recallCause: REASON_RECALL_CAUSE[reason] ?? null })),
     stuckWaiting: diagnosis.stuckWaitingForConversation,
   };
 }
