@@ -31,6 +31,8 @@ export interface OutboundBotHttpOptions {
   /** Check the ACS3-HMAC-SHA256 signature (reference §6.4) and answer SignatureDoesNotMatch. */
   verifySignature?: boolean;
   log?: Logger;
+  /** Every answer without a fault waits this long (ms), like a distant API; read per request. */
+  latency?: { ms: number };
 }
 
 export interface OutboundBotHttpServer {
@@ -147,8 +149,13 @@ export async function listenOutboundBotHttp(options: OutboundBotHttpOptions): Pr
     const fault = faults.take(action);
     log?.debug({ action, fault: fault?.name ?? null }, 'outboundbot simulator request');
     if (fault) return applyFault(fault, res, requestId, respond);
-    const { status, body } = respond();
-    send(res, requestId, status, JSON.stringify({ RequestId: requestId, ...body }));
+    const reply = () => {
+      const { status, body } = respond();
+      send(res, requestId, status, JSON.stringify({ RequestId: requestId, ...body }));
+    };
+    const latencyMs = options.latency?.ms ?? 0;
+    if (latencyMs > 0) return later(res, latencyMs, reply);
+    reply();
   }
 
   const server = http.createServer((req, res) => {

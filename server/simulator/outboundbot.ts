@@ -46,6 +46,8 @@ export interface OutboundBotSimulator {
   jobsOf(jobGroupId: string): SimulatedJob[];
   autoplay(options: AutoplayOptions): () => void;
   failNext(fault: FaultName, options?: FaultOptions): void;
+  /** Every answer without a fault comes this many ms late (0: at once), like a distant API. */
+  setLatency(ms: number): void;
   /** Drops faults still queued (a test that queued more than it used leaves none for the next). */
   clearFaults(): void;
   resetRequests(): void;
@@ -62,9 +64,10 @@ export async function startOutboundBotSimulator(options: OutboundBotSimulatorOpt
   const faults = createFaultQueue();
   const stoppers = new Set<() => void>();
   const listing = createListingBehaviour();
+  const latency = { ms: 0 };
   const server = await listenOutboundBotHttp({
     actions: createOutboundBotActions({ state, instanceId, now, listing }),
-    faults, requests, accessKeyId, accessKeySecret, verifySignature: options.verifySignature, log: options.log,
+    faults, requests, accessKeyId, accessKeySecret, verifySignature: options.verifySignature, log: options.log, latency,
   });
   const { createJobGroup, assignJobs, startJob, finishJob, attachConversation, cancelJob, removeJob, jobsOf } = state;
 
@@ -89,6 +92,9 @@ export async function startOutboundBotSimulator(options: OutboundBotSimulatorOpt
     },
     failNext(fault, faultOptions) {
       faults.add(fault, faultOptions);
+    },
+    setLatency(ms) {
+      latency.ms = Math.max(0, ms);
     },
     clearFaults() {
       faults.clear();
