@@ -32,8 +32,9 @@ export interface LlmSimulator {
   /** Every answer that is not a fault comes this many ms late (0: at once), like a real model. */
   setLatency(ms: number): void;
   /**
-   * Bailian-like quota: at most `requestsPerMinute` requests accepted in any 60 s; beyond it a 429
-   * whose retry-after-ms says when the oldest accepted request leaves the window. null: no quota.
+   * Bailian-like quota of `requestsPerMinute`, counted second by second as Bailian does (a burst of a
+   * minute's requests in one second is refused): at most requestsPerMinute / 60 requests accepted in
+   * any 1 s; beyond it a 429 whose retry-after-ms says when a slot frees. null: no quota.
    */
   setQuota(requestsPerMinute: number | null): void;
   /** Requests refused by the quota so far. */
@@ -53,7 +54,7 @@ export async function startLlmSimulator(options: { apiKey?: string; now?: () => 
   let served = 0;
   let latencyMs = 0;
   let quota: number | null = null;
-  /** Arrival times of the requests the quota accepted, oldest first, pruned to the last minute. */
+  /** Arrival times of the requests the quota accepted, oldest first, pruned to the last second. */
   const accepted: number[] = [];
   let throttled = 0;
 
@@ -123,12 +124,13 @@ export async function startLlmSimulator(options: { apiKey?: string; now?: () => 
   /** 0 when the quota takes this request (and counts it), else the ms until it would. */
   function quotaWait(at: number): number {
     if (quota === null) return 0;
-    while (accepted.length > 0 && accepted[0]! <= at - 60_000) accepted.shift();
-    if (accepted.length < quota) {
+    const perSecond = Math.max(1, Math.floor(quota / 60));
+    while (accepted.length > 0 && accepted[0]! <= at - 1000) accepted.shift();
+    if (accepted.length < perSecond) {
       accepted.push(at);
       return 0;
     }
-    return Math.max(1, accepted[0]! + 60_000 - at);
+    return Math.max(1, accepted[0]! + 1000 - at);
   }
 
   function takeFault(): { fault: LlmFault; delayMs: number | undefined } | undefined {
