@@ -22,6 +22,7 @@ const DEFAULTS = {
   PORT: '3000',
   TZ: 'Asia/Shanghai',
   OUTBOUNDBOT_QPS: '5',
+  OUTBOUNDBOT_MAX_IN_FLIGHT: '8',
   LLM_CONCURRENCY: '4',
   LEASE_SECONDS: '300',
   STUCK_AFTER: '2h',
@@ -51,6 +52,8 @@ export interface Config {
   apiToken: string | undefined;
   timeZone: string;
   outboundbotQps: number;
+  /** Outbound Bot requests in flight at once, across every task of this process (issue 12). */
+  outboundbotMaxInFlight: number;
   llmConcurrency: number;
   leaseSeconds: number;
   stuckAfterSeconds: number;
@@ -87,6 +90,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     apiToken: optional('API_TOKEN'),
     timeZone: timeZone('TZ', read('TZ')),
     outboundbotQps: positiveNumber('OUTBOUNDBOT_QPS', read('OUTBOUNDBOT_QPS')),
+    outboundbotMaxInFlight: integer('OUTBOUNDBOT_MAX_IN_FLIGHT', read('OUTBOUNDBOT_MAX_IN_FLIGHT'), 1, 64),
     llmConcurrency: integer('LLM_CONCURRENCY', read('LLM_CONCURRENCY'), 1, 256),
     leaseSeconds: integer('LEASE_SECONDS', read('LEASE_SECONDS'), 5, 86_400),
     stuckAfterSeconds: duration('STUCK_AFTER', read('STUCK_AFTER')),

@@ -50,6 +50,7 @@ export function buildPipelineDeps(config: Readonly<Config>, log: Logger, overrid
       accessKeySecret: effective.accessKeySecret ?? '',
       timeoutMs: effective.outboundbotTimeoutMs,
       qps: effective.outboundbotQps,
+      concurrency: effective.outboundbotMaxInFlight,
       retry,
       log,
     });
