@@ -82,6 +82,10 @@ async function benchSync(): Promise<void> {
     console.log(`\n[sync] ${leads} leads, API latency ${num('api-latency')} ms, OUTBOUNDBOT_QPS=${qps} (load ${load()})`);
     console.log(`  ${arrivals.length} requests in ${spanS.toFixed(1)} s (sync ${(wallMs / 1000).toFixed(1)} s, outcome ${run.outcome}); ${n} of ${leads} statuses stored`);
     console.log(`  rate ${rate.toFixed(1)} requests/s = ${((100 * rate) / qps).toFixed(0)}% of quota   ${ratio(rate, 0.9 * qps, true)} (≥ 90%)`);
+    for (const action of new Set(h.sim.requests.map((r) => r.action))) {
+      const times = h.sim.requests.filter((r) => r.action === action).map((r) => r.at);
+      console.log(`  ${action}: ${times.length} requests over ${((Math.max(...times) - Math.min(...times)) / 1000).toFixed(1)} s`);
+    }
     console.log(`  most starts in any 1 s: ${densestWindow(arrivals, 1000)}   ${densestWindow(arrivals, 1000) <= qps ? 'within' : 'ABOVE'} QPS ${qps}`);
   } finally {
     await h.close();
