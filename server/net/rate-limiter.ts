@@ -57,8 +57,9 @@ export function createRateLimiter(options: { ratePerSecond: number; concurrency:
         return;
       }
       // A timer that fired a little late does not push the timeline back (the next slot stays a
-      // spacing after this one's slot); after idling, the pace restarts from now.
-      nextSlot = Math.max(nextSlot, at - spacingMs / 10) + spacingMs;
+      // spacing after this one's slot); after idling, or a long stall, the pace restarts from now.
+      const slot = at - nextSlot <= spacingMs / 10 ? nextSlot : at;
+      nextSlot = slot + spacingMs;
       recentStarts.push(at);
       if (recentStarts.length > perWindow) recentStarts.shift();
       inFlight++;

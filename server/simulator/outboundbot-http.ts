@@ -37,6 +37,10 @@ export interface OutboundBotHttpOptions {
 
 export interface OutboundBotHttpServer {
   readonly url: string;
+  /** Requests being answered right now, and the most there ever were at once. */
+  readonly inFlight: number;
+  readonly maxInFlight: number;
+  resetMaxInFlight(): void;
   /** Drops delayed answers and hung requests, then resolves once the server has closed. */
   close(): Promise<void>;
 }
@@ -158,7 +162,12 @@ export async function listenOutboundBotHttp(options: OutboundBotHttpOptions): Pr
     reply();
   }
 
+  let inFlight = 0;
+  let maxInFlight = 0;
   const server = http.createServer((req, res) => {
+    inFlight += 1;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    res.on('close', () => { inFlight -= 1; });
     handle(req, res).catch((error: unknown) => {
       log?.error({ err: error }, 'outboundbot simulator failed on a request');
       send(res, randomUUID().toUpperCase(), 500, JSON.stringify({ Code: 'InternalError', Message: String(error) }));
@@ -176,6 +185,9 @@ export async function listenOutboundBotHttp(options: OutboundBotHttpOptions): Pr
 
   return {
     url: `http://127.0.0.1:${port}`,
+    get inFlight() { return inFlight; },
+    get maxInFlight() { return maxInFlight; },
+    resetMaxInFlight() { maxInFlight = inFlight; },
     async close() {
       for (const timer of timers) clearTimeout(timer);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

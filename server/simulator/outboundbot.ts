@@ -32,6 +32,8 @@ export interface OutboundBotSimulatorOptions {
 export interface OutboundBotSimulator {
   readonly url: string; readonly instanceId: string; readonly accessKeyId: string; readonly accessKeySecret: string;
   readonly requests: RecordedRequest[];
+  /** The most requests it was answering at once since the last resetRequests(). */
+  readonly maxInFlight: number;
   createJobGroup(name?: string): string;
   assignJobs(jobGroupId: string, contacts: SimContact[]): string[];
   startJob(jobId: string): void;
@@ -73,6 +75,7 @@ export async function startOutboundBotSimulator(options: OutboundBotSimulatorOpt
 
   return {
     url: server.url,
+    get maxInFlight() { return server.maxInFlight; },
     instanceId, accessKeyId, accessKeySecret, requests,
     createJobGroup, assignJobs, startJob, finishJob, attachConversation, cancelJob, removeJob, jobsOf,
     capPageSize(size, capOptions) {
@@ -101,6 +104,7 @@ export async function startOutboundBotSimulator(options: OutboundBotSimulatorOpt
     },
     resetRequests() {
       requests.length = 0;
+      server.resetMaxInFlight();
     },
     async stop() {
       for (const stop of stoppers) stop();
