@@ -14,7 +14,7 @@
 // "AI分析失败" record while THROTTLED_ROUNDS last.
 import OpenAI from 'openai';
 import type { Logger } from '../log.ts';
-import { countLlmError, startLlmRequest } from '../metrics.ts';
+import { countLlmError, countLlmTokens, startLlmRequest, type LlmPrices } from '../metrics.ts';
 import { withRetry } from '../net/retry.ts';
 import { classifyLlmError, type LlmFailure } from './classify-llm-error.ts';
 import { buildFollowUpMessages } from './follow-up-prompt.ts';
@@ -36,6 +36,8 @@ export interface FollowUpAnalyzerOptions {
   log: Logger;
   /** Epoch ms; "the future" of next_follow_time is judged against it. */
   now?: () => number;
+  /** For the cost counted in /metrics (LLM_PRICE_PER_1K_INPUT / _OUTPUT); without it, tokens only. */
+  prices?: LlmPrices;
 }
 
 /** Throttled rounds one analysis may go through before it is recorded as failed ("http 429"). */
@@ -120,7 +122,9 @@ export function createFollowUpAnalyzer(options: FollowUpAnalyzerOptions): Follow
             const content = completion.choices[0]?.message?.content;
             const analysis = content ? parseFollowUp(content, { now: now(), timeZone: options.timeZone }) : { ok: false as const, error: 'empty answer' };
             if (!analysis.ok) countLlmError(analysis.error);
-            return { ...analysis, attempt: n, answered: true as const };
+            const usage = completion.usage ? { inputTokens: completion.usage.prompt_tokens ?? 0, outputTokens: completion.usage.completion_tokens ?? 0 } : undefined;
+            if (usage) countLlmTokens(usage, options.prices ?? { perThousandInput: 0, perThousandOutput: 0 });
+            return { ...analysis, attempt: n, answered: true as const, ...(usage ? { usage } : {}) };
           } catch (error) {
             const failure = deadline.signal.aborted ? { reason: 'timeout', retryable: true } : classifyLlmError(error);
             countLlmError(failure.reason);

@@ -72,7 +72,7 @@ export async function createFollowUps(deps: PipelineDeps, task: PendingTask, lea
     await pipelined(next, async (rows) => {
       const crmNow = toCrmDateTime(deps.clock.now(), deps.config.timeZone);
       const reading = rows[0]!.callStatus === 'Failed' ? null : analyseConversation(deps, rows[0]!, crmNow);
-      batches.add(await Promise.all(rows.map((l) => decide(l, crmNow, () => reading!))));
+      batches.add(await Promise.all(rows.map((l, i) => decide(l, crmNow, () => reading!, i === 0))));
     }, deps.config.llmConcurrency * QUEUED_PER_LLM_PLACE);
   } finally {
     const outcome = await batches.close();
@@ -149,27 +149,30 @@ async function decideAndWrite(deps: PipelineDeps, leads: ReadyLead[]): Promise<W
   // The LLM is called here, before and outside the write transaction (DESIGN §3.2), once per
   // conversation: rows that share a job share its reading, and each still gets its own record.
   const readings = new Map<string, Promise<FollowUpAnalysis>>();
-  const analyse = (l: ReadyLead) => {
+  const analyse = (l: ReadyLead) => readings.get(readingKey(l))!;
+  const decisions = await Promise.all(leads.map((l) => {
     const key = readingKey(l);
-    if (!readings.has(key)) readings.set(key, analyseConversation(deps, l, crmNow));
-    return readings.get(key)!;
-  };
-  const decisions = await Promise.all(leads.map((l) => decide(l, crmNow, analyse)));
+    const owns = l.callStatus !== 'Failed' && !readings.has(key);
+    if (owns) readings.set(key, analyseConversation(deps, l, crmNow));
+    return decide(l, crmNow, analyse, owns);
+  }));
   const outcome = await writeFollowUps(deps.db, decisions, crmNow, new Date(now));
   return { ...outcome, analysisFailed: decisions.filter((d) => d.analysis?.status === 'failed').length };
 }
 
-async function decide(l: ReadyLead, crmNow: string, analyse: (l: ReadyLead) => Promise<FollowUpAnalysis>): Promise<FollowUpDecision> {
+async function decide(l: ReadyLead, crmNow: string, analyse: (l: ReadyLead) => Promise<FollowUpAnalysis>, ownsReading: boolean): Promise<FollowUpDecision> {
   const base = { leadRowId: l.id, taskId: l.taskId, leadsId: l.leadsId };
   if (l.callStatus === 'Failed') {
     // A call that never connected needs no LLM (DESIGN §3.3).
     return { ...base, remark: failedCallRemark(l.jobFailureReason, l.lastTaskStatus), isInterested: 0, nextFollowTime: null, analysis: null };
   }
   const analysis = await analyse(l);
+  // Rows sharing a job share one reading: its tokens are counted on one of them only.
+  const usage = ownsReading ? analysis.usage : undefined;
   if (!analysis.ok) {
-    return { ...base, remark: ANALYSIS_FAILED_REMARK, isInterested: 0, nextFollowTime: null, analysis: { status: 'failed', error: analysis.error } };
+    return { ...base, remark: ANALYSIS_FAILED_REMARK, isInterested: 0, nextFollowTime: null, analysis: { status: 'failed', error: analysis.error, usage } };
   }
-  return { ...base, remark: analysis.remark, isInterested: analysis.isInterested, nextFollowTime: analysis.nextFollowTime, analysis: { status: 'ok', error: null } };
+  return { ...base, remark: analysis.remark, isInterested: analysis.isInterested, nextFollowTime: analysis.nextFollowTime, analysis: { status: 'ok', error: null, usage } };
 }
 
 /** The LLM's reading of a lead's stored conversation; also used to retry a failed one (retry-analysis.ts). */

@@ -82,4 +82,15 @@ describe('LLM without page barriers (issue 12)', () => {
     expect(states.map((s) => s.analysisStatus)).toEqual(Array(12).fill('ok'));
     expect((await followsOf(h.database.db)).every((f) => f.leadsRemark !== ANALYSIS_FAILED_REMARK)).toBe(true);
   }, 30_000);
+
+  it("records the API's token usage of every analysis, for the cost per task and day", async () => {
+    const { taskId } = await givenFinishedTask(3);
+    await process(taskId);
+    const states = await statesOf(h.database.db, taskId);
+    expect(states).toHaveLength(3);
+    for (const s of states) {
+      expect(s.inputTokens).toBeGreaterThan(50);
+      expect(s.outputTokens).toBeGreaterThan(5);
+    }
+  });
 });
