@@ -25,8 +25,15 @@ const { values: opt, positionals } = parseArgs({
     quota: { type: 'string', default: '600' },
     'quota-concurrency': { type: 'string', default: '32' },
     'cpu-leads': { type: 'string', default: '10000,100000' },
+    help: { type: 'boolean', default: false },
   },
 });
+if (opt.help) {
+  console.log(`usage: npm run bench -- [sync|llm|quota|cpu|all] [--leads N] [--api-latency MS] [--qps N] [--llm-latency MS]
+       [--concurrency N] [--quota RPM] [--quota-concurrency N] [--cpu-leads N,N]
+Runs issue 12's benchmarks on the simulators and prints each figure next to its target.`);
+  process.exit(0);
+}
 const which = positionals[0] ?? 'all';
 const num = (name: keyof typeof opt) => Number(opt[name]);
 const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
