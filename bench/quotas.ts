@@ -93,6 +93,8 @@ async function benchSync(): Promise<void> {
       const times = h.sim.requests.filter((r) => r.action === action).map((r) => r.at);
       console.log(`  ${action}: ${times.length} requests over ${((Math.max(...times) - Math.min(...times)) / 1000).toFixed(1)} s`);
     }
+    const [runs] = (await h.database.pool.query('SELECT steps FROM af_task_runs WHERE task_id = ? ORDER BY id DESC LIMIT 1', [taskId])) as unknown as [Array<{ steps: string }>];
+    for (const s of JSON.parse(runs[0]!.steps) as Array<{ step: string; durationMs: number }>) console.log(`  step ${s.step}: ${s.durationMs} ms`);
     console.log(`  most starts in any 1 s: ${densestWindow(arrivals, 1000)}   ${densestWindow(arrivals, 1000) <= qps ? 'within' : 'ABOVE'} QPS ${qps}`);
   } finally {
     await h.close();
