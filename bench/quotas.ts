@@ -11,8 +11,8 @@ import { syncCallJobIds } from '../server/pipeline/sync-call-job-ids.ts';
 import { syncCallResults } from '../server/pipeline/sync-call-results.ts';
 import { runPass } from '../server/pipeline/monitor.ts';
 import { simulatorEnv } from '../server/simulator/simulator-env.ts';
-import { givenTask } from '../test/helpers/builders.ts';
-import { startPipelineHarness, type PipelineHarness } from '../test/helpers/pipeline.ts';
+import { startPipelineHarness } from '../test/helpers/pipeline.ts';
+import { seedTask } from './seed-task.ts';
 
 const { values: opt, positionals } = parseArgs({
   allowPositionals: true,
@@ -41,25 +41,6 @@ const ratio = (value: number, target: number, higherIsBetter: boolean) => {
   const r = higherIsBetter ? value / target : target / value;
   return `${r.toFixed(2)}× target ${r >= 1 ? 'met' : 'MISSED'}`;
 };
-
-/** One task of `leads` leads whose jobs are final: 30% Failed, the rest Succeeded with a conversation. */
-async function seedTask(h: PipelineHarness, leads: number, failedShare = 0.3): Promise<number> {
-  const group = h.sim.createJobGroup('bench');
-  const taskId = await givenTask(h.database.db, { name: `bench ${leads}`, jobGroupId: group });
-  const numbers = Array.from({ length: leads }, (_, i) => `13${String(100_000_000 + i).slice(-9)}`);
-  for (let i = 0; i < leads; i += 1000) {
-    await h.database.pool.query('INSERT INTO leads_task_list (task_id, leads_id, leads_phone) VALUES ?', [
-      numbers.slice(i, i + 1000).map((phone, j) => [taskId, i + j + 1, phone]),
-    ]);
-  }
-  const jobIds = h.sim.assignJobs(group, numbers.map((phone) => ({ phone })));
-  jobIds.forEach((jobId, i) => {
-    const kind = (i % 10) / 10;
-    if (kind < failedShare) h.sim.finishJob(jobId, { status: 'Failed', failureReason: 'NoAnswer', taskStatus: 'NoAnswer' });
-    else h.sim.finishJob(jobId, { status: 'Succeeded', kind: i % 3 === 0 ? 'interested' : i % 3 === 1 ? 'not-interested' : 'unclear' });
-  });
-  return taskId;
-}
 
 /** The most values of `times` (sorted) within any window of `windowMs`. */
 function densestWindow(times: number[], windowMs: number): number {
