@@ -29,8 +29,9 @@ export function createAdaptiveConcurrency(options: { max: number; now?: () => nu
   let limit = max; // fractional while it grows; floor() is what is enforced
   let inFlight = 0;
   let pausedUntil = 0;
-  /** Calls that started before this moment were already answered by the last decrease. */
-  let decreasedAt = -Infinity;
+  /** Starts are numbered; those up to this number were in flight at the last decrease. */
+  let started = 0;
+  let decreasedAfter = 0;
   const waiting: Array<() => void> = [];
   let timer: NodeJS.Timeout | null = null;
 
@@ -45,11 +46,12 @@ export function createAdaptiveConcurrency(options: { max: number; now?: () => nu
         return;
       }
       inFlight++;
+      started++;
       waiting.shift()!();
     }
   }
 
-  function place(startedAt: number): Place {
+  function place(number: number): Place {
     let done = false;
     const end = (change: () => void) => {
       if (done) return;
@@ -65,9 +67,9 @@ export function createAdaptiveConcurrency(options: { max: number; now?: () => nu
       throttled: (retryAfterMs) => end(() => {
         // Calls already in flight when the limit was cut were sent at the old rate: their 429s are
         // the same congestion, not new evidence, so they do not cut it again.
-        if (startedAt >= decreasedAt) {
+        if (number > decreasedAfter) {
           limit = Math.max(1, Math.floor(limit / 2));
-          decreasedAt = now();
+          decreasedAfter = started;
         }
         if (retryAfterMs !== null && retryAfterMs > 0) pausedUntil = Math.max(pausedUntil, now() + retryAfterMs);
       }),
@@ -78,7 +80,7 @@ export function createAdaptiveConcurrency(options: { max: number; now?: () => nu
   return {
     acquire(again = false) {
       return new Promise<Place>((resolve) => {
-        const start = () => resolve(place(now()));
+        const start = () => resolve(place(started));
         if (again) waiting.unshift(start);
         else waiting.push(start);
         pump();
