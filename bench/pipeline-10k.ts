@@ -2,27 +2,15 @@
 // HTTP, production clients). Prints figures; asserts nothing. Run: npx tsx bench/pipeline-10k.ts [leads]
 import { createLogger } from '../server/log.ts';
 import { runPass } from '../server/pipeline/monitor.ts';
-import { givenTask, stageOf } from '../test/helpers/builders.ts';
+import { stageOf } from '../test/helpers/builders.ts';
 import { startPipelineHarness } from '../test/helpers/pipeline.ts';
+import { seedTask } from './seed-task.ts';
 
 const LEADS = Number(process.argv[2] ?? 10_000);
 const h = await startPipelineHarness({ OUTBOUNDBOT_QPS: process.env.BENCH_QPS ?? '50', LLM_CONCURRENCY: process.env.BENCH_LLM_CONCURRENCY ?? '8' });
 const log = createLogger('info', { pretty: false });
 try {
-  const group = h.sim.createJobGroup('bench');
-  const taskId = await givenTask(h.database.db, { name: `bench ${LEADS}`, jobGroupId: group });
-  const numbers = Array.from({ length: LEADS }, (_, i) => `13${String(100_000_000 + i).slice(-9)}`);
-  for (let i = 0; i < LEADS; i += 1000) {
-    await h.database.pool.query('INSERT INTO leads_task_list (task_id, leads_id, leads_phone) VALUES ?', [
-      numbers.slice(i, i + 1000).map((phone, j) => [taskId, i + j + 1, phone]),
-    ]);
-  }
-  const jobIds = h.sim.assignJobs(group, numbers.map((phone) => ({ phone })));
-  jobIds.forEach((jobId, i) => {
-    const kind = i % 10;
-    if (kind < 3) h.sim.finishJob(jobId, { status: 'Failed', failureReason: 'NoAnswer', taskStatus: 'NoAnswer' });
-    else h.sim.finishJob(jobId, { status: 'Succeeded', kind: kind < 5 ? 'interested' : kind < 7 ? 'not-interested' : 'unclear' });
-  });
+  const taskId = await seedTask(h, LEADS);
 
   const deps = h.deps('bench');
   const started = Date.now();

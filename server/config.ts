@@ -22,7 +22,11 @@ const DEFAULTS = {
   PORT: '3000',
   TZ: 'Asia/Shanghai',
   OUTBOUNDBOT_QPS: '5',
+  OUTBOUNDBOT_MAX_IN_FLIGHT: '8',
   LLM_CONCURRENCY: '4',
+  // qwen-plus list prices (yuan per 1,000 tokens, Bailian, non-thinking mode).
+  LLM_PRICE_PER_1K_INPUT: '0.0008',
+  LLM_PRICE_PER_1K_OUTPUT: '0.002',
   LEASE_SECONDS: '300',
   STUCK_AFTER: '2h',
   RETRY_ATTEMPTS: '5',
@@ -52,7 +56,12 @@ export interface Config {
   apiToken: string | undefined;
   timeZone: string;
   outboundbotQps: number;
+  /** Outbound Bot requests in flight at once, across every task of this process (issue 12). */
+  outboundbotMaxInFlight: number;
   llmConcurrency: number;
+  /** Yuan per 1,000 input / output tokens: the estimated cost on the dashboard and in /metrics. */
+  llmPricePerThousandInput: number;
+  llmPricePerThousandOutput: number;
   leaseSeconds: number;
   stuckAfterSeconds: number;
   retryAttempts: number;
@@ -106,7 +115,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     apiToken: optional('API_TOKEN'),
     timeZone: timeZone('TZ', read('TZ')),
     outboundbotQps: positiveNumber('OUTBOUNDBOT_QPS', read('OUTBOUNDBOT_QPS')),
+    outboundbotMaxInFlight: integer('OUTBOUNDBOT_MAX_IN_FLIGHT', read('OUTBOUNDBOT_MAX_IN_FLIGHT'), 1, 64),
     llmConcurrency: integer('LLM_CONCURRENCY', read('LLM_CONCURRENCY'), 1, 256),
+    llmPricePerThousandInput: nonNegativeNumber('LLM_PRICE_PER_1K_INPUT', read('LLM_PRICE_PER_1K_INPUT')),
+    llmPricePerThousandOutput: nonNegativeNumber('LLM_PRICE_PER_1K_OUTPUT', read('LLM_PRICE_PER_1K_OUTPUT')),
     leaseSeconds: integer('LEASE_SECONDS', read('LEASE_SECONDS'), 5, 86_400),
     stuckAfterSeconds: duration('STUCK_AFTER', read('STUCK_AFTER')),
     retryAttempts: integer('RETRY_ATTEMPTS', read('RETRY_ATTEMPTS'), 1, 20),
@@ -231,6 +243,12 @@ function integer(variable: string, value: string, min: number, max: number): num
 function positiveNumber(variable: string, value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new ConfigError(variable, `must be a number above 0, got "${value}"`);
+  return n;
+}
+
+function nonNegativeNumber(variable: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new ConfigError(variable, `must be a number of at least 0, got "${value}"`);
   return n;
 }
 

@@ -81,6 +81,19 @@ const llmRequestDuration = new Histogram({
   registers: [registry],
 });
 
+const llmTokens = new Counter({
+  name: 'autofollow_llm_tokens_total',
+  help: 'Tokens of the LLM answers analyses were made from, by kind: input (prompt) and output (completion).',
+  labelNames: ['kind'] as const,
+  registers: [registry],
+});
+
+const llmCost = new Counter({
+  name: 'autofollow_llm_cost_yuan_total',
+  help: 'Estimated cost of those tokens in yuan, at LLM_PRICE_PER_1K_INPUT and LLM_PRICE_PER_1K_OUTPUT.',
+  registers: [registry],
+});
+
 const llmErrors = new Counter({
   name: 'autofollow_llm_errors_total',
   help: 'Failed LLM attempts and unusable answers by kind: timeout, connection, http_4xx, http_429, http_5xx, invalid_body, invalid_answer, no_api_key, unexpected.',
@@ -176,6 +189,23 @@ export function countOutboundBotError(action: string, code: string): void {
 export function startLlmRequest(): () => void {
   llmRequests.inc();
   return llmRequestDuration.startTimer();
+}
+
+/** One analysis's tokens, and their cost at the configured prices (yuan per 1,000 tokens). */
+export function countLlmTokens(usage: { inputTokens: number; outputTokens: number }, prices: LlmPrices): void {
+  llmTokens.inc({ kind: 'input' }, usage.inputTokens);
+  llmTokens.inc({ kind: 'output' }, usage.outputTokens);
+  llmCost.inc(costOf(usage, prices));
+}
+
+export interface LlmPrices {
+  perThousandInput: number;
+  perThousandOutput: number;
+}
+
+/** Yuan for these tokens at these prices: the one formula the metrics and the reports use. */
+export function costOf(usage: { inputTokens: number; outputTokens: number }, prices: LlmPrices): number {
+  return (usage.inputTokens * prices.perThousandInput + usage.outputTokens * prices.perThousandOutput) / 1000;
 }
 
 /** `reason` is the client's short operator text ("timeout", "http 503", ...); it is folded to a kind here. */

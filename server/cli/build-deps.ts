@@ -50,6 +50,7 @@ export function buildPipelineDeps(config: Readonly<Config>, log: Logger, overrid
       accessKeySecret: effective.accessKeySecret ?? '',
       timeoutMs: effective.outboundbotTimeoutMs,
       qps: effective.outboundbotQps,
+      concurrency: effective.outboundbotMaxInFlight,
       retry,
       log,
     });
@@ -66,6 +67,7 @@ export function buildPipelineDeps(config: Readonly<Config>, log: Logger, overrid
       log,
       // The model's "future" check uses the pipeline's clock, so an injected clock stays consistent.
       now: () => clock.now(),
+      prices: { perThousandInput: effective.llmPricePerThousandInput, perThousandOutput: effective.llmPricePerThousandOutput },
     });
   const deps: PipelineDeps = {
     db: database.db,

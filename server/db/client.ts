@@ -61,6 +61,21 @@ export function writeResult(result: unknown): WriteResult {
 }
 
 /** A deadlock or lock wait timeout: the statement (or transaction) was rolled back and may be retried. */
+/**
+ * Runs a short transaction again when the database rolled it back for a deadlock or a lock wait:
+ * writers of neighbouring rows (concurrent pages of one task, issue 12) may meet in an index's gap
+ * locks. The statements must be safe to repeat (conditional updates, upserts).
+ */
+export async function retryOnLockConflict<T>(fn: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (!(isLockConflict(error) && attempt < attempts)) throw error;
+    }
+  }
+}
+
 export function isLockConflict(error: unknown): boolean {
   for (let e: unknown = error; e; e = (e as { cause?: unknown }).cause) {
     const errno = (e as { errno?: unknown }).errno;

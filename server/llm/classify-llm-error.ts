@@ -9,6 +9,8 @@ export interface LlmFailure {
   retryable: boolean;
   /** The server's throttling hint (retry-after-ms / retry-after), when it gave one. */
   retryAfterMs?: number;
+  /** 429: the account's rate or token quota, not this request, is the problem (adaptive-concurrency.ts). */
+  throttled?: boolean;
 }
 
 export function classifyLlmError(error: unknown): LlmFailure {
@@ -18,8 +20,9 @@ export function classifyLlmError(error: unknown): LlmFailure {
   if (error instanceof OpenAI.APIError && typeof error.status === 'number') {
     const status = error.status;
     const retryable = status === 408 || status === 409 || status === 429 || status >= 500;
-    const retryAfterMs = status === 429 ? retryAfterOf(error.headers) : undefined;
-    return retryAfterMs === undefined ? { reason: `http ${status}`, retryable } : { reason: `http ${status}`, retryable, retryAfterMs };
+    if (status !== 429) return { reason: `http ${status}`, retryable };
+    const retryAfterMs = retryAfterOf(error.headers);
+    return retryAfterMs === undefined ? { reason: `http ${status}`, retryable, throttled: true } : { reason: `http ${status}`, retryable, throttled: true, retryAfterMs };
   }
   // openai parses a 200 body with JSON.parse and lets a SyntaxError through (stack notes §8).
   if (error instanceof SyntaxError) return { reason: 'invalid response body', retryable: false };

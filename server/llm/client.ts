@@ -6,14 +6,20 @@
 // invalid *answer* is never retried (it is a model's answer, not a transport fault: the pipeline
 // records the analysis as failed so an operator can re-run it). Worst case wall time is about
 // attempts × timeoutMs plus the backoff between them; keep that below LEASE_SECONDS (DESIGN §3.9).
+//
+// Throttling (429) is different (issue 12): it says the account's quota is spent, not that this
+// request is at fault. A throttled call gives its place back, the concurrency shrinks
+// (adaptive-concurrency.ts, AIMD), and the call waits its turn again, at the front, after any
+// Retry-After. Those rounds do not use up RETRY_ATTEMPTS, so throttling never turns into an
+// "AI分析失败" record while THROTTLED_ROUNDS last.
 import OpenAI from 'openai';
 import type { Logger } from '../log.ts';
-import { countLlmError, startLlmRequest } from '../metrics.ts';
+import { countLlmError, countLlmTokens, startLlmRequest, type LlmPrices } from '../metrics.ts';
 import { withRetry } from '../net/retry.ts';
 import { classifyLlmError, type LlmFailure } from './classify-llm-error.ts';
 import { buildFollowUpMessages } from './follow-up-prompt.ts';
 import { parseFollowUp } from './parse-follow-up.ts';
-import { Semaphore } from './semaphore.ts';
+import { createAdaptiveConcurrency } from './adaptive-concurrency.ts';
 import type { FollowUpAnalysis, FollowUpAnalyzer, FollowUpRequest } from './types.ts';
 
 export interface FollowUpAnalyzerOptions {
@@ -30,7 +36,12 @@ export interface FollowUpAnalyzerOptions {
   log: Logger;
   /** Epoch ms; "the future" of next_follow_time is judged against it. */
   now?: () => number;
+  /** For the cost counted in /metrics (LLM_PRICE_PER_1K_INPUT / _OUTPUT); without it, tokens only. */
+  prices?: LlmPrices;
 }
+
+/** Throttled rounds one analysis may go through before it is recorded as failed ("http 429"). */
+export const THROTTLED_ROUNDS = 30;
 
 /** Low but not zero: the answer should be stable, and a little freedom helps the remark read naturally. */
 const TEMPERATURE = 0.1;
@@ -55,11 +66,41 @@ export function createFollowUpAnalyzer(options: FollowUpAnalyzerOptions): Follow
     maxRetries: 0,
     logLevel: 'off',
   });
-  // A slot is held across the retries of one analysis, backoff included: when the server throttles,
-  // our total request rate drops instead of other analyses taking the freed slot (DESIGN §3.10).
-  const slots = new Semaphore(options.concurrency);
+  // A place is held across the retries of one analysis, backoff included: when the server fails,
+  // our total request rate drops instead of other analyses taking the freed place (DESIGN §3.10).
+  // A throttled call gives its place back and the limit shrinks (see the top of this file).
+  const places = createAdaptiveConcurrency({ max: options.concurrency });
 
-  async function attemptAll(request: FollowUpRequest): Promise<FollowUpAnalysis & { attempt: number }> {
+  /** `answered`: the server sent an answer (valid or not), so it is not overloaded. */
+  type Attempted = FollowUpAnalysis & { attempt: number; answered?: true; throttled?: { retryAfterMs: number | null } };
+
+  /** The analysis through the gate: throttled rounds wait their turn again, up to THROTTLED_ROUNDS. */
+  async function throughGate(request: FollowUpRequest): Promise<Attempted> {
+    for (let round = 1; ; round++) {
+      const place = await places.acquire(round > 1);
+      let result: Attempted;
+      try {
+        result = await attemptAll(request);
+      } catch (error) {
+        place.release();
+        throw error;
+      }
+      if (result.throttled) {
+        place.throttled(result.throttled.retryAfterMs);
+        if (round < THROTTLED_ROUNDS) {
+          log.debug({ round, limit: places.limit }, `LLM request throttled; waiting for a place again (round ${round} of ${THROTTLED_ROUNDS})`);
+          continue;
+        }
+      } else if (result.answered) {
+        place.succeeded();
+      } else {
+        place.release();
+      }
+      return result;
+    }
+  }
+
+  async function attemptAll(request: FollowUpRequest): Promise<Attempted> {
     const body = {
       model: options.model,
       messages: buildFollowUpMessages(request, options.timeZone),
@@ -81,7 +122,11 @@ export function createFollowUpAnalyzer(options: FollowUpAnalyzerOptions): Follow
             const content = completion.choices[0]?.message?.content;
             const analysis = content ? parseFollowUp(content, { now: now(), timeZone: options.timeZone }) : { ok: false as const, error: 'empty answer' };
             if (!analysis.ok) countLlmError(analysis.error);
-            return { ...analysis, attempt: n };
+            const usage = completion.usage ? { inputTokens: completion.usage.prompt_tokens ?? 0, outputTokens: completion.usage.completion_tokens ?? 0 } : undefined;
+            if (usage) countLlmTokens(usage, options.prices ?? { perThousandInput: 0, perThousandOutput: 0 });
+            // Every answer's tokens are counted in /metrics; the analysis carries them only when it is
+            // usable, since only then is it written (af_lead_states keeps the tokens of its analysis).
+            return { ...analysis, attempt: n, answered: true as const, ...(usage && analysis.ok ? { usage } : {}) };
           } catch (error) {
             const failure = deadline.signal.aborted ? { reason: 'timeout', retryable: true } : classifyLlmError(error);
             countLlmError(failure.reason);
@@ -93,14 +138,18 @@ export function createFollowUpAnalyzer(options: FollowUpAnalyzerOptions): Follow
         },
         {
           policy: { ...options.retry, attempts },
-          isRetryable: (error) => error instanceof RetryableLlmFailure,
+          // A 429 leaves the retries: the gate decides when it goes again (throughGate).
+          isRetryable: (error) => error instanceof RetryableLlmFailure && !error.failure.throttled,
           retryAfterMs: (error) => (error as RetryableLlmFailure).failure.retryAfterMs ?? null,
           onRetry: ({ attempt: failed, delayMs, error }) =>
             log.debug({ reason: (error as RetryableLlmFailure).failure.reason, delayMs }, `LLM request failed, retrying (attempt ${failed} of ${attempts})`),
         },
       );
     } catch (error) {
-      if (error instanceof RetryableLlmFailure) return { ok: false, error: error.failure.reason, attempt };
+      if (error instanceof RetryableLlmFailure) {
+        const { reason, throttled, retryAfterMs } = error.failure;
+        return { ok: false, error: reason, attempt, ...(throttled ? { throttled: { retryAfterMs: retryAfterMs ?? null } } : {}) };
+      }
       throw error;
     }
   }
@@ -109,8 +158,7 @@ export function createFollowUpAnalyzer(options: FollowUpAnalyzerOptions): Follow
     async analyse(request) {
       const started = performance.now();
       try {
-        const result = await slots.run(() => attemptAll(request));
-        const { attempt, ...analysis } = result;
+        const { attempt, throttled: _throttled, answered: _answered, ...analysis } = await throughGate(request);
         const durationMs = Math.round(performance.now() - started);
         if (analysis.ok) {
           log.debug({ lead: request.leadName, isInterested: analysis.isInterested, durationMs }, `LLM analysis done (attempt ${attempt} of ${attempts})`);

@@ -10,9 +10,16 @@ export interface FollowUpRequest {
   now: string;
 }
 
-export type FollowUpAnalysis =
+/** The API's `usage` of the answer the analysis was made from (issue 12: tokens and cost). */
+export interface TokenUsage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+export type FollowUpAnalysis = (
   | { ok: true; remark: string; isInterested: Interest; nextFollowTime: string | null }
-  | { ok: false; error: string };
+  | { ok: false; error: string }
+) & { usage?: TokenUsage };
 
 export interface FollowUpAnalyzer {
   /** Never throws: timeouts, API errors and invalid answers come back as { ok: false } (DESIGN §3.5). */

@@ -25,7 +25,7 @@ export interface OutboundBotClientOptions {
   /** Per request, applied to both of openapi-core's timeouts. */
   timeoutMs: number;
   qps: number;
-  /** Requests in flight at once (default 4). */
+  /** Requests in flight at once (OUTBOUNDBOT_MAX_IN_FLIGHT; 4 for a client built by hand in a test). */
   concurrency?: number;
   retry: RetryPolicy;
   log: Logger;

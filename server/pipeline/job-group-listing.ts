@@ -2,6 +2,10 @@
 // complete (DESIGN §3.6): the distinct jobs seen add up to the TotalCount the API reports, and that
 // total did not change while we paged. Pages go by the page size the API answered with, never the
 // size we asked for: a server that caps pages below our request would otherwise make us skip jobs.
+// Once page 1 has told the page count, the other pages are asked for concurrently, up to
+// OUTBOUNDBOT_MAX_IN_FLIGHT at once (the client's rate limiter keeps OUTBOUNDBOT_QPS), and each is
+// taken in as it arrives; the completeness rule does not depend on the order they come back in.
+import { pipelined } from '../net/pipelined.ts';
 import type { GroupJob, GroupJobPage } from '../outboundbot/types.ts';
 import type { PipelineDeps } from './deps.ts';
 import type { HeldLease } from './leases.ts';
@@ -29,7 +33,7 @@ type Step = ReturnType<typeof startStep>;
  * not asked for twice.
  */
 export async function listJobGroup(
-  deps: Pick<PipelineDeps, 'outboundbot'>,
+  deps: Pick<PipelineDeps, 'outboundbot' | 'config'>,
   jobGroupId: string,
   lease: HeldLease,
   step: Step,
@@ -49,7 +53,7 @@ export async function listJobGroup(
 }
 
 async function listOnce(
-  deps: Pick<PipelineDeps, 'outboundbot'>,
+  deps: Pick<PipelineDeps, 'outboundbot' | 'config'>,
   jobGroupId: string,
   lease: HeldLease,
   step: Step,
@@ -69,17 +73,22 @@ async function listOnce(
     return { jobs: [...byId.values()], complete: false, totalCount: total, firstPage: first, outcome: 'done' };
   }
   let failed = false;
+  let changedTo: number | null = null;
   const pageCount = Math.max(1, Math.ceil(total / pageSize));
-  for (let page = 2; page <= pageCount; page++) {
+  let nextPage = 2;
+  // No new page once the total is seen to change: the listing is redone from page 1 anyway.
+  const next = async () => (changedTo === null && nextPage <= pageCount ? nextPage++ : undefined);
+  await pipelined(next, async (page) => {
     const answer = await fetchPage(deps, jobGroupId, page, pageSize, lease, step);
     if (!answer) {
       failed = true; // recorded by fetchPage; the other pages go on (DESIGN §3.9)
-      continue;
+      return;
     }
     step.add('jobsListed', answer.jobs.length);
-    if (answer.totalCount !== total) return { jobs: [], complete: false, totalCount: answer.totalCount, firstPage: first, outcome: 'changed' };
-    add(answer.jobs);
-  }
+    if (answer.totalCount !== total) changedTo ??= answer.totalCount;
+    else add(answer.jobs);
+  }, deps.config.outboundbotMaxInFlight);
+  if (changedTo !== null) return { jobs: [], complete: false, totalCount: changedTo, firstPage: first, outcome: 'changed' };
   const complete = !failed && byId.size === total;
   if (!failed && byId.size !== total) {
     // Jobs moved between pages (or the API pages differently than it says): not proof of absence.

@@ -4,6 +4,7 @@
 // (cause no-conversation, lead-causes.ts); ListJobs goes on looking for it on later passes.
 import { and, asc, eq, isNull, lt } from 'drizzle-orm';
 import { leadStates } from '../db/schema/app.ts';
+import { pipelined } from '../net/pipelined.ts';
 import { leadsTaskList as lead } from '../db/schema/crm.ts';
 import { toCrmDateTime } from './crm-time.ts';
 import type { PipelineDeps } from './deps.ts';
@@ -26,7 +27,9 @@ export async function recheckMissingConversations(deps: PipelineDeps, task: Pend
     .orderBy(asc(lead.id))
     .limit(RECHECKS_PER_PASS);
   const missing: number[] = [];
-  for (const row of due) {
+  const queue = [...due];
+  // Concurrent like the pages of the step (issue 12): each DescribeJob is one row's own business.
+  await pipelined(async () => queue.shift(), async (row) => {
     lease.check();
     try {
       const job = await deps.outboundbot.describeJob(row.jobId!);
@@ -38,7 +41,7 @@ export async function recheckMissingConversations(deps: PipelineDeps, task: Pend
       // Recorded like a failed page: the lead is asked again next pass.
       step.failed(error);
     }
-  }
+  }, deps.config.outboundbotMaxInFlight);
   if (missing.length === 0) return;
   const at = new Date(deps.clock.now());
   await deps.db

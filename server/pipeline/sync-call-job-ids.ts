@@ -5,6 +5,7 @@
 // record follows the newest job for its phone (the job it leaves is kept in af_superseded_jobs).
 import { and, eq, inArray, isNotNull, isNull } from 'drizzle-orm';
 import { caseById, valuesOf } from '../db/batch-update.ts';
+import { writeResult } from '../db/client.ts';
 import { jobGroupListings, leadStates, supersededJobs } from '../db/schema/app.ts';
 import { leadsTaskList as lead } from '../db/schema/crm.ts';
 import { toCrmDateTime } from './crm-time.ts';
@@ -98,11 +99,13 @@ async function storeMoves(deps: PipelineDeps, taskId: number, moves: JobMove[]):
   for (let i = 0; i < fresh.length; i += WRITE_BATCH) {
     const batch = fresh.slice(i, i + WRITE_BATCH);
     const ids = batch.map((m) => m.leadRowId);
-    await deps.db
+    const result = await deps.db
       .update(lead)
       .set({ callJobId: caseById(lead.id, batch.map((m) => ({ id: m.leadRowId, value: m.toJobId }))), updatedTime })
       .where(and(leadOfTask(taskId), inArray(lead.id, ids), lacksJobId, isNull(lead.leadsFollowId)));
-    assigned.push(...(await leadsNowOn(deps, batch)));
+    // Every row matched the guard: all got their job, no need to read them back (the usual case).
+    if (writeResult(result).affectedRows === batch.length) assigned.push(...ids);
+    else assigned.push(...(await leadsNowOn(deps, batch)));
   }
   const changes = moves.filter((m) => m.fromJobId !== null);
   for (let i = 0; i < changes.length; i += WRITE_BATCH) {

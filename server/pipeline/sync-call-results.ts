@@ -2,11 +2,15 @@
 // still lacks its conversation), fetch the jobs page by page and store what is final. Only Succeeded
 // and Failed are ever written to call_status (DESIGN §3.1); anything else is kept in our own table
 // for diagnose and polled again next pass. A page that learns nothing writes nothing (DESIGN §3.11).
+// Pages are read from the database one after the other (by keyset), but their ListJobs calls run
+// concurrently, up to OUTBOUNDBOT_MAX_IN_FLIGHT (issue 12), and each page is written as soon as its
+// answer arrives: a failed page is recorded on its own leads and never holds the others back.
 import { and, asc, eq, gt, inArray } from 'drizzle-orm';
 import { caseById, valuesOf } from '../db/batch-update.ts';
-import { writeResult, type Db } from '../db/client.ts';
+import { retryOnLockConflict, writeResult, type Db } from '../db/client.ts';
 import { leadStates } from '../db/schema/app.ts';
 import { leadsTaskList as lead } from '../db/schema/crm.ts';
+import { pipelined } from '../net/pipelined.ts';
 import { errorCodeOf } from '../outboundbot/errors.ts';
 import { LIST_JOBS_MAX_IDS, type JobDetail, type Utterance } from '../outboundbot/types.ts';
 import { toCrmDateTime } from './crm-time.ts';
@@ -55,49 +59,55 @@ interface ApiErrorWrite {
 export async function syncCallResults(deps: PipelineDeps, task: PendingTask, lease: HeldLease): Promise<StepReport> {
   const step = startStep('query_task_execution', deps.clock.now);
   let afterId = 0;
-  for (let page = 1; ; page++) {
+  let pageNumber = 0;
+  const next = async (): Promise<{ page: number; leads: LeadToFetch[] } | undefined> => {
     lease.check();
     const leads = await nextPage(deps, task.id, afterId);
-    if (leads.length === 0) break;
+    if (leads.length === 0) return undefined;
     afterId = leads[leads.length - 1]!.id;
     step.add('leadsChecked', leads.length);
-
-    let jobs: JobDetail[];
-    try {
-      jobs = await deps.outboundbot.listJobs([...new Set(leads.map((l) => l.jobId))]); // rows sharing a phone share its job
-      step.add('pages');
-    } catch (error) {
-      const code = errorCodeOf(error);
-      const message = (error as Error).message;
-      step.failed(error, page);
-      step.add('pagesFailed');
-      const recorded = await writeApiErrors(deps, task.id, leads.filter((l) => l.apiErrorCode !== code).map((l) => ({ id: l.id, code, message })));
-      if (recorded > 0) step.add('apiErrorsRecorded', recorded);
-      continue; // the other pages go on (spec 3.2 error handling)
-    }
-
-    const { results, states, apiErrors } = interpretPage(deps, task.id, leads, jobs);
-    // One transaction: a Failed status is never stored without the failure reason its remark is
-    // made from (follow-up-remarks.ts), whatever happens between the two writes.
-    const stored = await deps.db.transaction(async (tx) => {
-      const db = tx as unknown as Db;
-      await writeLeadStates(db, states);
-      if (results.length === 0) return 0;
-      const written = await writeCallResults(db, deps, task.id, results);
-      // A call finishes when its status is first stored (a later write only brings the conversation).
-      const before = new Map(leads.map((l) => [l.id, l.callStatus]));
-      await countActivity(db, task.id, { callsFinished: results.filter((r) => before.get(r.id) == null).length });
-      return written;
-    });
-    if (results.length > 0) step.add('statusesStored', stored);
-    if (states.length > 0) step.add('jobStatesChanged', states.length);
-    step.add('final', results.length);
-    step.add('notFinal', leads.length - results.length);
-    const recorded = await writeApiErrors(deps, task.id, apiErrors);
-    if (recorded > 0) step.add('apiErrorsRecorded', recorded);
-  }
+    return { page: ++pageNumber, leads };
+  };
+  await pipelined(next, ({ page, leads }) => fetchAndStorePage(deps, task, step, page, leads), deps.config.outboundbotMaxInFlight);
   await recheckMissingConversations(deps, task, lease, step);
   return step.finish();
+}
+
+/** One page: its ListJobs call, then what is new in one transaction; an API failure is recorded on its leads. */
+async function fetchAndStorePage(deps: PipelineDeps, task: PendingTask, step: ReturnType<typeof startStep>, page: number, leads: LeadToFetch[]): Promise<void> {
+  let jobs: JobDetail[];
+  try {
+    jobs = await deps.outboundbot.listJobs([...new Set(leads.map((l) => l.jobId))]); // rows sharing a phone share its job
+    step.add('pages');
+  } catch (error) {
+    const code = errorCodeOf(error);
+    const message = (error as Error).message;
+    step.failed(error, page);
+    step.add('pagesFailed');
+    const recorded = await retryOnLockConflict(() => writeApiErrors(deps, task.id, leads.filter((l) => l.apiErrorCode !== code).map((l) => ({ id: l.id, code, message }))));
+    if (recorded > 0) step.add('apiErrorsRecorded', recorded);
+    return; // the other pages go on (spec 3.2 error handling)
+  }
+
+  const { results, states, apiErrors } = interpretPage(deps, task.id, leads, jobs);
+  // One transaction: a Failed status is never stored without the failure reason its remark is
+  // made from (follow-up-remarks.ts), whatever happens between the two writes.
+  const stored = await retryOnLockConflict(() => deps.db.transaction(async (tx) => {
+    const db = tx as unknown as Db;
+    await writeLeadStates(db, states);
+    if (results.length === 0) return 0;
+    const written = await writeCallResults(db, deps, task.id, results);
+    // A call finishes when its status is first stored (a later write only brings the conversation).
+    const before = new Map(leads.map((l) => [l.id, l.callStatus]));
+    await countActivity(db, task.id, { callsFinished: results.filter((r) => before.get(r.id) == null).length });
+    return written;
+  }));
+  if (results.length > 0) step.add('statusesStored', stored);
+  if (states.length > 0) step.add('jobStatesChanged', states.length);
+  step.add('final', results.length);
+  step.add('notFinal', leads.length - results.length);
+  const recorded = await retryOnLockConflict(() => writeApiErrors(deps, task.id, apiErrors));
+  if (recorded > 0) step.add('apiErrorsRecorded', recorded);
 }
 
 async function nextPage(deps: PipelineDeps, taskId: number, afterId: number): Promise<LeadToFetch[]> {

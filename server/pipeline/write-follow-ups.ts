@@ -9,7 +9,7 @@ import type { Db } from '../db/client.ts';
 import { isLockConflict, writeResult } from '../db/client.ts';
 import { leadStates } from '../db/schema/app.ts';
 import { dccLeadsFollow as follow, leadsTaskList as lead } from '../db/schema/crm.ts';
-import type { Interest } from '../llm/types.ts';
+import type { Interest, TokenUsage } from '../llm/types.ts';
 import { countFollowRecords } from '../metrics.ts';
 import { enqueueHotLeads, HOT_INTEREST } from '../notify/hot-lead-outbox.ts';
 import { isUnfollowed } from './lead-conditions.ts';
@@ -23,7 +23,7 @@ export interface FollowUpDecision {
   isInterested: Interest;
   nextFollowTime: string | null;
   /** Set for Succeeded calls: how the LLM analysis went (DESIGN §3.5). */
-  analysis: { status: 'ok' | 'failed'; error: string | null } | null;
+  analysis: { status: 'ok' | 'failed'; error: string | null; usage?: TokenUsage } | null;
   /** Set when a person wrote the record (人工跟进, close-leads.ts): who, and for which cause. */
   closed?: { by: string; cause: string };
 }
@@ -143,9 +143,15 @@ async function writeInOneTransaction(db: Db, decisions: FollowUpDecision[], now:
     if (analysed.length > 0) {
       await tx
         .insert(leadStates)
-        .values(analysed.map((d) => ({ leadRowId: d.leadRowId, taskId: d.taskId, analysisStatus: d.analysis!.status, analysisError: d.analysis!.error, analysedAt })))
+        .values(analysed.map((d) => ({
+          leadRowId: d.leadRowId, taskId: d.taskId, analysisStatus: d.analysis!.status, analysisError: d.analysis!.error, analysedAt,
+          inputTokens: d.analysis!.usage?.inputTokens ?? null, outputTokens: d.analysis!.usage?.outputTokens ?? null,
+        })))
         .onDuplicateKeyUpdate({
-          set: { analysisStatus: valuesOf(leadStates.analysisStatus), analysisError: valuesOf(leadStates.analysisError), analysedAt: valuesOf(leadStates.analysedAt) },
+          set: {
+            analysisStatus: valuesOf(leadStates.analysisStatus), analysisError: valuesOf(leadStates.analysisError), analysedAt: valuesOf(leadStates.analysedAt),
+            inputTokens: valuesOf(leadStates.inputTokens), outputTokens: valuesOf(leadStates.outputTokens),
+          },
         });
     }
     const closed = toWrite.filter((d) => d.closed);

@@ -29,6 +29,16 @@ export interface LlmSimulator {
   readonly maxInFlight: number;
   /** The next `times` (default 1) requests get `fault`; calls queue up in order. */
   failNext(fault: LlmFault, options?: { times?: number; delayMs?: number }): void;
+  /** Every answer that is not a fault comes this many ms late (0: at once), like a real model. */
+  setLatency(ms: number): void;
+  /**
+   * Bailian-like quota of `requestsPerMinute`, counted second by second as Bailian does (a burst of a
+   * minute's requests in one second is refused): at most requestsPerMinute / 60 requests accepted in
+   * any 1 s; beyond it a 429 whose retry-after-ms says when a slot frees. null: no quota.
+   */
+  setQuota(requestsPerMinute: number | null): void;
+  /** Requests refused by the quota so far. */
+  readonly throttled: number;
   stop(): Promise<void>;
 }
 
@@ -42,6 +52,11 @@ export async function startLlmSimulator(options: { apiKey?: string; now?: () => 
   let inFlight = 0;
   let maxInFlight = 0;
   let served = 0;
+  let latencyMs = 0;
+  let quota: number | null = null;
+  /** Arrival times of the requests the quota accepted, oldest first, pruned to the last second. */
+  const accepted: number[] = [];
+  let throttled = 0;
 
   const server = createServer((req, res) => {
     inFlight += 1;
@@ -68,6 +83,12 @@ export async function startLlmSimulator(options: { apiKey?: string; now?: () => 
       return sendError(res, 400, 'invalid_request_error', 'model and messages are required');
     }
     requests.push({ body, at: now() });
+    const waitMs = quotaWait(Date.now());
+    if (waitMs > 0) {
+      throttled += 1;
+      res.setHeader('retry-after-ms', String(waitMs));
+      return sendError(res, 429, 'rate_limit_error', 'Requests rate limit exceeded, please try again later.');
+    }
     const fault = takeFault();
     switch (fault?.fault) {
       case 'timeout':
@@ -87,11 +108,29 @@ export async function startLlmSimulator(options: { apiKey?: string; now?: () => 
         await delay(fault.delayMs ?? 300);
         if (res.destroyed) return;
         break;
+      case undefined:
+        if (latencyMs > 0) {
+          await delay(latencyMs);
+          if (res.destroyed) return;
+        }
+        break;
     }
     const content = fault?.fault === 'not-json' ? '好的，这位客户看起来很有意向，建议尽快联系。'
       : fault?.fault === 'invalid-answer' ? JSON.stringify({ leads_remark: '客户有意向。', is_interested: 5, next_follow_time: '2000-01-01 10:00:00' })
       : JSON.stringify(answerLike(body.messages, nowFromPrompt(body.messages, timeZone) ?? now(), timeZone));
-    sendJson(res, 200, completion(body.model, content));
+    sendJson(res, 200, completion(body.model, content, body.messages));
+  }
+
+  /** 0 when the quota takes this request (and counts it), else the ms until it would. */
+  function quotaWait(at: number): number {
+    if (quota === null) return 0;
+    const perSecond = Math.max(1, Math.floor(quota / 60));
+    while (accepted.length > 0 && accepted[0]! <= at - 1000) accepted.shift();
+    if (accepted.length < perSecond) {
+      accepted.push(at);
+      return 0;
+    }
+    return Math.max(1, accepted[0]! + 1000 - at);
   }
 
   function takeFault(): { fault: LlmFault; delayMs: number | undefined } | undefined {
@@ -109,15 +148,18 @@ export async function startLlmSimulator(options: { apiKey?: string; now?: () => 
     });
   }
 
-  function completion(model: string, content: string): object {
+  function completion(model: string, content: string, messages: unknown[]): object {
     served += 1;
+    // Roughly Qwen's count for Chinese text: about one token a character.
+    const promptTokens = JSON.stringify(messages).length;
+    const completionTokens = content.length;
     return {
       id: `chatcmpl-sim-${served}`,
       object: 'chat.completion',
       created: Math.floor(now() / 1000),
       model,
       choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, finish_reason: 'stop', logprobs: null }],
-      usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 },
+      usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
     };
   }
 
@@ -131,6 +173,14 @@ export async function startLlmSimulator(options: { apiKey?: string; now?: () => 
     requests,
     get inFlight() { return inFlight; },
     get maxInFlight() { return maxInFlight; },
+    get throttled() { return throttled; },
+    setLatency(ms) {
+      latencyMs = Math.max(0, ms);
+    },
+    setQuota(requestsPerMinute) {
+      quota = requestsPerMinute;
+      accepted.length = 0;
+    },
     failNext(fault, failOptions = {}) {
       faults.push({ fault, left: Math.max(1, failOptions.times ?? 1), delayMs: failOptions.delayMs });
     },

@@ -31,10 +31,16 @@ export interface OutboundBotHttpOptions {
   /** Check the ACS3-HMAC-SHA256 signature (reference §6.4) and answer SignatureDoesNotMatch. */
   verifySignature?: boolean;
   log?: Logger;
+  /** Every answer without a fault waits this long (ms), like a distant API; read per request. */
+  latency?: { ms: number };
 }
 
 export interface OutboundBotHttpServer {
   readonly url: string;
+  /** Requests being answered right now, and the most there ever were at once. */
+  readonly inFlight: number;
+  readonly maxInFlight: number;
+  resetMaxInFlight(): void;
   /** Drops delayed answers and hung requests, then resolves once the server has closed. */
   close(): Promise<void>;
 }
@@ -153,13 +159,23 @@ export async function listenOutboundBotHttp(options: OutboundBotHttpOptions): Pr
     const fault = faults.take(action);
     log?.debug({ action, fault: fault?.name ?? null }, 'outboundbot simulator request');
     if (fault) return applyFault(fault, res, requestId, respond);
-    const { status, body } = respond();
-    send(res, requestId, status, JSON.stringify({ RequestId: requestId, ...body }));
+    const reply = () => {
+      const { status, body } = respond();
+      send(res, requestId, status, JSON.stringify({ RequestId: requestId, ...body }));
+    };
+    const latencyMs = options.latency?.ms ?? 0;
+    if (latencyMs > 0) return later(res, latencyMs, reply);
+    reply();
   }
 
+  let inFlight = 0;
+  let maxInFlight = 0;
   // AssignJobs sends up to 99 jobs as JSON in the query string (reference §2.2): far beyond Node's
   // 16 KB default for the request head, which would answer 431 with an empty body.
   const server = http.createServer({ maxHeaderSize: 1024 * 1024 }, (req, res) => {
+    inFlight += 1;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    res.on('close', () => { inFlight -= 1; });
     handle(req, res).catch((error: unknown) => {
       log?.error({ err: error }, 'outboundbot simulator failed on a request');
       send(res, randomUUID().toUpperCase(), 500, JSON.stringify({ Code: 'InternalError', Message: String(error) }));
@@ -177,6 +193,9 @@ export async function listenOutboundBotHttp(options: OutboundBotHttpOptions): Pr
 
   return {
     url: `http://127.0.0.1:${port}`,
+    get inFlight() { return inFlight; },
+    get maxInFlight() { return maxInFlight; },
+    resetMaxInFlight() { maxInFlight = inFlight; },
     async close() {
       for (const timer of timers) clearTimeout(timer);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -33,6 +33,8 @@ export interface OutboundBotSimulatorOptions {
 export interface OutboundBotSimulator {
   readonly url: string; readonly instanceId: string; readonly accessKeyId: string; readonly accessKeySecret: string;
   readonly requests: RecordedRequest[];
+  /** The most requests it was answering at once since the last resetRequests(). */
+  readonly maxInFlight: number;
   createJobGroup(nameOrSpec?: string | JobGroupSpec): string;
   /** The group ends: AssignJobs into it answers JobGroupCompleted, DescribeJobGroup says Completed. */
   endJobGroup(jobGroupId: string): void;
@@ -51,6 +53,8 @@ export interface OutboundBotSimulator {
   jobsOf(jobGroupId: string): SimulatedJob[];
   autoplay(options: AutoplayOptions): () => void;
   failNext(fault: FaultName, options?: FaultOptions): void;
+  /** Every answer without a fault comes this many ms late (0: at once), like a distant API. */
+  setLatency(ms: number): void;
   /** Drops faults still queued (a test that queued more than it used leaves none for the next). */
   clearFaults(): void;
   resetRequests(): void;
@@ -67,14 +71,16 @@ export async function startOutboundBotSimulator(options: OutboundBotSimulatorOpt
   const faults = createFaultQueue();
   const stoppers = new Set<() => void>();
   const listing = createListingBehaviour();
+  const latency = { ms: 0 };
   const server = await listenOutboundBotHttp({
     actions: createOutboundBotActions({ state, instanceId, now, listing }),
-    faults, requests, accessKeyId, accessKeySecret, verifySignature: options.verifySignature, log: options.log,
+    faults, requests, accessKeyId, accessKeySecret, verifySignature: options.verifySignature, log: options.log, latency,
   });
   const { createJobGroup, endJobGroup, assignJobs, startJob, finishJob, attachConversation, cancelJob, removeJob, jobsOf } = state;
 
   return {
     url: server.url,
+    get maxInFlight() { return server.maxInFlight; },
     instanceId, accessKeyId, accessKeySecret, requests,
     createJobGroup, endJobGroup, assignJobs, startJob, finishJob, attachConversation, cancelJob, removeJob, jobsOf,
     jobGroups: () => [...state.groups.values()].map((g) => ({ jobGroupId: g.jobGroupId, name: g.name, ended: g.ended })),
@@ -96,11 +102,15 @@ export async function startOutboundBotSimulator(options: OutboundBotSimulatorOpt
     failNext(fault, faultOptions) {
       faults.add(fault, faultOptions);
     },
+    setLatency(ms) {
+      latency.ms = Math.max(0, ms);
+    },
     clearFaults() {
       faults.clear();
     },
     resetRequests() {
       requests.length = 0;
+      server.resetMaxInFlight();
     },
     async stop() {
       for (const stop of stoppers) stop();

@@ -63,6 +63,9 @@ export function usePipelineHarness(env: Record<string, string> = {}): PipelineHa
     current!.sim.resetRequests();
     current!.sim.capPageSize(null);
     current!.sim.clearFaults();
+    current!.sim.setLatency(0);
+    current!.llm.setLatency(0);
+    current!.llm.setQuota(null);
   });
   return lateBound(() => current, 'the pipeline harness');
 }

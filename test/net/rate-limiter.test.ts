@@ -42,3 +42,17 @@ describe('createRateLimiter', () => {
     await expect(limiter.run(async () => 42)).resolves.toBe(42);
   });
 });
+
+describe('createRateLimiter: the per-second ceiling (issue 12)', () => {
+  it('never starts more than ratePerSecond calls in any one-second window, yet keeps close to that rate', async () => {
+    const limiter = createRateLimiter({ ratePerSecond: 10, concurrency: 8 });
+    const starts: number[] = [];
+    await Promise.all(Array.from({ length: 25 }, () => limiter.run(async () => {
+      starts.push(Date.now());
+      await pause(30);
+    })));
+    const most = Math.max(...starts.map((at) => starts.filter((s) => s >= at && s < at + 1000).length));
+    expect(most).toBeLessThanOrEqual(10);
+    expect(most).toBeGreaterThanOrEqual(9);
+  });
+});

@@ -53,6 +53,9 @@ export const leadStates = mysqlTable(
     analysisStatus: varchar('analysis_status', { length: 16 }),
     analysisError: text('analysis_error'),
     analysedAt: datetime('analysed_at', { mode: 'date', fsp: 3 }),
+    /** The API's usage of the last analysis (prompt and completion tokens), for the cost per task and day. */
+    inputTokens: int('input_tokens', { unsigned: true }),
+    outputTokens: int('output_tokens', { unsigned: true }),
     notInGroupSince: datetime('not_in_group_since', { mode: 'date', fsp: 3 }),
     apiErrorCode: varchar('api_error_code', { length: 128 }),
     apiErrorMessage: text('api_error_message'),

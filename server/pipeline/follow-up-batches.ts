@@ -1,0 +1,66 @@
+// Follow-up decisions are written in small batches as their LLM answers arrive (issue 12), so a
+// slow answer never holds the others back and no page waits for its slowest lead. Each batch goes
+// through the one exactly-once write (write-follow-ups.ts, DESIGN §3.2); batches are written one at
+// a time, never inside an LLM call. A decision waits at most FLUSH_AFTER_MS in memory: a crash loses
+// no more than that many answers, which the next pass asks for again.
+import type { Db } from '../db/client.ts';
+import { writeFollowUps, type FollowUpDecision, type WriteOutcome } from './write-follow-ups.ts';
+
+/** A batch is written once it holds this many decisions… */
+export const FOLLOW_UP_BATCH_SIZE = 25;
+/** …or once its first decision has waited this long. */
+export const FLUSH_AFTER_MS = 250;
+
+export interface FollowUpBatches {
+  add(decisions: FollowUpDecision[]): void;
+  /** The first write that failed, if any: the caller stops taking new work. */
+  readonly failure: unknown;
+  /** Writes what is left and resolves with the totals; rejects with the first write failure. */
+  close(): Promise<WriteOutcome & { analysisFailed: number }>;
+}
+
+export function createFollowUpBatches(db: Db, now: () => { crmNow: string; at: Date }): FollowUpBatches {
+  let buffer: FollowUpDecision[] = [];
+  let writing: Promise<void> = Promise.resolve();
+  let timer: NodeJS.Timeout | null = null;
+  let failure: unknown = null;
+  const totals = { created: 0, alreadyDone: 0, analysisFailed: 0 };
+
+  function flush(): void {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    if (buffer.length === 0) return;
+    const batch = buffer;
+    buffer = [];
+    // Chained: one batch at a time, in the order the answers came.
+    writing = writing.then(async () => {
+      if (failure) return;
+      try {
+        const { crmNow, at } = now();
+        const outcome = await writeFollowUps(db, batch, crmNow, at);
+        totals.created += outcome.created;
+        totals.alreadyDone += outcome.alreadyDone;
+        totals.analysisFailed += batch.filter((d) => d.analysis?.status === 'failed').length;
+      } catch (error) {
+        failure ??= error;
+      }
+    });
+  }
+
+  return {
+    add(decisions) {
+      buffer.push(...decisions);
+      if (buffer.length >= FOLLOW_UP_BATCH_SIZE) flush();
+      else timer ??= setTimeout(flush, FLUSH_AFTER_MS);
+    },
+    get failure() {
+      return failure;
+    },
+    async close() {
+      flush();
+      await writing;
+      if (failure) throw failure;
+      return totals;
+    },
+  };
+}
