@@ -62,15 +62,20 @@ async function listOnce(
   const first = given ?? (await fetchPage(deps, jobGroupId, 1, JOB_GROUP_PAGE_SIZE, lease, step));
   if (!first) return { jobs: [], complete: false, totalCount: null, firstPage: null, outcome: 'done' };
   const total = first.totalCount;
-  const byId = new Map<string, GroupJob>();
-  const add = (jobs: GroupJob[]) => jobs.forEach((job) => byId.set(job.jobId, job));
-  add(first.jobs);
+  // Pages answer in any order when fetched side by side; the jobs are kept by page number and read
+  // in page order, because "the newest job for a phone" is the later one in the listing (pairing).
+  const pages: GroupJob[][] = [first.jobs];
+  const inListingOrder = () => {
+    const byId = new Map<string, GroupJob>();
+    for (const jobs of pages) for (const job of jobs ?? []) if (!byId.has(job.jobId)) byId.set(job.jobId, job);
+    return byId;
+  };
   step.add('jobsListed', first.jobs.length);
 
   const pageSize = answeredPageSize(first);
   if (pageSize === null) {
     step.fail({ code: 'EmptyPage', message: `page 1 of the job group listed no job although its TotalCount is ${total}`, page: 1 });
-    return { jobs: [...byId.values()], complete: false, totalCount: total, firstPage: first, outcome: 'done' };
+    return { jobs: first.jobs, complete: false, totalCount: total, firstPage: first, outcome: 'done' };
   }
   let failed = false;
   let changedTo: number | null = null;
@@ -86,9 +91,10 @@ async function listOnce(
     }
     step.add('jobsListed', answer.jobs.length);
     if (answer.totalCount !== total) changedTo ??= answer.totalCount;
-    else add(answer.jobs);
+    else pages[page - 1] = answer.jobs;
   }, deps.config.outboundbotMaxInFlight);
   if (changedTo !== null) return { jobs: [], complete: false, totalCount: changedTo, firstPage: first, outcome: 'changed' };
+  const byId = inListingOrder();
   const complete = !failed && byId.size === total;
   if (!failed && byId.size !== total) {
     // Jobs moved between pages (or the API pages differently than it says): not proof of absence.

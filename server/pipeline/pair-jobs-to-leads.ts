@@ -101,7 +101,7 @@ function pairWaitingOnly(phoneLeads: LeadForPairing[], phoneJobs: string[], held
   const moves: JobMove[] = [];
   for (const l of [...phoneLeads.filter((l) => !l.done), ...phoneLeads.filter((l) => l.done)]) {
     if (!waitsForJob(l)) continue;
-    const to = free.shift();
+    const to = free.pop(); // the newest first, as with a complete listing: a re-call's new job, not the old one
     if (to === undefined) break;
     held.add(to);
     moves.push({ leadRowId: l.id, fromJobId: null, toJobId: to });

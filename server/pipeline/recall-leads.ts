@@ -7,7 +7,7 @@
 // the old job ids in af_superseded_jobs.
 import { and, asc, eq, inArray, or } from 'drizzle-orm';
 import { writeResult } from '../db/client.ts';
-import { launches, leadStates } from '../db/schema/app.ts';
+import { launches, leadStates, supersededJobs } from '../db/schema/app.ts';
 import { callTasks, leadsTaskList as lead } from '../db/schema/crm.ts';
 import { assignMissingJobs } from './assign-missing-jobs.ts';
 import type { PipelineDeps } from './deps.ts';
@@ -98,12 +98,25 @@ async function targetGroup(deps: PipelineDeps, row: LaunchRow, task: PendingTask
 async function finishRecall(deps: PipelineDeps, row: LaunchRow, task: PendingTask, jobGroupId: string, leadIds: number[]): Promise<number> {
   const at = new Date(deps.clock.now());
   return deps.db.transaction(async (tx) => {
-    // A failed lead's old result no longer stands: its new call is under way (sync then moves it to the new job).
+    // A failed lead's old result no longer stands: its new call is under way. It lets go of the old
+    // job too (kept in af_superseded_jobs), so no pass can read that job's Failed back into it; sync
+    // gives it the newest job for its phone (pair-jobs-to-leads.ts).
     for (let i = 0; i < leadIds.length; i += 500) {
-      await tx
-        .update(lead)
-        .set({ callStatus: null })
-        .where(and(leadOfTask(task.id), inArray(lead.id, leadIds.slice(i, i + 500)), eq(lead.callStatus, 'Failed'), isUnfollowed));
+      const failed = await tx
+        .select({ id: lead.id, jobId: lead.callJobId })
+        .from(lead)
+        .where(and(leadOfTask(task.id), inArray(lead.id, leadIds.slice(i, i + 500)), eq(lead.callStatus, 'Failed'), isUnfollowed))
+        .for('update');
+      if (failed.length === 0) continue;
+      const withJob = failed.filter((f) => f.jobId);
+      if (withJob.length > 0) {
+        await tx
+          .insert(supersededJobs)
+          .values(withJob.map((f) => ({ leadRowId: f.id, jobId: f.jobId!, taskId: task.id, lastJobStatus: 'Failed', supersededBy: `recall ${row.id}`, supersededAt: at })))
+          .onDuplicateKeyUpdate({ set: { supersededAt: at } });
+      }
+      await tx.update(lead).set({ callStatus: null, callJobId: null }).where(and(inArray(lead.id, failed.map((f) => f.id)), eq(lead.callStatus, 'Failed'), isUnfollowed));
+      await tx.update(leadStates).set({ lastJobStatus: null, jobFailureReason: null, lastTaskStatus: null }).where(inArray(leadStates.leadRowId, failed.map((f) => f.id)));
     }
     if (jobGroupId !== task.jobGroupId) {
       await tx.update(callTasks).set({ jobGroupId }).where(and(eq(callTasks.id, task.id), eq(callTasks.jobGroupId, task.jobGroupId!)));

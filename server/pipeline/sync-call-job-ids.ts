@@ -5,7 +5,7 @@
 // record follows the newest job for its phone (the job it leaves is kept in af_superseded_jobs).
 import { and, eq, inArray, isNotNull, isNull } from 'drizzle-orm';
 import { caseById, valuesOf } from '../db/batch-update.ts';
-import { writeResult } from '../db/client.ts';
+import { writeResult, type Db } from '../db/client.ts';
 import { jobGroupListings, leadStates, supersededJobs } from '../db/schema/app.ts';
 import { leadsTaskList as lead } from '../db/schema/crm.ts';
 import { toCrmDateTime } from './crm-time.ts';
@@ -48,8 +48,7 @@ export async function syncCallJobIds(deps: PipelineDeps, task: PendingTask, leas
   const { assigned, moved } = await storeMoves(deps, task.id, moves);
   if (assigned.length > 0) step.add('matched', assigned.length);
   if (moved.length > 0) step.add('followNewerJob', moved.length);
-  if (moved.length > 0) await rememberSuperseded(deps, task.id, moved);
-  await forgetJobState(deps, assigned, moved.map((m) => m.leadRowId));
+  await forgetJobState(deps, assigned, []); // the moved ones were cleared with their move
   if (listing.complete) {
     const { absent: absentCount, newlyMarked } = await markNotInJobGroup(deps, task.id, absent);
     step.add('notInJobGroup', absentCount);
@@ -110,20 +109,31 @@ async function storeMoves(deps: PipelineDeps, taskId: number, moves: JobMove[]):
   const changes = moves.filter((m) => m.fromJobId !== null);
   for (let i = 0; i < changes.length; i += WRITE_BATCH) {
     const batch = changes.slice(i, i + WRITE_BATCH);
-    await deps.db
-      .update(lead)
-      .set({ callJobId: caseById(lead.id, batch.map((m) => ({ id: m.leadRowId, value: m.toJobId }))), updatedTime })
-      .where(and(
-        leadOfTask(taskId),
-        inArray(lead.id, batch.map((m) => m.leadRowId)),
-        eq(lead.callJobId, caseById(lead.id, batch.map((m) => ({ id: m.leadRowId, value: m.fromJobId! })))),
-        isUnfollowed,
-        lacksFinalStatus,
-      ));
-    const landed = new Set(await leadsNowOn(deps, batch));
-    moved.push(...batch.filter((m) => landed.has(m.leadRowId)));
+    // One transaction per batch: a lead never sits on its new job with its old job's state (a
+    // Cancelled there would stop its new job from ever being read), whatever stops the process.
+    moved.push(...(await deps.db.transaction(async (tx) => moveBatch({ ...deps, db: tx as unknown as Db }, taskId, batch, updatedTime))));
   }
   return { assigned, moved };
+}
+
+/** Moves one batch of open leads to their newer jobs, keeping the old job and clearing its state. */
+async function moveBatch(deps: PipelineDeps, taskId: number, batch: JobMove[], updatedTime: string): Promise<JobMove[]> {
+  await deps.db
+    .update(lead)
+    .set({ callJobId: caseById(lead.id, batch.map((m) => ({ id: m.leadRowId, value: m.toJobId }))), updatedTime })
+    .where(and(
+      leadOfTask(taskId),
+      inArray(lead.id, batch.map((m) => m.leadRowId)),
+      eq(lead.callJobId, caseById(lead.id, batch.map((m) => ({ id: m.leadRowId, value: m.fromJobId! })))),
+      isUnfollowed,
+      lacksFinalStatus,
+    ));
+  const landed = new Set(await leadsNowOn(deps, batch));
+  const moved = batch.filter((m) => landed.has(m.leadRowId));
+  if (moved.length === 0) return moved;
+  await rememberSuperseded(deps, taskId, moved);
+  await forgetJobState(deps, [], moved.map((m) => m.leadRowId));
+  return moved;
 }
 
 /** The leads of the batch that now hold the job the batch gave them. */

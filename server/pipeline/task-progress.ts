@@ -7,7 +7,6 @@ import {
   countIf, hasConversation, hasFinalStatus, hasJobId, isHandledOutside, isJobCancelled, isNotInJobGroup, isUnfollowed,
   lacksFinalStatus, lacksJobId, leadOfTask, waitsForConversation,
 } from './lead-conditions.ts';
-import { CLOSE_CAUSE_CONDITIONS } from './lead-causes.ts';
 
 export interface TaskProgress {
   total: number;
@@ -65,7 +64,9 @@ export async function readTaskProgress(db: Db, taskId: number): Promise<TaskProg
       .select({
         notInJobGroup: countIf(and(unsynced, isNotInJobGroup)),
         analysisFailed: countIf(eq(leadStates.analysisStatus, 'failed')),
-        cancelled: countIf(CLOSE_CAUSE_CONDITIONS.cancelled),
+        // As calledNotFinal counts them (no follow record), a person's interest or not: a cancelled
+        // job never holds the stage, whoever decided about its lead (DESIGN §3.1).
+        cancelled: countIf(and(hasJobId, lacksFinalStatus, isNull(lead.leadsFollowId), isJobCancelled)),
       })
       .from(leadStates)
       .innerJoin(lead, eq(lead.id, leadStates.leadRowId))

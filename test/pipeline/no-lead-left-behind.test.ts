@@ -33,7 +33,7 @@ describe('a listing is complete only when proven complete (DESIGN §3.6)', () =>
     expect(leads.map((l) => l.callJobId)).toEqual(jobIds);
     expect((await diagnoseTask(h.deps(), taskId))!.leadReasons['not-in-job-group']).toBe(0);
     const listed = h.sim.requests.filter((r) => r.action === 'ListJobsByGroup');
-    expect(listed.map((r) => Number(r.params.PageNumber))).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(listed.map((r) => Number(r.params.PageNumber)).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]); // pages 2-6 side by side
   });
 
   it('is not fooled by a server that echoes the page size it was asked for while answering fewer', async () => {
@@ -159,6 +159,17 @@ describe('re-issued jobs (DESIGN §3.6)', () => {
     expect(leads[0]).toMatchObject({ callStatus: 'Succeeded', isInterested: 1 });
     expect(leads[0]!.leadsFollowId).not.toBeNull();
     expect(await stageOf(h.database.db, taskId)).toBe(4);
+  });
+
+  it('reads "newest" in listing order even when a later page answers first', async () => {
+    const { group, taskId, jobIds, numbers } = await givenCallingTask(4); // at 2 a page: jobs 0-1 page 1, jobs 2-3 page 2
+    h.sim.startJob(jobIds[2]!);
+    await process(taskId);
+    const [reissued] = h.sim.assignJobs(group, [{ phone: numbers[2]! }]); // page 3
+    h.sim.capPageSize(2);
+    h.sim.failNext('slow', { action: 'ListJobsByGroup', after: 1, delayMs: 400 }); // page 2 answers after page 3
+    await process(taskId);
+    expect((await leadsOf(h.database.db, taskId))[2]!.callJobId).toBe(reissued);
   });
 
   it('needs one request per pass to know nothing was re-issued', async () => {
