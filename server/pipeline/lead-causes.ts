@@ -10,10 +10,6 @@ import {
 export const CLOSE_CAUSES = ['cancelled', 'not-in-group', 'no-conversation'] as const;
 export type CloseCause = (typeof CLOSE_CAUSES)[number];
 
-export function isCloseCause(value: unknown): value is CloseCause {
-  return typeof value === 'string' && (CLOSE_CAUSES as readonly string[]).includes(value);
-}
-
 export const CLOSE_CAUSE_CONDITIONS: Record<CloseCause, SQL> = {
   /** Outbound Bot cancelled the job: it will never be called (DESIGN §3.1). */
   cancelled: and(hasJobId, lacksFinalStatus, isUnfollowed, isJobCancelled)!,

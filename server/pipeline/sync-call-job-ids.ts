@@ -48,7 +48,7 @@ export async function syncCallJobIds(deps: PipelineDeps, task: PendingTask, leas
   const { assigned, moved } = await storeMoves(deps, task.id, moves);
   if (assigned.length > 0) step.add('matched', assigned.length);
   if (moved.length > 0) step.add('followNewerJob', moved.length);
-  await forgetJobState(deps, assigned, []); // the moved ones were cleared with their move
+  await clearNotInGroupMarks(deps, assigned); // the moved ones were cleared with their move
   if (listing.complete) {
     const { absent: absentCount, newlyMarked } = await markNotInJobGroup(deps, task.id, absent);
     step.add('notInJobGroup', absentCount);
@@ -132,7 +132,7 @@ async function moveBatch(deps: PipelineDeps, taskId: number, batch: JobMove[], u
   const moved = batch.filter((m) => landed.has(m.leadRowId));
   if (moved.length === 0) return moved;
   await rememberSuperseded(deps, taskId, moved);
-  await forgetJobState(deps, [], moved.map((m) => m.leadRowId));
+  await forgetOldJob(deps, moved.map((m) => m.leadRowId));
   return moved;
 }
 
@@ -143,21 +143,25 @@ async function leadsNowOn(deps: PipelineDeps, batch: JobMove[]): Promise<number[
   return rows.filter((r) => r.jobId === wanted.get(r.id)).map((r) => r.id);
 }
 
-/**
- * A lead on a job is in its group: the "not in job group" mark goes. One that moved to a new job
- * starts afresh: what autofollow knew of its old job (status, failure, API error, the DescribeJob
- * re-check) no longer applies either.
- */
-async function forgetJobState(deps: PipelineDeps, assigned: number[], moved: number[]): Promise<void> {
-  const fresh = { lastJobStatus: null, jobFailureReason: null, lastTaskStatus: null, apiErrorCode: null, apiErrorMessage: null, apiErrorAt: null, conversationCheckedAt: null };
-  for (const [ids, set] of [[assigned, {}], [moved, fresh]] as const) {
-    for (let i = 0; i < ids.length; i += WRITE_BATCH) {
-      await deps.db
-        .update(leadStates)
-        .set({ notInGroupSince: null, ...set })
-        .where(inArray(leadStates.leadRowId, ids.slice(i, i + WRITE_BATCH)));
-    }
+/** A lead on a job is in its group: its "not in job group" mark goes. */
+async function clearNotInGroupMarks(deps: PipelineDeps, leadIds: number[]): Promise<void> {
+  for (let i = 0; i < leadIds.length; i += WRITE_BATCH) {
+    await deps.db.update(leadStates).set({ notInGroupSince: null }).where(inArray(leadStates.leadRowId, leadIds.slice(i, i + WRITE_BATCH)));
   }
+}
+
+/**
+ * A lead moved to a new job starts afresh: what autofollow knew of its old job (status, failure, API
+ * error, the DescribeJob re-check) no longer applies. One batch of a move (at most WRITE_BATCH).
+ */
+async function forgetOldJob(deps: PipelineDeps, leadIds: number[]): Promise<void> {
+  await deps.db
+    .update(leadStates)
+    .set({
+      notInGroupSince: null, lastJobStatus: null, jobFailureReason: null, lastTaskStatus: null,
+      apiErrorCode: null, apiErrorMessage: null, apiErrorAt: null, conversationCheckedAt: null,
+    })
+    .where(inArray(leadStates.leadRowId, leadIds));
 }
 
 /** Keeps the job each moved lead leaves, with the last status autofollow knew of it, for diagnose. */
