@@ -3,7 +3,7 @@
 // still without follow record and interest, insert their follow records, point the leads at them.
 // A lead another worker completed meanwhile is dropped, so no crash, retry or second process can
 // create a duplicate, and a rollback leaves no orphan.
-import { and, inArray, isNull, min, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNull, min, or, sql, type SQL } from 'drizzle-orm';
 import { caseById, valuesOf } from '../db/batch-update.ts';
 import type { Db } from '../db/client.ts';
 import { isLockConflict, writeResult } from '../db/client.ts';
@@ -12,6 +12,7 @@ import { dccLeadsFollow as follow, leadsTaskList as lead } from '../db/schema/cr
 import type { Interest, TokenUsage } from '../llm/types.ts';
 import { countFollowRecords } from '../metrics.ts';
 import { enqueueHotLeads, HOT_INTEREST } from '../notify/hot-lead-outbox.ts';
+import { CLOSE_CAUSE_CONDITIONS, type CloseCause } from './lead-causes.ts';
 import { isUnfollowed } from './lead-conditions.ts';
 import { countActivity } from './task-activity.ts';
 
@@ -25,7 +26,7 @@ export interface FollowUpDecision {
   /** Set for Succeeded calls: how the LLM analysis went (DESIGN §3.5). */
   analysis: { status: 'ok' | 'failed'; error: string | null; usage?: TokenUsage } | null;
   /** Set when a person wrote the record (人工跟进, close-leads.ts): who, and for which cause. */
-  closed?: { by: string; cause: string };
+  closed?: { by: string; cause: CloseCause };
 }
 
 export interface WriteOutcome {
@@ -104,7 +105,8 @@ async function writeInOneTransaction(db: Db, decisions: FollowUpDecision[], now:
     const stillOpen = await tx
       .select({ id: lead.id })
       .from(lead)
-      .where(and(inArray(lead.id, ids), isUnfollowed))
+      .leftJoin(leadStates, eq(leadStates.leadRowId, lead.id))
+      .where(and(inArray(lead.id, ids), isUnfollowed, stillDecidable(decisions)))
       .orderBy(lead.id)
       .for('update');
     const open = new Set(stillOpen.map((row) => row.id));
@@ -163,6 +165,22 @@ async function writeInOneTransaction(db: Db, decisions: FollowUpDecision[], now:
     }
     return { created: toWrite.length, alreadyDone: decisions.length - toWrite.length, createdIds: toWrite.map((d) => d.leadRowId), written: toWrite.map((d) => d.isInterested) };
   });
+}
+
+/**
+ * A person's decision holds only while its lead still has the cause it was taken for: a lead the
+ * pipeline moved meanwhile to a live re-issued job is no longer "cancelled", and its call's result,
+ * not the person's record, must finish it. Read under the same row lock as "still unfollowed".
+ */
+function stillDecidable(decisions: FollowUpDecision[]): SQL | undefined {
+  const causes = new Set(decisions.flatMap((d) => (d.closed ? [d.closed.cause] : [])));
+  if (causes.size === 0) return undefined;
+  const idsOf = (pick: (d: FollowUpDecision) => boolean) => decisions.filter(pick).map((d) => d.leadRowId);
+  const byPipeline = idsOf((d) => !d.closed);
+  return or(
+    byPipeline.length > 0 ? inArray(lead.id, byPipeline) : undefined,
+    ...[...causes].map((cause) => and(inArray(lead.id, idsOf((d) => d.closed?.cause === cause)), CLOSE_CAUSE_CONDITIONS[cause])),
+  );
 }
 
 /** frist_follow_time (CRM spelling): the earliest follow time the lead already has (DESIGN §2). */

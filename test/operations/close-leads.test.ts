@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { readAudit } from '../../server/audit-log.ts';
 import { leadStates } from '../../server/db/schema/app.ts';
 import { closeLeadsOperation } from '../../server/operations/close-leads.ts';
+import { writeFollowUps } from '../../server/pipeline/write-follow-ups.ts';
 import { toCrmDateTime } from '../../server/pipeline/crm-time.ts';
 import { followsOf, givenLeads, givenTask, leadsOf } from '../helpers/builders.ts';
 import { useTestDatabase } from '../helpers/database.ts';
@@ -77,6 +78,20 @@ describe('closeLeadsOperation', () => {
     ]);
     expect(Number(a.facts.closed) + Number(b.facts.closed)).toBe(3);
     expect(await followsOf(database.db)).toHaveLength(3);
+  });
+
+  it('writes a person\'s record only while the lead still has the cause it was decided for', async () => {
+    // What the write sees when a pass moved a cancelled lead to a live re-issued job between the
+    // operator's read and the write: its call's result, not the person's record, must finish it.
+    const { taskId, ids } = await givenTaskWithCauses();
+    await database.db.update(leadStates).set({ lastJobStatus: 'Executing' }).where(eq(leadStates.leadRowId, ids[0]!));
+    const decision = (leadRowId: number) => ({
+      leadRowId, taskId, leadsId: leadRowId, remark: '人工', isInterested: 0 as const, nextFollowTime: null, analysis: null,
+      closed: { by: 'alice', cause: 'cancelled' as const },
+    });
+    const outcome = await writeFollowUps(database.db, [decision(ids[0]!), decision(ids[1]!)], toCrmDateTime(Date.now(), 'Asia/Shanghai'), new Date());
+    expect(outcome).toMatchObject({ created: 1, alreadyDone: 1, createdIds: [ids[1]] });
+    expect((await leadsOf(database.db, taskId)).map((l) => l.leadsFollowId !== null)).toEqual([false, true, false, false, false]);
   });
 
   it.each([
