@@ -1,17 +1,22 @@
-// `autofollow diagnose <taskId> [--json]`: why a task is or is not moving (DESIGN §4). Read-only.
-// With --json stdout carries only the JSON (logs go to stderr); otherwise a report for a terminal.
+// `autofollow diagnose <taskId> [--json] [--lang en|zh]`: why a task is or is not moving (DESIGN §4).
+// Read-only. With --json stdout carries only the JSON (logs go to stderr; its `reasons` stay English
+// for scripts); otherwise a report for a terminal, its reasons in --lang (English by default).
 // A task that is not eligible is a normal answer (exit 0); an unknown id is an error.
 import type { Config } from '../config.ts';
 import { openDatabase } from '../db/client.ts';
 import type { Logger } from '../log.ts';
 import { toCrmDateTime } from '../pipeline/crm-time.ts';
 import { systemClock } from '../pipeline/deps.ts';
-import { diagnoseTask, LEAD_REASON_TEXT, type Diagnosis, type LeadReason } from '../pipeline/diagnose.ts';
+import { diagnoseTask, type Diagnosis } from '../pipeline/diagnose.ts';
+import { translator, type Lang } from '../web/i18n/index.ts';
+import { diagnosisJson, reasonTexts } from '../web/i18n/render-reason.ts';
 import { checkDatabase } from './check-database.ts';
 
 export interface DiagnoseOptions {
   taskId: number;
   json: boolean;
+  /** The language of the report's reasons; --json's `reasons` are English whatever it says. */
+  lang: Lang;
 }
 
 export async function runDiagnose(
@@ -25,7 +30,7 @@ export async function runDiagnose(
     await checkDatabase(database.pool, config.databaseUrl);
     const diagnosis = await diagnoseTask({ db: database.db, config, clock: systemClock }, options.taskId);
     if (!diagnosis) throw new Error(`task ${options.taskId} does not exist`);
-    out.write(options.json ? `${JSON.stringify(diagnosis)}\n` : formatDiagnosis(diagnosis, config.timeZone));
+    out.write(options.json ? `${JSON.stringify(diagnosisJson(diagnosis))}\n` : formatDiagnosis(diagnosis, config.timeZone, options.lang));
     return 0;
   } finally {
     await database.close();
@@ -34,13 +39,14 @@ export async function runDiagnose(
 
 export const MAX_BLOCKED_LEADS_SHOWN = 20;
 
-export function formatDiagnosis(d: Diagnosis, timeZone: string): string {
+export function formatDiagnosis(d: Diagnosis, timeZone: string, lang: Lang = 'en'): string {
   const time = (value: string | null) => crmTime(value, timeZone);
+  const t = translator(lang);
   const lines: string[] = [];
   const group = d.task.jobGroupId ? `job group ${d.task.jobGroupId}` : 'no job group';
   lines.push(`Task ${d.task.id} "${d.task.name}" · stage ${d.task.taskType} ${d.task.stageName} · ${group}`);
   lines.push(`Eligible for processing: ${d.eligible ? 'yes' : 'no'}`);
-  for (const reason of d.reasons) lines.push(`  - ${reason}`);
+  for (const reason of reasonTexts(d.reasonCodes, lang, time)) lines.push(`  - ${reason}`);
 
   lines.push('', 'Leads');
   const s = d.stats;
@@ -54,7 +60,7 @@ export function formatDiagnosis(d: Diagnosis, timeZone: string): string {
 
   const counted = Object.entries(d.leadReasons).filter(([, count]) => count > 0);
   lines.push('', counted.length > 0 ? 'Leads not finished, by reason' : 'Leads not finished: none');
-  if (counted.length > 0) lines.push(...table(['reason', 'leads'], counted.map(([reason, count]) => [explain(reason), String(count)])));
+  if (counted.length > 0) lines.push(...table(['reason', 'leads'], counted.map(([reason, count]) => [t(`leadReason.${reason}`), String(count)])));
 
   if (d.blockedLeads.length > 0) {
     const shown = d.blockedLeads.slice(0, MAX_BLOCKED_LEADS_SHOWN);
@@ -62,7 +68,7 @@ export function formatDiagnosis(d: Diagnosis, timeZone: string): string {
     lines.push(
       ...table(
         ['row', 'leads id', 'name', 'phone', 'job', 'reason', 'detail'],
-        shown.map((lead) => [String(lead.leadRowId), String(lead.leadsId), lead.name ?? '', lead.phone, lead.jobId ?? '', shortLabel(lead.reason), oneLine(lead.detail ?? '')]),
+        shown.map((lead) => [String(lead.leadRowId), String(lead.leadsId), lead.name ?? '', lead.phone, lead.jobId ?? '', t(`leadReason.${lead.reason}`), oneLine(lead.detail ?? '')]),
       ),
     );
   }
@@ -98,15 +104,6 @@ export function formatDiagnosis(d: Diagnosis, timeZone: string): string {
   }
   lines.push(`(times in ${timeZone})`);
   return `${lines.join('\n')}\n`;
-}
-
-function explain(reason: string): string {
-  return LEAD_REASON_TEXT[reason as LeadReason] ?? reason;
-}
-
-/** "not synced: no call_job_id yet" -> "not synced", for the per-lead table. */
-function shortLabel(reason: string): string {
-  return explain(reason).split(':')[0]!;
 }
 
 /** Run and lease times are UTC instants; operators read them in the CRM's zone. */

@@ -4,6 +4,7 @@ import { commonMessages } from './common.ts';
 import { launchMessages } from './launch.ts';
 import { notifyMessages } from './notify.ts';
 import { overviewMessages } from './overview.ts';
+import { reasonMessages } from './reasons.ts';
 import { stuckMessages } from './stuck.ts';
 import { taskMessages } from './task.ts';
 
@@ -18,7 +19,7 @@ export interface Catalogue {
   en: Messages;
 }
 
-export const CATALOGUES: Catalogue[] = [commonMessages, overviewMessages, taskMessages, stuckMessages, notifyMessages, launchMessages];
+export const CATALOGUES: Catalogue[] = [commonMessages, overviewMessages, taskMessages, stuckMessages, notifyMessages, launchMessages, reasonMessages];
 
 const merged: Record<Lang, Messages> = {
   zh: Object.assign({}, ...CATALOGUES.map((c) => c.zh)),

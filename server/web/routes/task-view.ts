@@ -8,6 +8,8 @@ import type { Diagnosis, LeadReason } from '../../pipeline/diagnose.ts';
 import type { CloseCause, RecallCause } from '../../pipeline/lead-causes.ts';
 import type { StepError, StepReport } from '../../pipeline/step-report.ts';
 import type { lastRuns } from '../../pipeline/task-runs.ts';
+import type { Translate } from '../i18n/index.ts';
+import { reasonText, type FormatTime } from '../i18n/render-reason.ts';
 
 export interface UtteranceView {
   /** robot | customer | other: the bubble's side and colour */
@@ -100,6 +102,7 @@ const REASON_RECALL_CAUSE: Partial<Record<LeadReason, RecallCause>> = {
 
 export interface DiagnosisView {
   eligible: boolean;
+  /** diagnose's reasons as sentences in the page's language. */
   reasons: string[];
   funnel: Array<{ key: string; n: number; pct: number }>;
   succeeded: number;
@@ -109,7 +112,7 @@ export interface DiagnosisView {
 }
 
 /** diagnoseTask's output for people: the funnel total -> called -> final -> conversation -> followed -> interested. */
-export function diagnosisView(diagnosis: Diagnosis, task: TaskListRow): DiagnosisView {
+export function diagnosisView(diagnosis: Diagnosis, task: TaskListRow, words: { t: Translate; time: FormatTime }): DiagnosisView {
   const s = diagnosis.stats;
   const steps: Array<[string, number]> = [
     ['total', s.total], ['called', s.called], ['final', s.withStatus], ['conversation', s.withConversation],
@@ -117,7 +120,7 @@ export function diagnosisView(diagnosis: Diagnosis, task: TaskListRow): Diagnosi
   ];
   return {
     eligible: diagnosis.eligible,
-    reasons: diagnosis.reasons,
+    reasons: diagnosis.reasonCodes.map((reason) => reasonText(reason, words.t, words.time)),
     funnel: steps.map(([key, n]) => ({ key, n, pct: percent(n, s.total) })),
     succeeded: s.succeeded,
     failed: s.failed,
