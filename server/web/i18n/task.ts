@@ -19,7 +19,7 @@ export const taskMessages: Catalogue = {
     'diag.title': '诊断',
     'diag.eligible': '可以处理：下一轮会处理此任务',
     'diag.notEligible': '暂不处理',
-    'diag.reasons': '原因（与 autofollow diagnose 的输出一致）',
+    'diag.reasons': '原因（与 autofollow diagnose --lang zh 的输出一致）',
     'diag.noReasons': '没有需要注意的问题。',
     'diag.funnel': '漏斗',
     'diag.funnel.total': '线索总数',

@@ -4,7 +4,7 @@
 import type { LeadFilterState, LeadListRow, LeadState } from '../../dashboard/lead-list.ts';
 import type { TaskListRow } from '../../dashboard/task-list.ts';
 import { maskPhone } from '../../phone.ts';
-import type { Diagnosis, LeadReason } from '../../pipeline/diagnose.ts';
+import type { Diagnosis, LeadReason, ReasonCode } from '../../pipeline/diagnose.ts';
 import type { CloseCause, RecallCause } from '../../pipeline/lead-causes.ts';
 import type { StepError, StepReport } from '../../pipeline/step-report.ts';
 import type { lastRuns } from '../../pipeline/task-runs.ts';
@@ -102,8 +102,8 @@ const REASON_RECALL_CAUSE: Partial<Record<LeadReason, RecallCause>> = {
 
 export interface DiagnosisView {
   eligible: boolean;
-  /** diagnose's reasons as sentences in the page's language. */
-  reasons: string[];
+  /** diagnose's reasons, each its code and its sentence in the page's language. */
+  reasons: Array<{ code: ReasonCode; text: string }>;
   funnel: Array<{ key: string; n: number; pct: number }>;
   succeeded: number;
   failed: number;
@@ -120,7 +120,7 @@ export function diagnosisView(diagnosis: Diagnosis, task: TaskListRow, words: { 
   ];
   return {
     eligible: diagnosis.eligible,
-    reasons: diagnosis.reasonCodes.map((reason) => reasonText(reason, words.t, words.time)),
+    reasons: diagnosis.reasonCodes.map((reason) => ({ code: reason.code, text: reasonText(reason, words.t, words.time) })),
     funnel: steps.map(([key, n]) => ({ key, n, pct: percent(n, s.total) })),
     succeeded: s.succeeded,
     failed: s.failed,
