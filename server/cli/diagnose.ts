@@ -42,67 +42,68 @@ export const MAX_BLOCKED_LEADS_SHOWN = 20;
 export function formatDiagnosis(d: Diagnosis, timeZone: string, lang: Lang = 'en'): string {
   const time = (value: string | null) => crmTime(value, timeZone);
   const t = translator(lang);
+  const cols = (...names: string[]) => names.map((name) => t(`report.col.${name}`));
   const lines: string[] = [];
-  const group = d.task.jobGroupId ? `job group ${d.task.jobGroupId}` : 'no job group';
-  lines.push(`Task ${d.task.id} "${d.task.name}" · stage ${d.task.taskType} ${d.task.stageName} · ${group}`);
-  lines.push(`Eligible for processing: ${d.eligible ? 'yes' : 'no'}`);
+  const group = d.task.jobGroupId ? t('report.group', { id: d.task.jobGroupId }) : t('report.noGroup');
+  lines.push(t('report.task', { id: d.task.id, name: d.task.name, stage: d.task.taskType, stageName: d.task.stageName, group }));
+  lines.push(t('report.eligible', { answer: t(d.eligible ? 'report.yes' : 'report.no') }));
   for (const reason of reasonTexts(d.reasonCodes, lang, time)) lines.push(`  - ${reason}`);
 
-  lines.push('', 'Leads');
+  lines.push('', t('report.leads'));
   const s = d.stats;
   lines.push(
     ...table(
-      ['total', 'called', 'with status', 'succeeded', 'failed', 'with conversation', 'with follow-up', 'with interest'],
+      cols('total', 'called', 'withStatus', 'succeeded', 'failed', 'withConversation', 'withFollow', 'withInterest'),
       [[s.total, s.called, s.withStatus, s.succeeded, s.failed, s.withConversation, s.withFollow, s.withInterest].map(String)],
       'right',
     ),
   );
 
   const counted = Object.entries(d.leadReasons).filter(([, count]) => count > 0);
-  lines.push('', counted.length > 0 ? 'Leads not finished, by reason' : 'Leads not finished: none');
-  if (counted.length > 0) lines.push(...table(['reason', 'leads'], counted.map(([reason, count]) => [t(`leadReason.${reason}`), String(count)])));
+  lines.push('', t(counted.length > 0 ? 'report.byReason' : 'report.byReasonNone'));
+  if (counted.length > 0) lines.push(...table(cols('reason', 'leads'), counted.map(([reason, count]) => [t(`leadReason.${reason}`), String(count)])));
 
   if (d.blockedLeads.length > 0) {
     const shown = d.blockedLeads.slice(0, MAX_BLOCKED_LEADS_SHOWN);
-    lines.push('', `Blocked leads${d.blockedLeads.length > shown.length ? ` (first ${shown.length} of ${d.blockedLeads.length})` : ''}`);
+    lines.push('', d.blockedLeads.length > shown.length ? t('report.blockedFirst', { shown: shown.length, total: d.blockedLeads.length }) : t('report.blocked'));
     lines.push(
       ...table(
-        ['row', 'leads id', 'name', 'phone', 'job', 'reason', 'detail'],
+        cols('row', 'leadsId', 'name', 'phone', 'job', 'reason', 'detail'),
         shown.map((lead) => [String(lead.leadRowId), String(lead.leadsId), lead.name ?? '', lead.phone, lead.jobId ?? '', t(`leadReason.${lead.reason}`), oneLine(lead.detail ?? '')]),
       ),
     );
   }
 
   if (d.supersededJobs.length > 0) {
-    lines.push('', 'Jobs leads left for a newer job for their phone (re-issued in Outbound Bot)');
-    lines.push(...table(['row', 'old job', 'its last status', 'now follows', 'since'], d.supersededJobs.map((j) => [String(j.leadRowId), j.jobId, j.lastJobStatus ?? '', j.supersededBy, j.at])));
+    lines.push('', t('report.superseded'));
+    lines.push(...table(cols('row', 'oldJob', 'lastStatus', 'nowFollows', 'since'), d.supersededJobs.map((j) => [String(j.leadRowId), j.jobId, j.lastJobStatus ?? '', j.supersededBy, j.at])));
   }
 
   lines.push('');
-  if (!d.lease) lines.push('Lease: free');
+  if (!d.lease) lines.push(t('report.leaseFree'));
   else {
-    const state = d.lease.expired ? 'EXPIRED (the next pass takes it over)' : `until ${time(d.lease.expiresAt)}`;
-    lines.push(`Lease: held by ${d.lease.owner} since ${time(d.lease.acquiredAt)}, ${state}`);
+    const lease = { owner: d.lease.owner, since: time(d.lease.acquiredAt), until: time(d.lease.expiresAt) };
+    lines.push(d.lease.expired ? t('report.leaseExpired', lease) : t('report.leaseHeld', lease));
   }
 
-  lines.push('', d.lastRuns.length > 0 ? 'Last runs' : 'Last runs: none yet');
+  lines.push('', t(d.lastRuns.length > 0 ? 'report.runs' : 'report.runsNone'));
   if (d.lastRuns.length > 0) {
     lines.push(
       ...table(
-        ['run', 'trigger', 'started', 'outcome', 'stage', 'took', 'error'],
+        cols('run', 'trigger', 'started', 'outcome', 'stage', 'took', 'error'),
         d.lastRuns.map((run) => [
           String(run.id),
           run.trigger,
           time(run.startedAt),
           run.outcome,
           run.stageAfter === null || run.stageAfter === run.stageBefore ? String(run.stageBefore) : `${run.stageBefore} -> ${run.stageAfter}`,
-          run.durationMs === null ? (run.finishedAt ? '' : 'running') : `${(run.durationMs / 1000).toFixed(1)} s`,
+          run.durationMs === null ? (run.finishedAt ? '' : t('report.running')) : `${(run.durationMs / 1000).toFixed(1)} s`,
           oneLine([run.errorCode, run.errorMessage].filter(Boolean).join(': ')).slice(0, 120),
         ]),
       ),
     );
   }
-  lines.push(`(times in ${timeZone})`);
+  lines.push(t('report.timeZone', { zone: timeZone }));
   return `${lines.join('\n')}\n`;
 }
 

@@ -74,6 +74,12 @@ describe('diagnose', () => {
     expect(chinese.stdout).toContain('  - 3 条线索尚未同步：还没有 call_job_id\n');
     expect(chinese.stdout).toMatch(/尚未同步（没有 call_job_id）\s+3/);
     expect(chinese.stdout).not.toContain('not synced');
+    // The whole report, headings and columns too
+    expect(chinese.stdout).toContain(`任务 ${taskId}“春季试驾邀约”`);
+    expect(chinese.stdout).toContain('可以处理：是');
+    expect(chinese.stdout).toMatch(/总数\s+已分配外呼\s+有最终状态/);
+    expect(chinese.stdout).toContain('租约：空闲');
+    expect(chinese.stdout).not.toMatch(/Eligible|Leads|Lease|Last runs|times in/);
   });
 
   it('exits 0 and says "no" for a task that is not eligible', async () => {

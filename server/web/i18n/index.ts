@@ -1,6 +1,7 @@
 // The dashboard speaks Simplified Chinese (the operators' language) with an English switch. Each
 // area keeps its own catalogue beside the others; a test checks both languages have every key.
 import { commonMessages } from './common.ts';
+import { diagnoseReportMessages } from './diagnose-report.ts';
 import { launchMessages } from './launch.ts';
 import { notifyMessages } from './notify.ts';
 import { overviewMessages } from './overview.ts';
@@ -19,7 +20,7 @@ export interface Catalogue {
   en: Messages;
 }
 
-export const CATALOGUES: Catalogue[] = [commonMessages, overviewMessages, taskMessages, stuckMessages, notifyMessages, launchMessages, reasonMessages];
+export const CATALOGUES: Catalogue[] = [commonMessages, overviewMessages, taskMessages, stuckMessages, notifyMessages, launchMessages, reasonMessages, diagnoseReportMessages];
 
 const merged: Record<Lang, Messages> = {
   zh: Object.assign({}, ...CATALOGUES.map((c) => c.zh)),
