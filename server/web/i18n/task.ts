@@ -30,7 +30,6 @@ export const taskMessages: Catalogue = {
     'diag.funnel.interested': '有意向',
     'diag.succeededFailed': '接通成功 {succeeded} · 失败 {failed}',
     'diag.leadReasons': '未推进的线索',
-    'diag.stuckConversation': '其中 {n} 条等待对话超过 STUCK_AFTER，已视为卡住',
     'diag.show': '查看',
 
     'leads.title': '线索',
@@ -157,7 +156,6 @@ export const taskMessages: Catalogue = {
     'diag.funnel.interested': 'Interested',
     'diag.succeededFailed': '{succeeded} succeeded · {failed} failed',
     'diag.leadReasons': 'Leads not progressing',
-    'diag.stuckConversation': '{n} of them waiting for the conversation longer than STUCK_AFTER: stuck',
     'diag.show': 'show',
 
     'leads.title': 'Leads',

@@ -108,7 +108,6 @@ export interface DiagnosisView {
   succeeded: number;
   failed: number;
   leadReasons: Array<{ reason: LeadReason; n: number; filter: LeadFilterState | null; closeCause: CloseCause | null; recallCause: RecallCause | null }>;
-  stuckWaiting: number;
 }
 
 /** diagnoseTask's output for people: the funnel total -> called -> final -> conversation -> followed -> interested. */
@@ -127,7 +126,6 @@ export function diagnosisView(diagnosis: Diagnosis, task: TaskListRow, words: { 
     leadReasons: (Object.entries(diagnosis.leadReasons) as Array<[LeadReason, number]>)
       .filter(([, n]) => n > 0)
       .map(([reason, n]) => ({ reason, n, filter: REASON_FILTER[reason] ?? null, closeCause: REASON_CLOSE_CAUSE[reason] ?? null, recallCause: REASON_RECALL_CAUSE[reason] ?? null })),
-    stuckWaiting: diagnosis.stuckWaitingForConversation,
   };
 }
 
