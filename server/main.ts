@@ -4,7 +4,7 @@
 import { ConfigError, loadConfig, loadDotEnv, type Config } from './config.ts';
 import { createLogger } from './log.ts';
 import { parseTaskId } from './task-id.ts';
-import { LANGS, parseLang, type Lang } from './web/i18n/index.ts';
+import { LANGS, parseLang, type Lang } from './web/i18n/langs.ts';
 
 const USAGE = `Usage: npx autofollow <command>
 
