@@ -29,8 +29,8 @@ export const LEAD_REASONS: readonly LeadReason[] = [
 
 /**
  * Why a task is or is not moving, as a code with the facts its sentence needs (DESIGN §4 reasonCodes).
- * The sentences, in the reader's language, come from the catalogue in web/i18n/reasons.ts; nothing
- * here builds text. Times are ISO instants.
+ * The sentences, in the reader's language, come from the catalogue in web/i18n/reasons.ts, not from
+ * here (a blocked lead's `detail` is still an English note). Times are ISO instants.
  */
 export type DiagnosisReason =
   | { code: 'paused'; by: string; since: string }
