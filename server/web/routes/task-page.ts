@@ -6,6 +6,7 @@ import { readAudit, type AuditEntry } from '../../audit-log.ts';
 import { isLeadFilter, listLeads, type LeadFilterState } from '../../dashboard/lead-list.ts';
 import { readTaskRow, type TaskListRow } from '../../dashboard/task-list.ts';
 import { readTaskTrends } from '../../dashboard/task-trends.ts';
+import { toCrmDateTime } from '../../pipeline/crm-time.ts';
 import { diagnoseTask } from '../../pipeline/diagnose.ts';
 import { loadTask } from '../../pipeline/find-pending-tasks.ts';
 import { lastRuns } from '../../pipeline/task-runs.ts';
@@ -74,7 +75,8 @@ function found<T>(reply: FastifyReply, taskId: number, value: T | null): T {
  */
 async function loadTaskAndDiagnosis(options: DashboardOptions, reply: FastifyReply, taskId: number): Promise<{ task: TaskListRow; diagnosis: DiagnosisView }> {
   const [task, diagnosis] = await Promise.all([readTaskRow(options.reads.db, taskId), diagnoseTask(options.reads, taskId)]);
-  return { task: found(reply, taskId, task), diagnosis: diagnosisView(found(reply, taskId, diagnosis), found(reply, taskId, task)) };
+  const words = { t: t(reply), time: (iso: string) => toCrmDateTime(Date.parse(iso), options.config.timeZone) };
+  return { task: found(reply, taskId, task), diagnosis: diagnosisView(found(reply, taskId, diagnosis), found(reply, taskId, task), words) };
 }
 
 async function loadRuns(options: DashboardOptions, taskId: number): Promise<RunView[]> {
