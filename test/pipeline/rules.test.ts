@@ -6,15 +6,16 @@ import { diagnoseTask } from '../../server/pipeline/diagnose.ts';
 import { ANALYSIS_FAILED_REMARK } from '../../server/pipeline/follow-up-remarks.ts';
 import { runPass } from '../../server/pipeline/monitor.ts';
 import { processTask } from '../../server/pipeline/process-task.ts';
-import { followsOf, givenLeads, givenTask, leadsOf, phones, runsOf, stageOf, statesOf } from '../helpers/builders.ts';
+import { followsOf, givenLeads, givenTask, leadsOf, runsOf, stageOf, statesOf } from '../helpers/builders.ts';
 import { usePipelineHarness } from '../helpers/pipeline.ts';
+import { randomPhones } from '../helpers/seeded-random.ts';
 
 const h = usePipelineHarness();
 
 /** A stage 2 task whose n leads each have a job in a fresh group. */
 async function givenCallingTask(n: number, options: { taskType?: number } = {}) {
   const group = h.sim.createJobGroup();
-  const numbers = phones(n, Math.floor(Math.random() * 1_000_000));
+  const numbers = randomPhones(n);
   const taskId = await givenTask(h.database.db, { jobGroupId: group, ...(options.taskType ? { taskType: options.taskType } : {}) });
   const leadIds = await givenLeads(h.database.db, taskId, numbers.map((phone) => ({ phone })));
   const jobIds = h.sim.assignJobs(group, numbers.map((phone) => ({ phone })));
