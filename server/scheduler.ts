@@ -69,6 +69,8 @@ export interface Scheduler {
   runInBackground(label: string, work: () => Promise<unknown>): boolean;
   nextRun(): Date | null;
   lastPass(): LastPass | null;
+  /** Tasks whose re-run waits for its delay, in task id order; stop() clears them. */
+  pendingRetries(): number[];
 }
 
 let schedulersCreated = 0;
@@ -265,6 +267,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     },
     lastPass() {
       return last;
+    },
+    pendingRetries() {
+      return [...retryTimers.keys()].sort((a, b) => a - b);
     },
   };
 }
