@@ -17,6 +17,7 @@ import { simulatorEnv } from '../../server/simulator/simulator-env.ts';
 import { artifactPath, launchChromium } from '../helpers/browser.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { log } from '../helpers/web-app.ts';
+import { until } from '../helpers/until.ts';
 
 const PASSWORD = 'demo-password';
 let db: TestDatabase;
@@ -45,7 +46,7 @@ beforeAll(async () => {
   stopAutoplay = sim.autoplay({ intervalMs: 20, perTick: 20 });
   const groups = await db.db.select({ id: callTasks.id, group: callTasks.jobGroupId }).from(callTasks);
   const calling = groups.filter((g) => g.group !== null).map((g) => g.group!);
-  await until(() => calling.every((group) => sim.jobsOf(group).every(settled)), 20_000);
+  await until('every call to settle', () => calling.every((group) => sim.jobsOf(group).every(settled)));
   stopAutoplay();
   page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
   page.on('dialog', (dialog) => void dialog.accept()); // every action is confirmed; the operator says yes
@@ -194,10 +195,3 @@ async function setVisibility(target: Page, state: 'hidden' | 'visible'): Promise
   })()`);
 }
 
-async function until(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}

@@ -17,6 +17,7 @@ import { HTMX, loggedIn, type DashboardSession } from '../helpers/dashboard-sess
 import { usePipelineHarness } from '../helpers/pipeline.ts';
 import { appOver } from '../helpers/web-app.ts';
 import { randomPhones } from '../helpers/seeded-random.ts';
+import { until } from '../helpers/until.ts';
 
 const PASSWORD = 'a long password';
 const h = usePipelineHarness();
@@ -33,15 +34,6 @@ beforeEach(async () => {
   [operator, viewer] = await Promise.all([loggedIn(app, PASSWORD, 'operator'), loggedIn(app, PASSWORD, 'viewer')]);
 });
 afterAll(async () => app?.close());
-
-/** Waits for the background work the answer started (the scheduler's runInBackground). */
-async function until(what: string, check: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 async function attemptsOf(taskId: number) {
   return h.database.db.select().from(launches).where(eq(launches.taskId, taskId));
