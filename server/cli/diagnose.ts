@@ -4,7 +4,7 @@
 import type { Config } from '../config.ts';
 import { openDatabase } from '../db/client.ts';
 import type { Logger } from '../log.ts';
-import { toCrmDateTime } from '../pipeline/crm-time.ts';
+import { toCrmDateTime } from '../crm-time.ts';
 import { systemClock } from '../pipeline/deps.ts';
 import { diagnoseTask, LEAD_REASON_TEXT, type Diagnosis, type LeadReason } from '../pipeline/diagnose.ts';
 import { checkDatabase } from './check-database.ts';

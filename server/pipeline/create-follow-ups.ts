@@ -13,7 +13,7 @@ import { leadsTaskList as lead } from '../db/schema/crm.ts';
 import type { FollowUpAnalysis } from '../llm/types.ts';
 import { pipelined } from '../net/pipelined.ts';
 import type { Utterance } from '../outboundbot/types.ts';
-import { toCrmDateTime } from './crm-time.ts';
+import { toCrmDateTime } from '../crm-time.ts';
 import type { PipelineDeps } from './deps.ts';
 import type { PendingTask } from './find-pending-tasks.ts';
 import { createFollowUpBatches } from './follow-up-batches.ts';

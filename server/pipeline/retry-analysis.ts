@@ -18,7 +18,7 @@ import { dccLeadsFollow as follow, leadsTaskList as lead } from '../db/schema/cr
 import type { FollowUpAnalysis } from '../llm/types.ts';
 import { enqueueHotLeads, HOT_INTEREST } from '../notify/hot-lead-outbox.ts';
 import { analyseConversation, FOLLOW_UP_PAGE_SIZE } from './create-follow-ups.ts';
-import { toCrmDateTime } from './crm-time.ts';
+import { toCrmDateTime } from '../crm-time.ts';
 import type { PipelineDeps } from './deps.ts';
 import { loadTask } from './find-pending-tasks.ts';
 import { ANALYSIS_FAILED_REMARK } from './follow-up-remarks.ts';

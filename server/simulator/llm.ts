@@ -4,7 +4,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fromCrmDateTime, toCrmDateTime } from '../pipeline/crm-time.ts';
+import { fromCrmDateTime, toCrmDateTime } from '../crm-time.ts';
 
 /**
  * - server-error: 500 · rate-limit: 429 with a retry-after-ms hint (delayMs, default 10) ·

@@ -8,7 +8,7 @@ import { diagnoseTask } from '../../server/pipeline/diagnose.ts';
 import { processTask } from '../../server/pipeline/process-task.ts';
 import { MAX_ERROR_CHARS, MAX_STEP_ERRORS, type StepReport } from '../../server/pipeline/step-report.ts';
 import { pruneRunHistory, RUNS_KEPT_PER_TASK } from '../../server/pipeline/task-runs.ts';
-import { createScheduler } from '../../server/scheduler.ts';
+import { createScheduler } from '../../server/scheduler/scheduler.ts';
 import { givenLeads, givenTask, phones, runsOf } from '../helpers/builders.ts';
 import { usePipelineHarness } from '../helpers/pipeline.ts';
 

@@ -5,7 +5,7 @@ import { createLogger } from '../../server/log.ts';
 import type { PipelineDeps } from '../../server/pipeline/deps.ts';
 import type { PassSummary } from '../../server/pipeline/monitor.ts';
 import type { TaskRunResult } from '../../server/pipeline/process-task.ts';
-import { createScheduler, type Scheduler } from '../../server/scheduler.ts';
+import { createScheduler, type Scheduler } from '../../server/scheduler/scheduler.ts';
 
 const log = createLogger('silent', { pretty: false });
 const deps = {} as PipelineDeps; // never touched: the pass, task and switch functions below ignore it

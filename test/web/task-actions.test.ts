@@ -11,7 +11,7 @@ import { ANALYSIS_FAILED_REMARK } from '../../server/pipeline/follow-up-remarks.
 import { runPass } from '../../server/pipeline/monitor.ts';
 import { processTask } from '../../server/pipeline/process-task.ts';
 import type { StepReport } from '../../server/pipeline/step-report.ts';
-import { createScheduler, type Scheduler } from '../../server/scheduler.ts';
+import { createScheduler, type Scheduler } from '../../server/scheduler/scheduler.ts';
 import { buildApp } from '../../server/web/build-app.ts';
 import { followsOf, givenLeads, givenTask, leadsOf, runsOf, stageOf, statesOf } from '../helpers/builders.ts';
 import { dashboardSession, HTMX, loggedIn, type DashboardSession } from '../helpers/dashboard-session.ts';

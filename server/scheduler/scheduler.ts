@@ -3,12 +3,12 @@
 // are pending, eligible or due for a retry is the pipeline's business, never decided here.
 import { Cron } from 'croner';
 import { HEARTBEAT_INTERVAL_MS, startHeartbeat, type Heartbeat } from './heartbeats.ts';
-import type { Logger } from './log.ts';
-import { countPass } from './metrics.ts';
-import type { PipelineDeps } from './pipeline/deps.ts';
-import { describePass, runPass, type PassSummary, type RunTrigger } from './pipeline/monitor.ts';
-import { processTask, type TaskRunResult } from './pipeline/process-task.ts';
-import { pruneRunHistory, RUN_RETENTION_DAYS, RUNS_KEPT_PER_TASK } from './pipeline/task-runs.ts';
+import type { Logger } from '../log.ts';
+import { countPass } from '../metrics.ts';
+import type { PipelineDeps } from '../pipeline/deps.ts';
+import { describePass, runPass, type PassSummary, type RunTrigger } from '../pipeline/monitor.ts';
+import { processTask, type TaskRunResult } from '../pipeline/process-task.ts';
+import { pruneRunHistory, RUN_RETENTION_DAYS, RUNS_KEPT_PER_TASK } from '../pipeline/task-runs.ts';
 import { readSchedulerPause } from './scheduler-switch.ts';
 
 export interface SchedulerOptions {
