@@ -25,7 +25,7 @@ import { ANALYSIS_FAILED_REMARK } from './follow-up-remarks.ts';
 import { leadOfTask } from './lead-conditions.ts';
 import { runUnderLease, type RunTrigger } from './leased-run.ts';
 import type { HeldLease } from './leases.ts';
-import { startStep, type StepReport } from './step-report.ts';
+import { capErrorMessage, startStep, type StepReport } from './step-report.ts';
 import type { RunOutcome } from './task-runs.ts';
 
 export interface RetryAnalysisResult {
@@ -122,7 +122,7 @@ async function retryPage(deps: PipelineDeps, page: FailedLead[]) {
   // The LLM is asked outside any transaction; only leads still untouched are worth asking about.
   const analyses = await Promise.all(untouched.map((l) => analyseConversation(deps, l, crmNow)));
   const answered = untouched.map((l, i) => ({ lead: l, analysis: analyses[i]! }));
-  const failed = answered.flatMap(({ lead: l, analysis }) => (analysis.ok ? [] : [{ id: l.id, value: analysis.error }]));
+  const failed = answered.flatMap(({ lead: l, analysis }) => (analysis.ok ? [] : [{ id: l.id, value: capErrorMessage(analysis.error) }]));
   const succeeded = answered.filter((a): a is Answered => a.analysis.ok);
   const touched = page.filter((l) => !isUntouched(l));
   const written = await withLockRetries(() => writeRetries(deps.db, { succeeded, failed, touched }, new Date(now)));

@@ -144,7 +144,7 @@ export async function listenOutboundBotHttp(options: OutboundBotHttpOptions): Pr
       case 'business-error-200': {
         const code = fault.code ?? FAULT_DEFAULTS.businessErrorCode;
         const status = httpStatusOfBusinessCode(code);
-        return json(fault.name === 'business-error' ? status : 200, { Success: false, Code: code, Message: `Simulated business error ${code}.`, HttpStatusCode: status });
+        return json(fault.name === 'business-error' ? status : 200, { Success: false, Code: code, Message: fault.message ?? `Simulated business error ${code}.`, HttpStatusCode: status });
       }
     }
   }
