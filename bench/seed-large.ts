@@ -10,7 +10,7 @@ import mysql from 'mysql2/promise';
 import { loadConfig } from '../server/config.ts';
 import { openDatabase } from '../server/db/client.ts';
 import { migrateDatabase } from '../server/db/migrate.ts';
-import { toCrmDateTime } from '../server/pipeline/crm-time.ts';
+import { toCrmDateTime } from '../server/crm-time.ts';
 
 export interface SeedOptions {
   tasks: number;

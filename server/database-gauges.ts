@@ -9,7 +9,7 @@ import { within } from './net/within.ts';
 import { findStuckPage, type StuckCauseKind, type StuckOptions } from './dashboard/stuck.ts';
 import { countTasksByStage } from './dashboard/task-list.ts';
 import { countDead } from './notify/deliveries.ts';
-import { readSchedulerPause } from './scheduler-switch.ts';
+import { readSchedulerPause } from './scheduler/scheduler-switch.ts';
 
 /** A scrape must answer even when the database is slow; Prometheus' default scrape timeout is 10 s. */
 export const DATABASE_GAUGES_TIMEOUT_MS = 5000;

@@ -4,7 +4,7 @@
 // out too: the pretty printer only formats lines that were already cleaned.
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import pretty from 'pino-pretty';
-import { maskPhone } from './phone.ts';
+import { withoutPhones } from './phone.ts';
 
 export type { Logger };
 
@@ -84,11 +84,4 @@ function withoutQueryValues(text: string, error: unknown): string {
   return cleaned.replace(/\bparams: (?!\(not logged\)).*/g, 'params: (not logged)');
 }
 
-/** A mainland mobile number anywhere in a sentence ("13912345678", "+86 139 1234 5678") is masked. */
-const PHONE_IN_TEXT = /(?<!\d)(?:\+?86[ -]?)?1[3-9]\d[ -]?\d{4}[ -]?\d{4}(?!\d)/g;
-
-export function withoutPhones(text: string): string {
-  return text.replace(PHONE_IN_TEXT, (match) => maskPhone(match));
-}
-
-export { maskPhone } from './phone.ts';
+export { maskPhone, withoutPhones } from './phone.ts';

@@ -15,3 +15,11 @@ export function maskPhone(phone: string | null | undefined): string {
   if (digits.length < 7) return '*'.repeat(digits.length);
   return `${digits.slice(0, 3)}****${digits.slice(-4)}`;
 }
+
+/** A mainland mobile number anywhere in a sentence ("13912345678", "+86 139 1234 5678") is masked. */
+const PHONE_IN_TEXT = /(?<!\d)(?:\+?86[ -]?)?1[3-9]\d[ -]?\d{4}[ -]?\d{4}(?!\d)/g;
+
+/** The text with every phone in it masked: for logs and for error messages the dashboard shows. */
+export function withoutPhones(text: string): string {
+  return text.replace(PHONE_IN_TEXT, (match) => maskPhone(match));
+}

@@ -5,7 +5,7 @@
 import type { Config } from '../config.ts';
 import { openDatabase } from '../db/client.ts';
 import type { Logger } from '../log.ts';
-import { toCrmDateTime } from '../pipeline/crm-time.ts';
+import { toCrmDateTime } from '../crm-time.ts';
 import { systemClock } from '../pipeline/deps.ts';
 import { diagnoseTask, type Diagnosis } from '../pipeline/diagnose.ts';
 import { translator, type Lang } from '../web/i18n/index.ts';

@@ -5,7 +5,7 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { PipelineDeps } from '../pipeline/deps.ts';
 import { describePass, runPass, type PassSummary } from '../pipeline/monitor.ts';
-import { readSchedulerPause, type SchedulerPause } from '../scheduler-switch.ts';
+import { readSchedulerPause, type SchedulerPause } from '../scheduler/scheduler-switch.ts';
 import { openLiveDeps } from './build-deps.ts';
 
 /**

@@ -7,7 +7,7 @@ import type { Logger } from '../log.ts';
 import type { PipelineDeps } from '../pipeline/deps.ts';
 import { within } from '../net/within.ts';
 import { createNotifySender, type NotifySender } from '../notify/sender.ts';
-import { createScheduler, type Scheduler } from '../scheduler.ts';
+import { createScheduler, type Scheduler } from '../scheduler/scheduler.ts';
 import { buildApp } from '../web/build-app.ts';
 import { openLiveDeps } from './build-deps.ts';
 

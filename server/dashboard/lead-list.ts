@@ -7,7 +7,7 @@ import type { Db } from '../db/client.ts';
 import { leadStates } from '../db/schema/app.ts';
 import { dccLeadsFollow as follow, leadsTaskList as lead } from '../db/schema/crm.ts';
 import { normalizePhone } from '../phone.ts';
-import { toCrmDateTime } from '../pipeline/crm-time.ts';
+import { toCrmDateTime } from '../crm-time.ts';
 import { closeCauseColumn, recallCauseColumn, type CloseCause, type RecallCause } from '../pipeline/lead-causes.ts';
 import { LEAD_FILTER_CONDITIONS, leadStateColumn, leadStatesJoin, type LeadFilterState, type LeadState } from './lead-states.ts';
 import { containsPattern, pageWindow } from './task-list.ts';

@@ -27,7 +27,7 @@ import { formatDuration } from '../format-duration.ts';
 import type { PIPELINE_INDEXES } from '../db/migrate.ts';
 import { leadStates, taskLeases, taskPauses, taskRuns } from '../db/schema/app.ts';
 import { callTasks as task, leadsTaskList as lead } from '../db/schema/crm.ts';
-import { fromCrmDateTime, toCrmDateTime } from '../pipeline/crm-time.ts';
+import { fromCrmDateTime, toCrmDateTime } from '../crm-time.ts';
 import { CLOSE_CAUSE_CONDITIONS } from '../pipeline/lead-causes.ts';
 import { countIf } from '../pipeline/lead-conditions.ts';
 import type { StepName, StepReport } from '../pipeline/step-report.ts';

@@ -5,7 +5,7 @@
 import { and, gte, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { taskActivity } from '../db/schema/app.ts';
-import { toCrmDateTime } from '../pipeline/crm-time.ts';
+import { toCrmDateTime } from '../crm-time.ts';
 
 export const SPARK_DAYS = 14;
 export const SPARK = { width: 112, height: 24 } as const;

@@ -5,7 +5,7 @@ import { and, eq, gte, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { taskActivity } from '../db/schema/app.ts';
 import { leadsTaskList as lead } from '../db/schema/crm.ts';
-import { toCrmDateTime } from '../pipeline/crm-time.ts';
+import { toCrmDateTime } from '../crm-time.ts';
 
 export const TREND_HOURS = 48;
 const HOUR_MS = 3_600_000;

@@ -19,7 +19,7 @@ import { withRetry } from '../net/retry.ts';
 import { classifyLlmError, type LlmFailure } from './classify-llm-error.ts';
 import { buildFollowUpMessages } from './follow-up-prompt.ts';
 import { parseFollowUp } from './parse-follow-up.ts';
-import { createAdaptiveConcurrency } from './adaptive-concurrency.ts';
+import { createAdaptiveConcurrency } from '../net/adaptive-concurrency.ts';
 import type { FollowUpAnalysis, FollowUpAnalyzer, FollowUpRequest } from './types.ts';
 
 export interface FollowUpAnalyzerOptions {

@@ -13,7 +13,7 @@
 // - next_follow_time: null, absent or "" mean "no time named". A time is "YYYY-MM-DD HH:mm:ss" or
 //   "YYYY-MM-DD HH:mm" in the CRM zone, at most MAX_AHEAD_MS ahead; it is returned normalised to
 //   "YYYY-MM-DD HH:mm:ss". A time not after now is dropped (null), keeping the rest of the answer.
-import { fromCrmDateTime, toCrmDateTime } from '../pipeline/crm-time.ts';
+import { fromCrmDateTime, toCrmDateTime } from '../crm-time.ts';
 import type { FollowUpAnalysis, Interest } from './types.ts';
 
 export const MAX_REMARK_CHARS = 500;

@@ -4,7 +4,7 @@
 import { writeAudit, type AuditOutcome } from '../audit-log.ts';
 import { roleAllows } from '../access/roles.ts';
 import type { PipelineDeps } from '../pipeline/deps.ts';
-import type { Scheduler } from '../scheduler.ts';
+import type { Scheduler } from '../scheduler/scheduler.ts';
 import { roleFor, type Command } from './command-roles.ts';
 import { describeOutcome, failed, refused, type Actor, type Outcome } from './outcome.ts';
 

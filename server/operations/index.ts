@@ -1,6 +1,6 @@
 // The operations layer (STYLE §1, issue 8): one function per operator command. The dashboard, /api
 // and the CLI call these and only map the outcome to a status, a sentence or an exit code.
-import type { Scheduler } from '../scheduler.ts';
+import type { Scheduler } from '../scheduler/scheduler.ts';
 import type { PipelineDeps } from '../pipeline/deps.ts';
 import { accessOperations } from './access-operations.ts';
 import { accountOperations } from './account-operations.ts';

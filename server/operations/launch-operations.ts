@@ -3,7 +3,7 @@
 // work runs in the background, audited at its start, and the task is processed at once after it
 // (spec 4.1); without one (the CLI) it runs here and the task is processed before the answer.
 import type { ScriptSummary } from '../outboundbot/types.ts';
-import type { Scheduler } from '../scheduler.ts';
+import type { Scheduler } from '../scheduler/scheduler.ts';
 import type { PipelineDeps } from '../pipeline/deps.ts';
 import { loadTask } from '../pipeline/find-pending-tasks.ts';
 import { launchTask, type LaunchResult } from '../pipeline/launch-calls.ts';

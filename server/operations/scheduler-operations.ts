@@ -1,6 +1,6 @@
 // The scheduler commands: pause / resume every running copy (the shared switch,
 // scheduler-switch.ts) and run a pass now in this process, in the background.
-import { pauseScheduler, readSchedulerPause, resumeScheduler } from '../scheduler-switch.ts';
+import { pauseScheduler, readSchedulerPause, resumeScheduler } from '../scheduler/scheduler-switch.ts';
 import { runCommand, type OperationsContext } from './context.ts';
 import { done, refused, started, type Actor, type Outcome } from './outcome.ts';
 

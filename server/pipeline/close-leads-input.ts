@@ -3,7 +3,7 @@
 // Bad input is one sentence naming the field, and nothing is written.
 import { z } from 'zod';
 import { parseTaskId } from '../task-id.ts';
-import { fromCrmDateTime, toCrmDateTime } from './crm-time.ts';
+import { fromCrmDateTime, toCrmDateTime } from '../crm-time.ts';
 import { CLOSE_CAUSES, type CloseCause } from './lead-causes.ts';
 import type { Interest } from '../llm/types.ts';
 

@@ -7,7 +7,7 @@ import { and, asc, eq, inArray } from 'drizzle-orm';
 import { leadStates } from '../db/schema/app.ts';
 import { leadsTaskList as lead } from '../db/schema/crm.ts';
 import type { CloseLeadsInput } from './close-leads-input.ts';
-import { toCrmDateTime } from './crm-time.ts';
+import { toCrmDateTime } from '../crm-time.ts';
 import type { PipelineDeps } from './deps.ts';
 import { loadTask } from './find-pending-tasks.ts';
 import { CLOSE_CAUSE_CONDITIONS } from './lead-causes.ts';

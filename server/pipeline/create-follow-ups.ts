@@ -13,7 +13,7 @@ import { leadsTaskList as lead } from '../db/schema/crm.ts';
 import type { FollowUpAnalysis } from '../llm/types.ts';
 import { pipelined } from '../net/pipelined.ts';
 import type { Utterance } from '../outboundbot/types.ts';
-import { toCrmDateTime } from './crm-time.ts';
+import { toCrmDateTime } from '../crm-time.ts';
 import type { PipelineDeps } from './deps.ts';
 import type { PendingTask } from './find-pending-tasks.ts';
 import { createFollowUpBatches } from './follow-up-batches.ts';
@@ -21,7 +21,7 @@ import { ANALYSIS_FAILED_REMARK, failedCallRemark } from './follow-up-remarks.ts
 import { isReadyForFollowUp, lacksJobId, leadOfTask } from './lead-conditions.ts';
 import type { HeldLease } from './leases.ts';
 import { normalizePhone } from '../phone.ts';
-import { startStep, type StepReport } from './step-report.ts';
+import { capErrorMessage, startStep, type StepReport } from './step-report.ts';
 import { writeFollowUps, type FollowUpDecision, type WriteOutcome } from './write-follow-ups.ts';
 
 /** Ready leads read per query; their decisions are written in batches as answers arrive (follow-up-batches.ts). */
@@ -170,7 +170,7 @@ async function decide(l: ReadyLead, crmNow: string, analyse: (l: ReadyLead) => P
   // Rows sharing a job share one reading: its tokens are counted on one of them only.
   const usage = ownsReading ? analysis.usage : undefined;
   if (!analysis.ok) {
-    return { ...base, remark: ANALYSIS_FAILED_REMARK, isInterested: 0, nextFollowTime: null, analysis: { status: 'failed', error: analysis.error, usage } };
+    return { ...base, remark: ANALYSIS_FAILED_REMARK, isInterested: 0, nextFollowTime: null, analysis: { status: 'failed', error: capErrorMessage(analysis.error), usage } };
   }
   return { ...base, remark: analysis.remark, isInterested: analysis.isInterested, nextFollowTime: analysis.nextFollowTime, analysis: { status: 'ok', error: null, usage } };
 }

@@ -6,7 +6,7 @@ import { and, asc, eq, isNull, lt } from 'drizzle-orm';
 import { leadStates } from '../db/schema/app.ts';
 import { pipelined } from '../net/pipelined.ts';
 import { leadsTaskList as lead } from '../db/schema/crm.ts';
-import { toCrmDateTime } from './crm-time.ts';
+import { toCrmDateTime } from '../crm-time.ts';
 import type { PipelineDeps } from './deps.ts';
 import type { PendingTask } from './find-pending-tasks.ts';
 import { isUnfollowed, leadOfTask, waitsForConversation } from './lead-conditions.ts';

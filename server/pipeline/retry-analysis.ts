@@ -18,14 +18,14 @@ import { dccLeadsFollow as follow, leadsTaskList as lead } from '../db/schema/cr
 import type { FollowUpAnalysis } from '../llm/types.ts';
 import { enqueueHotLeads, HOT_INTEREST } from '../notify/hot-lead-outbox.ts';
 import { analyseConversation, FOLLOW_UP_PAGE_SIZE } from './create-follow-ups.ts';
-import { toCrmDateTime } from './crm-time.ts';
+import { toCrmDateTime } from '../crm-time.ts';
 import type { PipelineDeps } from './deps.ts';
 import { loadTask } from './find-pending-tasks.ts';
 import { ANALYSIS_FAILED_REMARK } from './follow-up-remarks.ts';
 import { leadOfTask } from './lead-conditions.ts';
 import { runUnderLease, type RunTrigger } from './leased-run.ts';
 import type { HeldLease } from './leases.ts';
-import { startStep, type StepReport } from './step-report.ts';
+import { capErrorMessage, startStep, type StepReport } from './step-report.ts';
 import type { RunOutcome } from './task-runs.ts';
 
 export interface RetryAnalysisResult {
@@ -122,7 +122,7 @@ async function retryPage(deps: PipelineDeps, page: FailedLead[]) {
   // The LLM is asked outside any transaction; only leads still untouched are worth asking about.
   const analyses = await Promise.all(untouched.map((l) => analyseConversation(deps, l, crmNow)));
   const answered = untouched.map((l, i) => ({ lead: l, analysis: analyses[i]! }));
-  const failed = answered.flatMap(({ lead: l, analysis }) => (analysis.ok ? [] : [{ id: l.id, value: analysis.error }]));
+  const failed = answered.flatMap(({ lead: l, analysis }) => (analysis.ok ? [] : [{ id: l.id, value: capErrorMessage(analysis.error) }]));
   const succeeded = answered.filter((a): a is Answered => a.analysis.ok);
   const touched = page.filter((l) => !isUntouched(l));
   const written = await withLockRetries(() => writeRetries(deps.db, { succeeded, failed, touched }, new Date(now)));

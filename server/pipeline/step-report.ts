@@ -1,5 +1,6 @@
 // What each pipeline step reports: kept in run history (af_task_runs.steps) and logged as one line.
 import { BusinessError, errorCodeOf } from '../outboundbot/errors.ts';
+import { withoutPhones } from '../phone.ts';
 
 export type StepName =
   | 'sync_call_job_ids' | 'query_task_execution' | 'create_leads_follow' | 'default_is_interested' | 'check_and_update_task_status'
@@ -31,8 +32,13 @@ export interface StepReport {
 export const MAX_STEP_ERRORS = 20;
 export const MAX_ERROR_CHARS = 300;
 
+/**
+ * An error message as it is stored (run history, a lead's last API error, a launch) and so shown on
+ * the dashboard: phones masked as in the logs (a business error may quote one), then cut short.
+ */
 export function capErrorMessage(message: string): string {
-  return message.length > MAX_ERROR_CHARS ? `${message.slice(0, MAX_ERROR_CHARS - 1)}…` : message;
+  const masked = withoutPhones(message);
+  return masked.length > MAX_ERROR_CHARS ? `${masked.slice(0, MAX_ERROR_CHARS - 1)}…` : masked;
 }
 
 /**

@@ -8,7 +8,7 @@ import { caseById, valuesOf } from '../db/batch-update.ts';
 import { writeResult, type Db } from '../db/client.ts';
 import { jobGroupListings, leadStates, supersededJobs } from '../db/schema/app.ts';
 import { leadsTaskList as lead } from '../db/schema/crm.ts';
-import { toCrmDateTime } from './crm-time.ts';
+import { toCrmDateTime } from '../crm-time.ts';
 import type { PipelineDeps } from './deps.ts';
 import type { PendingTask } from './find-pending-tasks.ts';
 import { fetchPage, JOB_GROUP_PAGE_SIZE, listJobGroup } from './job-group-listing.ts';

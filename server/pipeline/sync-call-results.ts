@@ -13,7 +13,7 @@ import { leadsTaskList as lead } from '../db/schema/crm.ts';
 import { pipelined } from '../net/pipelined.ts';
 import { errorCodeOf } from '../outboundbot/errors.ts';
 import { LIST_JOBS_MAX_IDS, type JobDetail, type Utterance } from '../outboundbot/types.ts';
-import { toCrmDateTime } from './crm-time.ts';
+import { toCrmDateTime } from '../crm-time.ts';
 import type { PipelineDeps } from './deps.ts';
 import type { PendingTask } from './find-pending-tasks.ts';
 import { isFinalStatus, isNotJobCancelled, leadOfTask, needsCallResult } from './lead-conditions.ts';

@@ -27,6 +27,8 @@ export interface FaultOptions {
   delayMs?: number;
   /** Error code for throttle, server-error and the business errors. */
   code?: string;
+  /** The business errors' Message (default "Simulated business error <code>."). */
+  message?: string;
   /** Let this many matching requests through untouched first (e.g. fail page 2, not page 1). */
   after?: number;
 }
@@ -35,6 +37,7 @@ export interface Fault {
   name: FaultName;
   delayMs: number | null;
   code: string | null;
+  message: string | null;
 }
 
 interface QueuedFault extends Fault {
@@ -58,7 +61,7 @@ export function createFaultQueue(): FaultQueue {
       if (!FAULT_NAMES.includes(name)) throw new Error(`Unknown fault "${name}"; use one of ${FAULT_NAMES.join(', ')}`);
       const times = options.times ?? 1;
       if (!(Number.isInteger(times) && times >= 1)) throw new Error(`times must be a whole number of at least 1, got ${times}`);
-      queue.push({ name, action: options.action ?? null, remaining: times, passThrough: options.after ?? 0, delayMs: options.delayMs ?? null, code: options.code ?? null });
+      queue.push({ name, action: options.action ?? null, remaining: times, passThrough: options.after ?? 0, delayMs: options.delayMs ?? null, code: options.code ?? null, message: options.message ?? null });
     },
     take(action) {
       const fault = queue.find((f) => f.action === null || f.action === action);
@@ -69,7 +72,7 @@ export function createFaultQueue(): FaultQueue {
       }
       fault.remaining--;
       if (fault.remaining === 0) queue = queue.filter((f) => f !== fault);
-      return { name: fault.name, delayMs: fault.delayMs, code: fault.code };
+      return { name: fault.name, delayMs: fault.delayMs, code: fault.code, message: fault.message };
     },
     clear() {
       queue = [];

@@ -4,7 +4,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fromCrmDateTime, toCrmDateTime } from '../pipeline/crm-time.ts';
+import { fromCrmDateTime, toCrmDateTime } from '../crm-time.ts';
 
 /**
  * - server-error: 500 · rate-limit: 429 with a retry-after-ms hint (delayMs, default 10) ·
@@ -31,6 +31,8 @@ export interface LlmSimulator {
   failNext(fault: LlmFault, options?: { times?: number; delayMs?: number }): void;
   /** Every answer that is not a fault comes this many ms late (0: at once), like a real model. */
   setLatency(ms: number): void;
+  /** Answers that are not faults wait (requests are still recorded) until the returned release is called. */
+  holdAnswers(): () => void;
   /**
    * Bailian-like quota of `requestsPerMinute`, counted second by second as Bailian does (a burst of a
    * minute's requests in one second is refused): at most requestsPerMinute / 60 requests accepted in
@@ -53,6 +55,7 @@ export async function startLlmSimulator(options: { apiKey?: string; now?: () => 
   let maxInFlight = 0;
   let served = 0;
   let latencyMs = 0;
+  let held: Promise<void> | null = null;
   let quota: number | null = null;
   /** Arrival times of the requests the quota accepted, oldest first, pruned to the last second. */
   const accepted: number[] = [];
@@ -109,6 +112,7 @@ export async function startLlmSimulator(options: { apiKey?: string; now?: () => 
         if (res.destroyed) return;
         break;
       case undefined:
+        if (held) await held;
         if (latencyMs > 0) {
           await delay(latencyMs);
           if (res.destroyed) return;
@@ -176,6 +180,14 @@ export async function startLlmSimulator(options: { apiKey?: string; now?: () => 
     get throttled() { return throttled; },
     setLatency(ms) {
       latencyMs = Math.max(0, ms);
+    },
+    holdAnswers() {
+      let release!: () => void;
+      held = new Promise<void>((resolve) => (release = resolve));
+      return () => {
+        held = null;
+        release();
+      };
     },
     setQuota(requestsPerMinute) {
       quota = requestsPerMinute;

@@ -33,6 +33,8 @@ export interface OutboundBotHttpOptions {
   log?: Logger;
   /** Every answer without a fault waits this long (ms), like a distant API; read per request. */
   latency?: { ms: number };
+  /** While `until` is set, every answer without a fault waits for it (tests line up concurrent callers). */
+  hold?: { until: Promise<void> | null };
 }
 
 export interface OutboundBotHttpServer {
@@ -142,7 +144,7 @@ export async function listenOutboundBotHttp(options: OutboundBotHttpOptions): Pr
       case 'business-error-200': {
         const code = fault.code ?? FAULT_DEFAULTS.businessErrorCode;
         const status = httpStatusOfBusinessCode(code);
-        return json(fault.name === 'business-error' ? status : 200, { Success: false, Code: code, Message: `Simulated business error ${code}.`, HttpStatusCode: status });
+        return json(fault.name === 'business-error' ? status : 200, { Success: false, Code: code, Message: fault.message ?? `Simulated business error ${code}.`, HttpStatusCode: status });
       }
     }
   }
@@ -163,6 +165,7 @@ export async function listenOutboundBotHttp(options: OutboundBotHttpOptions): Pr
       const { status, body } = respond();
       send(res, requestId, status, JSON.stringify({ RequestId: requestId, ...body }));
     };
+    if (options.hold?.until) await options.hold.until;
     const latencyMs = options.latency?.ms ?? 0;
     if (latencyMs > 0) return later(res, latencyMs, reply);
     reply();

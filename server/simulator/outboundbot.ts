@@ -55,6 +55,8 @@ export interface OutboundBotSimulator {
   failNext(fault: FaultName, options?: FaultOptions): void;
   /** Every answer without a fault comes this many ms late (0: at once), like a distant API. */
   setLatency(ms: number): void;
+  /** Answers wait (requests are still recorded) until the returned release is called. */
+  holdAnswers(): () => void;
   /** Drops faults still queued (a test that queued more than it used leaves none for the next). */
   clearFaults(): void;
   resetRequests(): void;
@@ -72,9 +74,10 @@ export async function startOutboundBotSimulator(options: OutboundBotSimulatorOpt
   const stoppers = new Set<() => void>();
   const listing = createListingBehaviour();
   const latency = { ms: 0 };
+  const hold: { until: Promise<void> | null } = { until: null };
   const server = await listenOutboundBotHttp({
     actions: createOutboundBotActions({ state, instanceId, now, listing }),
-    faults, requests, accessKeyId, accessKeySecret, verifySignature: options.verifySignature, log: options.log, latency,
+    faults, requests, accessKeyId, accessKeySecret, verifySignature: options.verifySignature, log: options.log, latency, hold,
   });
   const { createJobGroup, endJobGroup, assignJobs, startJob, finishJob, attachConversation, cancelJob, removeJob, jobsOf } = state;
 
@@ -104,6 +107,14 @@ export async function startOutboundBotSimulator(options: OutboundBotSimulatorOpt
     },
     setLatency(ms) {
       latency.ms = Math.max(0, ms);
+    },
+    holdAnswers() {
+      let release!: () => void;
+      hold.until = new Promise<void>((resolve) => (release = resolve));
+      return () => {
+        hold.until = null;
+        release();
+      };
     },
     clearFaults() {
       faults.clear();

@@ -15,7 +15,7 @@ import type { Logger } from '../log.ts';
 import { COOKIE_SECRET, loadOrCreateSecret } from '../access/secrets.ts';
 import { createOperations, readDepsOf } from '../operations/index.ts';
 import type { PipelineDeps } from '../pipeline/deps.ts';
-import { createScheduler, type Scheduler } from '../scheduler.ts';
+import { createScheduler, type Scheduler } from '../scheduler/scheduler.ts';
 import { dashboard } from './dashboard.ts';
 import { declareRouteRoles } from './route-roles.ts';
 import { apiRoutes } from './routes/api.ts';

@@ -7,7 +7,7 @@ import type { SessionUser } from '../access/sessions.ts';
 import { formatDuration } from '../format-duration.ts';
 import { roleFor, type Command } from '../operations/command-roles.ts';
 import { maskPhone } from '../phone.ts';
-import { toCrmDateTime } from '../pipeline/crm-time.ts';
+import { toCrmDateTime } from '../crm-time.ts';
 import { DEFAULT_LANG, LANG_COOKIE, parseLang, translator, type Lang, type Translate } from './i18n/index.ts';
 
 export interface ViewLocals {

@@ -17,6 +17,7 @@ import { simulatorEnv } from '../../server/simulator/simulator-env.ts';
 import { artifactPath, launchChromium } from '../helpers/browser.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { log } from '../helpers/web-app.ts';
+import { until } from '../helpers/until.ts';
 
 const PASSWORD = 'demo-password';
 let db: TestDatabase;
@@ -45,7 +46,7 @@ beforeAll(async () => {
   stopAutoplay = sim.autoplay({ intervalMs: 20, perTick: 20 });
   const groups = await db.db.select({ id: callTasks.id, group: callTasks.jobGroupId }).from(callTasks);
   const calling = groups.filter((g) => g.group !== null).map((g) => g.group!);
-  await until(() => calling.every((group) => sim.jobsOf(group).every(settled)), 20_000);
+  await until('every call to settle', () => calling.every((group) => sim.jobsOf(group).every(settled)));
   stopAutoplay();
   page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
   page.on('dialog', (dialog) => void dialog.accept()); // every action is confirmed; the operator says yes
@@ -128,20 +129,29 @@ describe('an operator in a browser', () => {
   });
 
   it('stops polling while the tab is hidden and catches up when it is shown', async () => {
-    await page.goto(`${server.address}/`);
-    let polls = 0;
-    const count = (request: { url(): string }) => {
-      if (new URL(request.url()).pathname !== '/' || request.url().includes('fragment')) polls += 1;
-    };
-    page.on('request', count);
-    await setVisibility(page, 'hidden');
-    await page.waitForTimeout(7_000);
-    const whileHidden = polls;
-    await setVisibility(page, 'visible');
-    await page.waitForTimeout(1_500);
-    page.off('request', count);
-    expect(whileHidden).toBe(0);
-    expect(polls).toBeGreaterThan(0);
+    // A tab of its own (the same session) whose clock the test drives: half a minute hidden passes
+    // in no time, and no real timer races the test.
+    const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+    try {
+      await context.addCookies(await page.context().cookies());
+      const tab = await context.newPage();
+      await tab.clock.install();
+      await tab.goto(`${server.address}/`);
+      await tab.waitForFunction(`typeof window.autofollowPoll === 'function'`);
+      // Every htmx request, by the visibility the page had when it was sent.
+      await tab.evaluate(`window.polledWhile = []; document.addEventListener('htmx:before:request', () => window.polledWhile.push(document.visibilityState))`);
+      await setVisibility(tab, 'hidden');
+      await tab.clock.pauseAt(Date.now() + 1_000); // from here page time moves only when told
+      await tab.clock.runFor(30_000); // six poll periods: every due timer fires
+      expect(await tab.evaluate('window.polledWhile')).toEqual([]);
+      // With the clock paused no timer can poll: what comes now is the catch-up on being shown.
+      const caughtUp = tab.waitForRequest((request) => new URL(request.url()).pathname !== '/' || request.url().includes('fragment'), { timeout: 5_000 });
+      await setVisibility(tab, 'visible');
+      await caughtUp;
+      expect(await tab.evaluate('window.polledWhile.length')).toBeGreaterThan(0);
+    } finally {
+      await context.close();
+    }
   });
 
   it('shows a refused action in the message bar and keeps the card it came from', async () => {
@@ -194,10 +204,3 @@ async function setVisibility(target: Page, state: 'hidden' | 'visible'): Promise
   })()`);
 }
 
-async function until(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}

@@ -10,7 +10,17 @@ import { buildApp } from '../../server/web/build-app.ts';
 import { launchChromium } from '../helpers/browser.ts';
 import { givenLeads, givenTask, phones, statesOf } from '../helpers/builders.ts';
 import { startPipelineHarness, type PipelineHarness } from '../helpers/pipeline.ts';
+import { until } from '../helpers/until.ts';
 import { log } from '../helpers/web-app.ts';
+
+/** Runs one polling tick in the page and resolves, with how many refreshes it sent, once all have been handled. */
+const POLL_AND_SETTLE = `new Promise((resolve) => {
+  let open = 0, sent = 0;
+  const isPoll = (event) => event.detail && event.detail.ctx && event.detail.ctx.sourceEvent && event.detail.ctx.sourceEvent.type === 'poll';
+  document.addEventListener('htmx:before:request', (event) => { if (isPoll(event)) { open += 1; sent += 1; } });
+  document.addEventListener('htmx:finally:request', (event) => { if (isPoll(event) && --open === 0) resolve(sent); });
+  window.autofollowPoll();
+})`;
 
 let h: PipelineHarness;
 let app: FastifyInstance;
@@ -45,11 +55,16 @@ describe('a lead row action in a browser', () => {
     await page.goto(`${address}/tasks/${taskId}?state=analysis-failed`);
     await page.waitForFunction(`typeof window.htmx !== 'undefined' && typeof window.autofollowPoll === 'function'`);
 
-    h.llm.failNext('slow', { delayMs: 2500 }); // the LLM takes its time; the request waits for it
-    await page.click(`#lead-${leadId} button:has-text("重新分析")`);
-    await page.waitForTimeout(500);
-    // The 5-second tick comes while the retry is still waiting.
-    await page.evaluate('window.autofollowPoll()');
+    const asked = h.llm.requests.length;
+    const release = h.llm.holdAnswers(); // the LLM takes its time; the retry waits for it
+    try {
+      await page.click(`#lead-${leadId} button:has-text("重新分析")`);
+      await until('the retry to reach the LLM', () => h.llm.requests.length > asked);
+      // The 5-second tick comes while the retry is still waiting, and its refreshes land first.
+      expect(await page.evaluate(POLL_AND_SETTLE)).toBeGreaterThan(0);
+    } finally {
+      release();
+    }
 
     const answer = page.locator(`#lead-${leadId} [role="status"]`);
     await answer.waitFor({ timeout: 10_000 });
@@ -67,14 +82,15 @@ describe('a lead row action in a browser', () => {
     await h.database.db.execute(sql`RENAME TABLE af_task_runs TO af_task_runs_away`); // every read of runs fails: 500
     try {
       const failed = page.waitForResponse((r) => r.url().endsWith(`/tasks/${taskId}/runs`) && r.status() === 500);
-      await page.evaluate('window.autofollowPoll()');
+      await page.evaluate(POLL_AND_SETTLE); // every refresh of the tick handled, the failed one included
       await failed;
-      await page.waitForTimeout(300);
     } finally {
       await h.database.db.execute(sql`RENAME TABLE af_task_runs_away TO af_task_runs`);
     }
-    // The region is still there, still polling: the next tick brings it back up to date.
+    // The region is still there, still polling: the next tick brings it back up to date. A refresh is
+    // nobody's action, so its failure puts nothing in the message bar either.
     expect(await page.locator('#runs[hx-trigger="poll"]').count()).toBe(1);
+    expect(await page.locator('#flash .alert').count()).toBe(0);
     const recovered = page.waitForResponse((r) => r.url().endsWith(`/tasks/${taskId}/runs`) && r.status() === 200);
     await page.evaluate('window.autofollowPoll()');
     await recovered;

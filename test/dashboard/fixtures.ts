@@ -5,7 +5,7 @@ import type { Db } from '../../server/db/client.ts';
 import { writeResult } from '../../server/db/client.ts';
 import { leadStates, taskLeases, taskPauses, taskRuns } from '../../server/db/schema/app.ts';
 import { callTasks, dccLeadsFollow, leadsTaskList } from '../../server/db/schema/crm.ts';
-import { toCrmDateTime } from '../../server/pipeline/crm-time.ts';
+import { toCrmDateTime } from '../../server/crm-time.ts';
 import { givenLeads, type LeadSpec } from '../helpers/builders.ts';
 
 export const TZ = 'Asia/Shanghai';

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFollowUpAnalyzer, type FollowUpAnalyzerOptions } from '../../server/llm/client.ts';
 import type { FollowUpRequest } from '../../server/llm/types.ts';
-import { fromCrmDateTime } from '../../server/pipeline/crm-time.ts';
+import { fromCrmDateTime } from '../../server/crm-time.ts';
 import { startLlmSimulator, type LlmSimulator } from '../../server/simulator/llm.ts';
 import { captureLog, type CapturedLog } from './capture-log.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_REMARK_CHARS, parseFollowUp } from '../../server/llm/parse-follow-up.ts';
-import { fromCrmDateTime } from '../../server/pipeline/crm-time.ts';
+import { fromCrmDateTime } from '../../server/crm-time.ts';
 
 const timeZone = 'Asia/Shanghai';
 const now = fromCrmDateTime('2026-05-13 14:00:00', timeZone)!;

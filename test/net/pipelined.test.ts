@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { pipelined } from '../../server/net/pipelined.ts';
 
+// Stand-in work that lasts a while, so that items overlap.
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('pipelined', () => {
@@ -9,12 +10,16 @@ describe('pipelined', () => {
     let running = 0;
     let peak = 0;
     const done: number[] = [];
+    let othersDone!: () => void;
+    const allOthersDone = new Promise<void>((resolve) => (othersDone = resolve));
     await pipelined(async () => items.shift(), async (i) => {
       running++;
       peak = Math.max(peak, running);
-      await pause(i === 0 ? 120 : 10); // the first is slow: the others must not wait for it
+      // The first ends only once all the others have: they must never wait for it.
+      await (i === 0 ? allOthersDone : pause(10));
       running--;
       done.push(i);
+      if (done.length === 19) othersDone();
     }, 4);
     expect(peak).toBe(4);
     expect([...done].sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i));

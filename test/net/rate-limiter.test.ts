@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createRateLimiter } from '../../server/net/rate-limiter.ts';
 
+// Stand-in work that lasts a while: these tests are about how calls overlap and space out in time.
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('createRateLimiter', () => {

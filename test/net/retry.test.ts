@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { backoffDelay, MAX_HINTED_DELAY_MS, retryDelay, withRetry, type RetryInfo } from '../../server/net/retry.ts';
+import { until } from '../helpers/until.ts';
 
 const fast = { attempts: 4, baseMs: 5, maxMs: 20 };
 
@@ -64,12 +65,15 @@ describe('withRetry', () => {
 
   it('stops waiting when the signal aborts', async () => {
     const controller = new AbortController();
-    const promise = withRetry(async () => { throw new Flaky(true); }, {
+    let attempts = 0;
+    const promise = withRetry(async () => { attempts += 1; throw new Flaky(true); }, {
       policy: { attempts: 5, baseMs: 10_000, maxMs: 10_000 }, isRetryable, signal: controller.signal,
       retryAfterMs: () => 10_000,
     });
-    setTimeout(() => controller.abort(new Error('shutting down')), 20);
+    await until('the first attempt to fail', () => attempts === 1); // now it waits 10 s for the next
+    controller.abort(new Error('shutting down'));
     await expect(promise).rejects.toThrow('shutting down');
+    expect(attempts).toBe(1);
   });
 });
 

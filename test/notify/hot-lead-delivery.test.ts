@@ -10,8 +10,9 @@ import { createNotifySender, type NotifySender, type NotifySenderOptions } from 
 import { dingTalkSign } from '../../server/notify/signatures.ts';
 import { insertPage, writeFollowUps, type FollowUpDecision } from '../../server/pipeline/write-follow-ups.ts';
 import { startNotifyReceiver, type NotifyReceiver } from '../../server/simulator/notify-receiver.ts';
-import { givenLeads, givenTask, phones } from '../helpers/builders.ts';
+import { givenLeads, givenTask } from '../helpers/builders.ts';
 import { useTestDatabase } from '../helpers/database.ts';
+import { randomPhones } from '../helpers/seeded-random.ts';
 
 const log = createLogger('silent', { pretty: false });
 const database = useTestDatabase();
@@ -47,7 +48,7 @@ function sender(channels: Array<'dingtalk' | 'wecom' | 'webhook'>, options: Part
 /** Leads with follow-up decisions of the given interests, written through the exactly-once path. */
 async function givenDecisions(interests: Array<0 | 1 | 2>, name = '试驾任务'): Promise<FollowUpDecision[]> {
   const taskId = await givenTask(database.db, { name });
-  const numbers = phones(interests.length, Math.floor(Math.random() * 1_000_000));
+  const numbers = randomPhones(interests.length);
   const ids = await givenLeads(database.db, taskId, numbers.map((phone, i) => ({ phone, name: `客户${i + 1}` })));
   return ids.map((leadRowId, i) => ({
     leadRowId, taskId, leadsId: 50_000 + leadRowId, remark: `客户说周六来试驾 ${i + 1}`, isInterested: interests[i]!,

@@ -6,8 +6,9 @@ import { hotLeadEvents } from '../../server/db/schema/app.ts';
 import { closeLeads } from '../../server/pipeline/close-leads.ts';
 import { processTask } from '../../server/pipeline/process-task.ts';
 import { retryFailedAnalyses } from '../../server/pipeline/retry-analysis.ts';
-import { givenLeads, givenTask, leadsOf, phones } from '../helpers/builders.ts';
+import { givenLeads, givenTask, leadsOf } from '../helpers/builders.ts';
 import { usePipelineHarness } from '../helpers/pipeline.ts';
+import { randomPhones } from '../helpers/seeded-random.ts';
 
 const h = usePipelineHarness();
 
@@ -15,7 +16,7 @@ const events = () => h.database.db.select().from(hotLeadEvents).orderBy(asc(hotL
 
 async function givenCalledTask(kinds: Array<'interested' | 'not-interested' | 'unclear'>) {
   const group = h.sim.createJobGroup();
-  const numbers = phones(kinds.length, Math.floor(Math.random() * 1_000_000));
+  const numbers = randomPhones(kinds.length);
   const taskId = await givenTask(h.database.db, { jobGroupId: group });
   const leadIds = await givenLeads(h.database.db, taskId, numbers.map((phone) => ({ phone })));
   h.sim.assignJobs(group, numbers.map((phone) => ({ phone }))).forEach((jobId, i) => h.sim.finishJob(jobId, { status: 'Succeeded', kind: kinds[i]! }));

@@ -6,7 +6,7 @@ import { readAudit } from '../../server/audit-log.ts';
 import { leadStates } from '../../server/db/schema/app.ts';
 import { closeLeadsOperation } from '../../server/operations/close-leads.ts';
 import { writeFollowUps } from '../../server/pipeline/write-follow-ups.ts';
-import { toCrmDateTime } from '../../server/pipeline/crm-time.ts';
+import { toCrmDateTime } from '../../server/crm-time.ts';
 import { followsOf, givenLeads, givenTask, leadsOf } from '../helpers/builders.ts';
 import { useTestDatabase } from '../helpers/database.ts';
 import { runCli } from '../helpers/run-cli.ts';

@@ -3,6 +3,7 @@ import { BusinessError, RetriesExhaustedError } from '../../server/outboundbot/e
 import { startOutboundBotSimulator, type OutboundBotSimulator } from '../../server/simulator/outboundbot.ts';
 import type { FaultName } from '../../server/simulator/faults.ts';
 import { createTestClient } from './create-test-client.ts';
+import { until } from '../helpers/until.ts';
 
 let sim: OutboundBotSimulator;
 let group: string;
@@ -36,11 +37,11 @@ describe('transient failures are retried inside the call', () => {
   });
 
   it('holds back other calls while a throttling hint runs', async () => {
-    const { client } = createTestClient(sim, { concurrency: 4 });
+    const { client, logs } = createTestClient(sim, { concurrency: 4 });
     sim.failNext('throttle', { delayMs: 300, action: 'DescribeJob' });
     const throttled = client.describeJob(jobId);
-    await until(() => sim.requests.length === 1);
-    await new Promise((r) => setTimeout(r, 20)); // let the retry loop see the answer and call slowDown
+    // The retry loop logs its warning right after it slowed the limiter down for the hint.
+    await until('the throttled answer to reach the retry loop', () => logs.some((l) => l.level === 40 && l.action === 'DescribeJob'));
     await client.listJobsByGroup(group, 1, 10);
     await throttled;
 
@@ -161,10 +162,3 @@ describe('logging', () => {
   });
 });
 
-async function until(condition: () => boolean, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}

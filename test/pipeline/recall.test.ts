@@ -6,8 +6,9 @@ import { launches, supersededJobs } from '../../server/db/schema/app.ts';
 import { callTasks } from '../../server/db/schema/crm.ts';
 import { processTask } from '../../server/pipeline/process-task.ts';
 import { recallLeads, type RecallRequest } from '../../server/pipeline/recall-leads.ts';
-import { followsOf, givenLeads, givenTask, leadsOf, phones, stageOf } from '../helpers/builders.ts';
+import { followsOf, givenLeads, givenTask, leadsOf, stageOf } from '../helpers/builders.ts';
 import { usePipelineHarness } from '../helpers/pipeline.ts';
+import { randomPhones } from '../helpers/seeded-random.ts';
 
 const h = usePipelineHarness({ OUTBOUNDBOT_TIMEOUT_MS: '300' });
 const request: RecallRequest = { actor: 'alice', trigger: 'cli', scriptId: null, callingNumbers: [], window: null };
@@ -16,7 +17,7 @@ const process = (taskId: number) => processTask(h.deps(), taskId, { trigger: 'cl
 /** A task run to stage 4: the first two calls answered, the last `cancelled` jobs cancelled and closed out of the stage rule. */
 async function givenFinishedTaskWithCancelledCalls(answered: number, cancelled: number) {
   const group = h.sim.createJobGroup();
-  const numbers = phones(answered + cancelled, Math.floor(Math.random() * 1_000_000));
+  const numbers = randomPhones(answered + cancelled);
   const taskId = await givenTask(h.database.db, { jobGroupId: group });
   const leadIds = await givenLeads(h.database.db, taskId, numbers.map((phone) => ({ phone })));
   const jobIds = h.sim.assignJobs(group, numbers.map((phone, i) => ({ phone, referenceId: String(leadIds[i]) })));
@@ -59,7 +60,7 @@ describe('recallLeads', () => {
 
   it('assigns into the task\'s own group while it still calls, and the leads follow their new jobs', async () => {
     const group = h.sim.createJobGroup();
-    const numbers = phones(3, Math.floor(Math.random() * 1_000_000));
+    const numbers = randomPhones(3);
     const taskId = await givenTask(h.database.db, { jobGroupId: group });
     await givenLeads(h.database.db, taskId, numbers.map((phone) => ({ phone })));
     const jobIds = h.sim.assignJobs(group, numbers.map((phone) => ({ phone })));
@@ -77,7 +78,7 @@ describe('recallLeads', () => {
   it('gives a lead never called a job in a new group when Outbound Bot has ended the old one by hand', async () => {
     const group = h.sim.createJobGroup();
     const taskId = await givenTask(h.database.db, { jobGroupId: group });
-    const [leadId] = await givenLeads(h.database.db, taskId, [{ phone: phones(1, Math.floor(Math.random() * 1_000_000))[0]! }]);
+    const [leadId] = await givenLeads(h.database.db, taskId, [{ phone: randomPhones(1)[0]! }]);
     h.sim.endJobGroup(group);
     await process(taskId); // a complete listing without the lead: not in the job group
     const result = await recallLeads(h.deps(), taskId, { ...request, causes: ['not-in-group'], leadIds: [leadId!] });

@@ -6,8 +6,9 @@ import { processTask } from '../../server/pipeline/process-task.ts';
 import { resyncJobIds } from '../../server/pipeline/resync-job-ids.ts';
 import type { StepReport } from '../../server/pipeline/step-report.ts';
 import { pauseTask } from '../../server/pipeline/task-pauses.ts';
-import { givenLeads, givenTask, leadsOf, phones, runsOf, stageOf, statesOf } from '../helpers/builders.ts';
+import { givenLeads, givenTask, leadsOf, runsOf, stageOf, statesOf } from '../helpers/builders.ts';
 import { usePipelineHarness } from '../helpers/pipeline.ts';
+import { randomPhones } from '../helpers/seeded-random.ts';
 
 const h = usePipelineHarness();
 
@@ -16,7 +17,7 @@ const resync = (taskId: number) => resyncJobIds(h.deps(), taskId, { trigger: 'da
 describe('resyncJobIds', () => {
   it('finds a lead added to the job group after it was marked not in group, and runs nothing but the sync', async () => {
     const group = h.sim.createJobGroup();
-    const [called, stillCalling, late] = phones(3, Math.floor(Math.random() * 1_000_000));
+    const [called, stillCalling, late] = randomPhones(3);
     const taskId = await givenTask(h.database.db, { jobGroupId: group });
     const leadIds = await givenLeads(h.database.db, taskId, [{ phone: called! }, { phone: stillCalling! }, { phone: late! }]);
     const [calledJob, callingJob] = h.sim.assignJobs(group, [{ phone: called! }, { phone: stillCalling! }]);
@@ -48,7 +49,7 @@ describe('resyncJobIds', () => {
 
   it('moves the stage as processTask does, but not after a failed page', async () => {
     const group = h.sim.createJobGroup();
-    const [done, absent] = phones(2, Math.floor(Math.random() * 1_000_000));
+    const [done, absent] = randomPhones(2);
     const [doneJob] = h.sim.assignJobs(group, [{ phone: done! }]);
     const taskId = await givenTask(h.database.db, { taskType: 3, jobGroupId: group });
     const [, absentId] = await givenLeads(h.database.db, taskId, [

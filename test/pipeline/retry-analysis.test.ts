@@ -10,8 +10,9 @@ import { processTask } from '../../server/pipeline/process-task.ts';
 import { retryFailedAnalyses } from '../../server/pipeline/retry-analysis.ts';
 import type { StepReport } from '../../server/pipeline/step-report.ts';
 import { pauseTask } from '../../server/pipeline/task-pauses.ts';
-import { followsOf, givenLeads, givenTask, leadsOf, phones, runsOf, stageOf, statesOf } from '../helpers/builders.ts';
+import { followsOf, givenLeads, givenTask, leadsOf, runsOf, stageOf, statesOf } from '../helpers/builders.ts';
 import { usePipelineHarness } from '../helpers/pipeline.ts';
+import { randomPhones } from '../helpers/seeded-random.ts';
 
 const h = usePipelineHarness();
 
@@ -20,7 +21,7 @@ type Kind = 'interested' | 'not-interested' | 'unclear';
 /** A task whose calls all Succeeded and whose every analysis failed: basic records, stage 4. */
 async function givenFailedAnalyses(kinds: Kind[]) {
   const group = h.sim.createJobGroup();
-  const numbers = phones(kinds.length, Math.floor(Math.random() * 1_000_000));
+  const numbers = randomPhones(kinds.length);
   const taskId = await givenTask(h.database.db, { jobGroupId: group });
   const leadIds = await givenLeads(h.database.db, taskId, numbers.map((phone) => ({ phone })));
   h.sim.assignJobs(group, numbers.map((phone) => ({ phone }))).forEach((jobId, i) => h.sim.finishJob(jobId, { status: 'Succeeded', kind: kinds[i]! }));

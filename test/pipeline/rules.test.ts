@@ -6,15 +6,17 @@ import { diagnoseTask } from '../../server/pipeline/diagnose.ts';
 import { ANALYSIS_FAILED_REMARK } from '../../server/pipeline/follow-up-remarks.ts';
 import { runPass } from '../../server/pipeline/monitor.ts';
 import { processTask } from '../../server/pipeline/process-task.ts';
-import { followsOf, givenLeads, givenTask, leadsOf, phones, runsOf, stageOf, statesOf } from '../helpers/builders.ts';
+import { followsOf, givenLeads, givenTask, leadsOf, runsOf, stageOf, statesOf } from '../helpers/builders.ts';
 import { usePipelineHarness } from '../helpers/pipeline.ts';
+import { randomPhones } from '../helpers/seeded-random.ts';
+import { until } from '../helpers/until.ts';
 
 const h = usePipelineHarness();
 
 /** A stage 2 task whose n leads each have a job in a fresh group. */
 async function givenCallingTask(n: number, options: { taskType?: number } = {}) {
   const group = h.sim.createJobGroup();
-  const numbers = phones(n, Math.floor(Math.random() * 1_000_000));
+  const numbers = randomPhones(n);
   const taskId = await givenTask(h.database.db, { jobGroupId: group, ...(options.taskType ? { taskType: options.taskType } : {}) });
   const leadIds = await givenLeads(h.database.db, taskId, numbers.map((phone) => ({ phone })));
   const jobIds = h.sim.assignJobs(group, numbers.map((phone) => ({ phone })));
@@ -81,15 +83,20 @@ describe('DESIGN §3.2 exactly one follow record per lead', () => {
   it('drops the result when a person sets is_interested while the LLM is thinking, and never overwrites it', async () => {
     const { taskId, jobIds, leadIds } = await givenCallingTask(1);
     h.sim.finishJob(jobIds[0]!, { status: 'Succeeded', kind: 'interested' });
-    await process(taskId); // stores status + conversation; LLM answers at once here, so redo with a slow LLM:
+    await process(taskId); // stores status + conversation; LLM answers at once here, so redo with the LLM held:
     await h.database.db.update(leadsTaskList).set({ leadsFollowId: null, isInterested: null }).where(eq(leadsTaskList.id, leadIds[0]!));
     await h.database.pool.query('DELETE FROM dcc_leads_follow');
     await h.database.pool.query('UPDATE call_tasks SET task_type = 3 WHERE id = ?', [taskId]);
     const asked = h.llm.requests.length;
-    h.llm.failNext('slow', { delayMs: 600 });
+    const release = h.llm.holdAnswers();
     const run = process(taskId);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    await h.database.db.update(leadsTaskList).set({ isInterested: 2 }).where(eq(leadsTaskList.id, leadIds[0]!));
+    // The person's answer lands while the analysis is at the LLM, which answers only afterwards.
+    try {
+      await until('the analysis to reach the LLM', () => h.llm.requests.length === asked + 1);
+      await h.database.db.update(leadsTaskList).set({ isInterested: 2 }).where(eq(leadsTaskList.id, leadIds[0]!));
+    } finally {
+      release();
+    }
     expect((await run).status).toBe('processed');
     expect(h.llm.requests.length).toBe(asked + 1); // the analysis really ran, and lost the race
     const [lead] = await leadsOf(h.database.db, taskId);
@@ -271,7 +278,13 @@ describe('DESIGN §3.11 no churn', () => {
     await process(taskId);
     const before = await snapshot();
     const statesBefore = JSON.stringify(await statesOf(h.database.db, taskId));
-    await new Promise((resolve) => setTimeout(resolve, 1100)); // a second later, any rewrite of updated_time would show
+    // About time itself: updated_time holds whole seconds, written by the database's clock
+    // (call_tasks, ON UPDATE) and by the process's (leads), so wait until both have passed the second
+    // of the first writes; any rewrite of updated_time would then show.
+    const dbNow = async () => ((await h.database.pool.query('SELECT NOW() AS now')) as unknown as [[{ now: Date }]])[0][0].now;
+    const second = () => Math.floor(Date.now() / 1000);
+    const [dbWrote, processWrote] = [await dbNow(), second()];
+    await until('both clocks to pass the second of the first writes', async () => second() > processWrote && (await dbNow()) > dbWrote, { everyMs: 50 });
     await process(taskId);
     await process(taskId);
     expect(await snapshot()).toBe(before);

@@ -5,11 +5,12 @@ import { describe, expect, it } from 'vitest';
 import { taskRuns } from '../../server/db/schema/app.ts';
 import { leadsTaskList } from '../../server/db/schema/crm.ts';
 import { diagnoseTask } from '../../server/pipeline/diagnose.ts';
+import { maskPhone } from '../../server/phone.ts';
 import { processTask } from '../../server/pipeline/process-task.ts';
 import { MAX_ERROR_CHARS, MAX_STEP_ERRORS, type StepReport } from '../../server/pipeline/step-report.ts';
 import { pruneRunHistory, RUNS_KEPT_PER_TASK } from '../../server/pipeline/task-runs.ts';
-import { createScheduler } from '../../server/scheduler.ts';
-import { givenLeads, givenTask, phones, runsOf } from '../helpers/builders.ts';
+import { createScheduler } from '../../server/scheduler/scheduler.ts';
+import { givenLeads, givenTask, phones, runsOf, statesOf } from '../helpers/builders.ts';
 import { usePipelineHarness } from '../helpers/pipeline.ts';
 
 const h = usePipelineHarness();
@@ -36,6 +37,23 @@ describe('a run row stays bounded', () => {
     const diagnosis = await diagnoseTask(h.deps(), taskId);
     expect(diagnosis!.leadReasons['api-error']).toBe(5000);
     expect(diagnosis!.lastRuns[0]!.id).toBe(run!.id);
+  });
+});
+
+describe('stored error messages', () => {
+  it('mask a phone a business error quotes, in the run history and in the lead\'s last API error, as the logs do', async () => {
+    const group = h.sim.createJobGroup();
+    const taskId = await givenTask(h.database.db, { jobGroupId: group });
+    const [phone] = phones(1, 900_000);
+    await givenLeads(h.database.db, taskId, [{ phone: phone! }]);
+    h.sim.assignJobs(group, [{ phone: phone! }]);
+    await processTask(h.deps(), taskId, { trigger: 'cli' }); // the job id is synced
+    h.sim.failNext('business-error', { action: 'ListJobs', code: 'InvalidParameter.JobId', message: `The job of +86 ${phone} is not valid.` });
+    expect((await processTask(h.deps(), taskId, { trigger: 'cli' })).outcome).toBe('partial');
+
+    const stored = JSON.stringify([await runsOf(h.database.db, taskId), await statesOf(h.database.db, taskId)]);
+    expect(stored).toContain(`The job of ${maskPhone(phone)} is not valid.`);
+    expect(stored).not.toContain(phone!.slice(3));
   });
 });
 

@@ -9,7 +9,7 @@ import { diagnoseTask } from '../../server/pipeline/diagnose.ts';
 import { UNANSWERED_REMARK } from '../../server/pipeline/follow-up-remarks.ts';
 import { runPass } from '../../server/pipeline/monitor.ts';
 import { processTask } from '../../server/pipeline/process-task.ts';
-import { pauseScheduler } from '../../server/scheduler-switch.ts';
+import { pauseScheduler } from '../../server/scheduler/scheduler-switch.ts';
 import { followsOf, givenLeads, givenTask, leadsOf, phones, statesOf } from '../helpers/builders.ts';
 import { adminQuery, testDatabaseName, urlFor } from '../helpers/database.ts';
 import { startPipelineHarness, usePipelineHarness } from '../helpers/pipeline.ts';

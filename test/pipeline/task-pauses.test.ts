@@ -10,16 +10,17 @@ import { readLease } from '../../server/pipeline/leases.ts';
 import { runPass } from '../../server/pipeline/monitor.ts';
 import { processTask } from '../../server/pipeline/process-task.ts';
 import { pauseTask, readTaskPauses, resumeTask } from '../../server/pipeline/task-pauses.ts';
-import { followsOf, givenLeads, givenTask, phones, runsOf, stageOf } from '../helpers/builders.ts';
+import { followsOf, givenLeads, givenTask, runsOf, stageOf } from '../helpers/builders.ts';
 import { usePipelineHarness, type PipelineHarness } from '../helpers/pipeline.ts';
 import { appOver } from '../helpers/web-app.ts';
+import { randomPhones } from '../helpers/seeded-random.ts';
 
 const h = usePipelineHarness();
 
 /** A stage 2 task whose leads' calls all ended, so one run takes it to stage 4. */
 async function givenFinishedCalls(n: number, outcome: Parameters<PipelineHarness['sim']['finishJob']>[1] = { status: 'Failed', failureReason: 'NoAnswer' }) {
   const group = h.sim.createJobGroup();
-  const numbers = phones(n, Math.floor(Math.random() * 1_000_000));
+  const numbers = randomPhones(n);
   const taskId = await givenTask(h.database.db, { jobGroupId: group });
   await givenLeads(h.database.db, taskId, numbers.map((phone) => ({ phone })));
   for (const jobId of h.sim.assignJobs(group, numbers.map((phone) => ({ phone })))) h.sim.finishJob(jobId, outcome);

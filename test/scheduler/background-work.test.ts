@@ -2,7 +2,7 @@
 // waits for them like it waits for a pass. Timing only: the work functions are stand-ins.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PipelineDeps } from '../../server/pipeline/deps.ts';
-import { createScheduler, type Scheduler } from '../../server/scheduler.ts';
+import { createScheduler, type Scheduler } from '../../server/scheduler/scheduler.ts';
 import { captureLog, type CapturedLog } from '../llm/capture-log.ts';
 
 const deps = {} as PipelineDeps; // never touched: no pass runs and start() is never called

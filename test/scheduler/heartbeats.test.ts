@@ -4,10 +4,10 @@ import { eq, sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { openDatabase } from '../../server/db/client.ts';
 import { processes } from '../../server/db/schema/app.ts';
-import { listProcesses } from '../../server/heartbeats.ts';
+import { listProcesses } from '../../server/scheduler/heartbeats.ts';
 import type { PipelineDeps } from '../../server/pipeline/deps.ts';
 import type { PassSummary } from '../../server/pipeline/monitor.ts';
-import { createScheduler, type Scheduler, type SchedulerOptions } from '../../server/scheduler.ts';
+import { createScheduler, type Scheduler, type SchedulerOptions } from '../../server/scheduler/scheduler.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { captureLog } from '../llm/capture-log.ts';
 

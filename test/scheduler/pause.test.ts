@@ -5,8 +5,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import type { PipelineDeps } from '../../server/pipeline/deps.ts';
 import type { PassSummary, RunTrigger } from '../../server/pipeline/monitor.ts';
 import type { TaskRunResult } from '../../server/pipeline/process-task.ts';
-import { createScheduler, type Scheduler } from '../../server/scheduler.ts';
-import { pauseScheduler, readSchedulerPause, resumeScheduler } from '../../server/scheduler-switch.ts';
+import { createScheduler, type Scheduler } from '../../server/scheduler/scheduler.ts';
+import { pauseScheduler, readSchedulerPause, resumeScheduler } from '../../server/scheduler/scheduler-switch.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { captureLog, type CapturedLog } from '../llm/capture-log.ts';
 

@@ -2,6 +2,7 @@
 // accept exactly 1..4294967295 written plainly, the range of call_tasks.id (INT UNSIGNED).
 import { describe, expect, it } from 'vitest';
 import { MAX_TASK_ID, parseTaskId } from '../../server/task-id.ts';
+import { randomInt } from '../helpers/seeded-random.ts';
 
 describe('parseTaskId', () => {
   it('accepts every boundary of the ten-digit range and refuses one past it', () => {
@@ -16,7 +17,7 @@ describe('parseTaskId', () => {
 
   it('agrees with the numeric range for random ten-digit numbers', () => {
     for (let i = 0; i < 20_000; i++) {
-      const n = 1_000_000_000 + Math.floor(Math.random() * 9_000_000_000);
+      const n = randomInt(1_000_000_000, 10_000_000_000);
       expect(parseTaskId(String(n)) !== null, String(n)).toBe(n <= MAX_TASK_ID);
     }
   });

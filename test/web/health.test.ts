@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPipelineDeps } from '../../server/cli/build-deps.ts';
 import { loadConfig } from '../../server/config.ts';
 import { openDatabase } from '../../server/db/client.ts';
-import { createScheduler } from '../../server/scheduler.ts';
+import { createScheduler } from '../../server/scheduler/scheduler.ts';
 import { buildApp, CONTENT_SECURITY_POLICY } from '../../server/web/build-app.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { FAKE_LIVE_ENV } from '../helpers/run-cli.ts';

@@ -12,10 +12,12 @@ import { launches } from '../../server/db/schema/app.ts';
 import { callTasks } from '../../server/db/schema/crm.ts';
 import { processTask } from '../../server/pipeline/process-task.ts';
 import { simulatorEnv } from '../../server/simulator/simulator-env.ts';
-import { givenLeads, givenTask, leadsOf, phones, stageOf } from '../helpers/builders.ts';
+import { givenLeads, givenTask, leadsOf, stageOf } from '../helpers/builders.ts';
 import { HTMX, loggedIn, type DashboardSession } from '../helpers/dashboard-session.ts';
 import { usePipelineHarness } from '../helpers/pipeline.ts';
 import { appOver } from '../helpers/web-app.ts';
+import { randomPhones } from '../helpers/seeded-random.ts';
+import { until } from '../helpers/until.ts';
 
 const PASSWORD = 'a long password';
 const h = usePipelineHarness();
@@ -33,29 +35,20 @@ beforeEach(async () => {
 });
 afterAll(async () => app?.close());
 
-/** Waits for the background work the answer started (the scheduler's runInBackground). */
-async function until(what: string, check: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 async function attemptsOf(taskId: number) {
   return h.database.db.select().from(launches).where(eq(launches.taskId, taskId));
 }
 
 async function givenStageOneTask(n: number) {
   const taskId = await givenTask(h.database.db, { name: '新车上市邀约', taskType: 1 });
-  await givenLeads(h.database.db, taskId, phones(n, Math.floor(Math.random() * 1_000_000)).map((phone) => ({ phone })));
+  await givenLeads(h.database.db, taskId, randomPhones(n).map((phone) => ({ phone })));
   return taskId;
 }
 
 /** A task at stage 4 whose last `cancelled` calls Outbound Bot cancelled (as recall.test.ts builds it). */
 async function givenFinishedTaskWithCancelledCalls(answered: number, cancelled: number) {
   const group = h.sim.createJobGroup();
-  const numbers = phones(answered + cancelled, Math.floor(Math.random() * 1_000_000));
+  const numbers = randomPhones(answered + cancelled);
   const taskId = await givenTask(h.database.db, { name: '取消重呼', jobGroupId: group });
   const leadIds = await givenLeads(h.database.db, taskId, numbers.map((phone) => ({ phone })));
   const jobIds = h.sim.assignJobs(group, numbers.map((phone, i) => ({ phone, referenceId: String(leadIds[i]) })));

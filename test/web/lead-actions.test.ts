@@ -14,6 +14,7 @@ import { buildApp } from '../../server/web/build-app.ts';
 import { followsOf, givenLeads, givenTask, leadsOf, phones, runsOf, statesOf } from '../helpers/builders.ts';
 import { HTMX, dashboardSession, type DashboardSession } from '../helpers/dashboard-session.ts';
 import { startPipelineHarness, type PipelineHarness } from '../helpers/pipeline.ts';
+import { randomInt } from '../helpers/seeded-random.ts';
 
 let h: PipelineHarness;
 let app: FastifyInstance;
@@ -37,7 +38,7 @@ const audits = () => h.database.db.select().from(auditLog);
 /** A task at stage 4 whose calls all Succeeded and whose analyses all failed (basic follow records). */
 async function givenFailedAnalyses(n: number) {
   const group = h.sim.createJobGroup();
-  const numbers = phones(n, 4000 + Math.floor(Math.random() * 100_000));
+  const numbers = phones(n, randomInt(4000, 104_000));
   const taskId = await givenTask(h.database.db, { name: '分析失败的任务', jobGroupId: group });
   const leadIds = await givenLeads(h.database.db, taskId, numbers.map((phone, i) => ({ phone, name: `客户${i}` })));
   h.sim.assignJobs(group, numbers.map((phone) => ({ phone }))).forEach((jobId) => h.sim.finishJob(jobId, { status: 'Succeeded', kind: 'interested' }));

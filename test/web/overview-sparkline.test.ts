@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { taskActivity } from '../../server/db/schema/app.ts';
 import { readSparklines, SPARK, SPARK_DAYS } from '../../server/dashboard/task-sparklines.ts';
-import { toCrmDateTime } from '../../server/pipeline/crm-time.ts';
+import { toCrmDateTime } from '../../server/crm-time.ts';
 import { givenTask } from '../helpers/builders.ts';
 import { dashboardSession, HTMX } from '../helpers/dashboard-session.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';

@@ -5,13 +5,14 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { readAudit } from '../../server/audit-log.ts';
 import { processes } from '../../server/db/schema/app.ts';
-import { createScheduler, type Scheduler } from '../../server/scheduler.ts';
-import { pauseScheduler, readSchedulerPause } from '../../server/scheduler-switch.ts';
+import { createScheduler, type Scheduler } from '../../server/scheduler/scheduler.ts';
+import { pauseScheduler, readSchedulerPause } from '../../server/scheduler/scheduler-switch.ts';
 import { buildApp } from '../../server/web/build-app.ts';
-import { givenLeads, givenTask, phones, runsOf } from '../helpers/builders.ts';
+import { givenLeads, givenTask, runsOf } from '../helpers/builders.ts';
 import { dashboardSession, HTMX, type DashboardSession } from '../helpers/dashboard-session.ts';
 import { startPipelineHarness, type PipelineHarness } from '../helpers/pipeline.ts';
 import { appOver, log } from '../helpers/web-app.ts';
+import { randomPhones } from '../helpers/seeded-random.ts';
 
 let h: PipelineHarness;
 let app: FastifyInstance | undefined;
@@ -147,7 +148,7 @@ describe('pause and resume the scheduler', () => {
 describe('run a pass now', () => {
   it('runs a monitor pass in the background, also while the scheduler is paused, and shows it on the panel', async () => {
     const group = h.sim.createJobGroup();
-    const numbers = phones(1, Math.floor(Math.random() * 1_000_000));
+    const numbers = randomPhones(1);
     const taskId = await givenTask(db(), { jobGroupId: group });
     await givenLeads(db(), taskId, numbers.map((phone) => ({ phone })));
     h.sim.assignJobs(group, numbers.map((phone) => ({ phone })));

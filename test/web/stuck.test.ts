@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leadStates, taskLeases, taskRuns } from '../../server/db/schema/app.ts';
 import { dccLeadsFollow, leadsTaskList } from '../../server/db/schema/crm.ts';
-import { toCrmDateTime } from '../../server/pipeline/crm-time.ts';
+import { toCrmDateTime } from '../../server/crm-time.ts';
 import { STUCK_LISTED } from '../../server/web/routes/stuck.ts';
 import { givenLeads, givenTask } from '../helpers/builders.ts';
 import { HTMX } from '../helpers/dashboard-session.ts';

@@ -11,12 +11,13 @@ import { ANALYSIS_FAILED_REMARK } from '../../server/pipeline/follow-up-remarks.
 import { runPass } from '../../server/pipeline/monitor.ts';
 import { processTask } from '../../server/pipeline/process-task.ts';
 import type { StepReport } from '../../server/pipeline/step-report.ts';
-import { createScheduler, type Scheduler } from '../../server/scheduler.ts';
+import { createScheduler, type Scheduler } from '../../server/scheduler/scheduler.ts';
 import { buildApp } from '../../server/web/build-app.ts';
-import { followsOf, givenLeads, givenTask, leadsOf, phones, runsOf, stageOf, statesOf } from '../helpers/builders.ts';
+import { followsOf, givenLeads, givenTask, leadsOf, runsOf, stageOf, statesOf } from '../helpers/builders.ts';
 import { dashboardSession, HTMX, loggedIn, type DashboardSession } from '../helpers/dashboard-session.ts';
 import { usePipelineHarness } from '../helpers/pipeline.ts';
 import { appOver, log } from '../helpers/web-app.ts';
+import { randomPhones } from '../helpers/seeded-random.ts';
 
 const OTHER = 'other-host:99:cafe';
 const h = usePipelineHarness();
@@ -50,7 +51,7 @@ const act = (session: DashboardSession, taskId: number | string, action: string,
 /** A task at stage 2 whose two calls have ended at Outbound Bot, so a run has work to do. */
 async function givenCallingTask(taskType = 2) {
   const group = h.sim.createJobGroup();
-  const numbers = phones(2, Math.floor(Math.random() * 1_000_000));
+  const numbers = randomPhones(2);
   const taskId = await givenTask(db(), { name: '到店邀约', taskType, jobGroupId: group });
   await givenLeads(db(), taskId, numbers.map((phone) => ({ phone })));
   h.sim.assignJobs(group, numbers.map((phone) => ({ phone }))).forEach((jobId) => h.sim.finishJob(jobId, { status: 'Failed', failureReason: 'NoAnswer' }));
@@ -136,7 +137,7 @@ describe('a task someone is already processing', () => {
 describe('re-sync job ids', () => {
   it('clears the not-in-group marks and runs only the job-id sync, recorded as a dashboard run', async () => {
     const group = h.sim.createJobGroup();
-    const [called, late] = phones(2, Math.floor(Math.random() * 1_000_000));
+    const [called, late] = randomPhones(2);
     const taskId = await givenTask(db(), { jobGroupId: group });
     const [, lateId] = await givenLeads(db(), taskId, [{ phone: called! }, { phone: late! }]);
     h.sim.assignJobs(group, [{ phone: called! }]);
@@ -162,7 +163,7 @@ describe('re-sync job ids', () => {
 describe('retry the failed analyses', () => {
   it('rewrites the same follow records in the background; a second click finds nothing to retry', async () => {
     const group = h.sim.createJobGroup();
-    const numbers = phones(2, Math.floor(Math.random() * 1_000_000));
+    const numbers = randomPhones(2);
     const taskId = await givenTask(db(), { jobGroupId: group });
     await givenLeads(db(), taskId, numbers.map((phone) => ({ phone })));
     h.sim.assignJobs(group, numbers.map((phone) => ({ phone }))).forEach((jobId) => h.sim.finishJob(jobId, { status: 'Succeeded', kind: 'interested' }));

@@ -3,9 +3,9 @@
 // "run a pass now" (this process's scheduler, in the background, so the request never waits for it).
 import type { FastifyPluginAsync } from 'fastify';
 import type { Db } from '../../db/client.ts';
-import { listProcesses, type ProcessView } from '../../heartbeats.ts';
+import { listProcesses, type ProcessView } from '../../scheduler/heartbeats.ts';
 import type { SchedulerView } from '../../operations/index.ts';
-import { readSchedulerPause, type SchedulerPause } from '../../scheduler-switch.ts';
+import { readSchedulerPause, type SchedulerPause } from '../../scheduler/scheduler-switch.ts';
 import { actorOf, type DashboardOptions } from '../dashboard.ts';
 import { commandRoute } from '../route-roles.ts';
 import { answerAction, messageOf } from './action-outcome.ts';

@@ -6,7 +6,7 @@ import { readAudit, type AuditEntry } from '../../audit-log.ts';
 import { isLeadFilter, listLeads, type LeadFilterState } from '../../dashboard/lead-list.ts';
 import { readTaskRow, type TaskListRow } from '../../dashboard/task-list.ts';
 import { readTaskTrends } from '../../dashboard/task-trends.ts';
-import { toCrmDateTime } from '../../pipeline/crm-time.ts';
+import { toCrmDateTime } from '../../crm-time.ts';
 import { diagnoseTask } from '../../pipeline/diagnose.ts';
 import { loadTask } from '../../pipeline/find-pending-tasks.ts';
 import { lastRuns } from '../../pipeline/task-runs.ts';

@@ -1,9 +1,10 @@
-// How many LLM analyses may run at once: LLM_CONCURRENCY at most, fewer while the server throttles
-// (issue 12, DESIGN §3.10). Bailian enforces requests- and tokens-per-minute and answers 429 beyond
-// them, so the limit follows AIMD: halved on a throttling answer, raised by one after about a
-// limit's worth of successes, between 1 and the maximum. A throttling hint (Retry-After) holds
-// every new start back until it passes. Waiters are served first come, first served; a throttled
-// call that goes round again waits at the front, so it is not overtaken by calls that never waited.
+// How many calls may run at once: a maximum (the LLM client's LLM_CONCURRENCY), fewer while the
+// server throttles (issue 12, DESIGN §3.10). Bailian enforces requests- and tokens-per-minute and
+// answers 429 beyond them, so the limit follows AIMD: halved on a throttling answer, raised by one
+// after about a limit's worth of successes, between 1 and the maximum. A throttling hint
+// (Retry-After) holds every new start back until it passes. Waiters are served first come, first
+// served; a throttled call that goes round again waits at the front, so it is not overtaken by
+// calls that never waited.
 
 export interface AdaptiveConcurrency {
   /** Resolves with a place once the limit and any Retry-After allow; `again`: a throttled call's next attempt. */

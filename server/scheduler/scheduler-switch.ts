@@ -3,10 +3,10 @@
 // whom; resuming deletes it. Both changes are single statements, so two operators clicking at once
 // get exactly one "changed" between them.
 import { and, eq, sql } from 'drizzle-orm';
-import type { Db } from './db/client.ts';
-import { writeResult } from './db/client.ts';
-import { settings } from './db/schema/app.ts';
-import { isDuplicateKey } from './db/duplicate-key.ts';
+import type { Db } from '../db/client.ts';
+import { writeResult } from '../db/client.ts';
+import { settings } from '../db/schema/app.ts';
+import { isDuplicateKey } from '../db/duplicate-key.ts';
 
 export interface SchedulerPause {
   pausedAt: Date;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createAdaptiveConcurrency } from '../../server/llm/adaptive-concurrency.ts';
+import { createAdaptiveConcurrency } from '../../server/net/adaptive-concurrency.ts';
 
 describe('adaptive LLM concurrency (AIMD, issue 12)', () => {
   it('halves on throttling once per round of calls, and grows back by one per limit of successes up to the maximum', async () => {

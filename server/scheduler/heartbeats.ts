@@ -4,9 +4,9 @@
 // clocks disagree still see each other right.
 import { desc, eq, sql } from 'drizzle-orm';
 import type { MySqlUpdateSetSource } from 'drizzle-orm/mysql-core';
-import type { Db } from './db/client.ts';
-import { processes } from './db/schema/app.ts';
-import type { Logger } from './log.ts';
+import type { Db } from '../db/client.ts';
+import { processes } from '../db/schema/app.ts';
+import type { Logger } from '../log.ts';
 
 export interface ProcessView {
   owner: string;

@@ -3,12 +3,12 @@
 // are pending, eligible or due for a retry is the pipeline's business, never decided here.
 import { Cron } from 'croner';
 import { HEARTBEAT_INTERVAL_MS, startHeartbeat, type Heartbeat } from './heartbeats.ts';
-import type { Logger } from './log.ts';
-import { countPass } from './metrics.ts';
-import type { PipelineDeps } from './pipeline/deps.ts';
-import { describePass, runPass, type PassSummary, type RunTrigger } from './pipeline/monitor.ts';
-import { processTask, type TaskRunResult } from './pipeline/process-task.ts';
-import { pruneRunHistory, RUN_RETENTION_DAYS, RUNS_KEPT_PER_TASK } from './pipeline/task-runs.ts';
+import type { Logger } from '../log.ts';
+import { countPass } from '../metrics.ts';
+import type { PipelineDeps } from '../pipeline/deps.ts';
+import { describePass, runPass, type PassSummary, type RunTrigger } from '../pipeline/monitor.ts';
+import { processTask, type TaskRunResult } from '../pipeline/process-task.ts';
+import { pruneRunHistory, RUN_RETENTION_DAYS, RUNS_KEPT_PER_TASK } from '../pipeline/task-runs.ts';
 import { readSchedulerPause } from './scheduler-switch.ts';
 
 export interface SchedulerOptions {
@@ -69,6 +69,8 @@ export interface Scheduler {
   runInBackground(label: string, work: () => Promise<unknown>): boolean;
   nextRun(): Date | null;
   lastPass(): LastPass | null;
+  /** Tasks whose re-run waits for its delay, in task id order; stop() clears them. */
+  pendingRetries(): number[];
 }
 
 let schedulersCreated = 0;
@@ -265,6 +267,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     },
     lastPass() {
       return last;
+    },
+    pendingRetries() {
+      return [...retryTimers.keys()].sort((a, b) => a - b);
     },
   };
 }

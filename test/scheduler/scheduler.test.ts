@@ -5,11 +5,11 @@ import { createLogger } from '../../server/log.ts';
 import type { PipelineDeps } from '../../server/pipeline/deps.ts';
 import type { PassSummary } from '../../server/pipeline/monitor.ts';
 import type { TaskRunResult } from '../../server/pipeline/process-task.ts';
-import { createScheduler, type Scheduler } from '../../server/scheduler.ts';
+import { createScheduler, type Scheduler } from '../../server/scheduler/scheduler.ts';
 
 const log = createLogger('silent', { pretty: false });
 const deps = {} as PipelineDeps; // never touched: the pass, task and switch functions below ignore it
-// Never paused: the switch itself is tested against the database in test/scheduler/.
+// Never paused: the switch itself is tested against the database in pause.test.ts.
 const readPause = async () => null;
 const NEVER = '0 0 1 1 *';
 let scheduler: Scheduler | undefined;
@@ -87,7 +87,11 @@ describe('scheduler', () => {
       runPass: async () => summary({ retryLater: [{ taskId: 7, afterMs: 1000 }] }),
     });
     await scheduler.runNow();
+    expect(scheduler.pendingRetries()).toEqual([7]);
+    expect(vi.getTimerCount()).toBe(1);
     await scheduler.stop();
+    expect(scheduler.pendingRetries()).toEqual([]);
+    expect(vi.getTimerCount(), 'the re-run timer is still set').toBe(0);
     await vi.advanceTimersByTimeAsync(5000);
     expect(processTask).not.toHaveBeenCalled();
   });
