@@ -8,6 +8,7 @@ import { countPass } from '../metrics.ts';
 import type { PipelineDeps } from '../pipeline/deps.ts';
 import { describePass, runPass, type PassSummary, type RunTrigger } from '../pipeline/monitor.ts';
 import { processTask, type TaskRunResult } from '../pipeline/process-task.ts';
+import { deleteEndedSessions } from '../access/sessions.ts';
 import { pruneRunHistory, RUN_RETENTION_DAYS, RUNS_KEPT_PER_TASK } from '../pipeline/task-runs.ts';
 import { readSchedulerPause } from './scheduler-switch.ts';
 
@@ -171,13 +172,19 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     retryTimers.set(taskId, timer);
   }
 
-  /** Run history stays bounded (task-runs.ts). Never rejects: a failure waits for the next pass. */
+  /** Run history and the sessions table stay bounded. Never rejects: a failure waits for the next pass. */
   async function prune(): Promise<void> {
     try {
       const deleted = await pruneRunHistory(deps.db);
       if (deleted > 0) log.info(`run history: deleted ${deleted} run rows older than ${RUN_RETENTION_DAYS} days beyond the newest ${RUNS_KEPT_PER_TASK} of their task`);
     } catch (error) {
       log.warn({ err: error }, `pruning the run history failed: ${messageOf(error)}`);
+    }
+    try {
+      const ended = await deleteEndedSessions(deps.db);
+      if (ended > 0) log.info(`sessions: deleted ${ended} expired or idle dashboard sessions`);
+    } catch (error) {
+      log.warn({ err: error }, `deleting ended sessions failed: ${messageOf(error)}`);
     }
   }
 

@@ -2,7 +2,8 @@
 // leaves no run row.
 import { eq, sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { taskRuns } from '../../server/db/schema/app.ts';
+import { createSession, IDLE_MINUTES, readSession } from '../../server/access/sessions.ts';
+import { sessions, taskRuns } from '../../server/db/schema/app.ts';
 import { leadsTaskList } from '../../server/db/schema/crm.ts';
 import { diagnoseTask } from '../../server/pipeline/diagnose.ts';
 import { maskPhone } from '../../server/phone.ts';
@@ -98,11 +99,17 @@ describe('pruning', () => {
     expect(await pruneRunHistory(h.database.db)).toBe(0);
   });
 
-  it('is done by the scheduler after a pass', async () => {
+  it('is done by the scheduler after a pass, with the dashboard sessions that ended', async () => {
     await givenRuns(9, 230, 31);
+    const origin = { address: '127.0.0.1', userAgent: 'test' };
+    const live = await createSession(h.database.db, { operatorId: null, name: 'live', role: 'admin' }, origin);
+    await createSession(h.database.db, { operatorId: null, name: 'idle', role: 'admin' }, origin);
+    await h.database.db.update(sessions).set({ lastSeenAt: sql`UTC_TIMESTAMP(3) - INTERVAL ${IDLE_MINUTES + 1} MINUTE` }).where(eq(sessions.name, 'idle'));
     const scheduler = createScheduler({ deps: h.deps('pruner'), log: h.deps().log, cron: '0 0 1 1 *', timeZone: 'UTC', pruneEveryMs: 0 });
     await scheduler.runNow('cli');
     await scheduler.stop(); // waits for the background work, pruning included
     expect(await count(9)).toBe(RUNS_KEPT_PER_TASK);
+    expect((await h.database.db.select({ name: sessions.name }).from(sessions)).map((s) => s.name)).toEqual(['live']);
+    expect(await readSession(h.database.db, live)).not.toBeNull();
   });
 });
