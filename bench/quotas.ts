@@ -140,7 +140,11 @@ async function benchCpu(): Promise<void> {
     const h = await startPipelineHarness({ LOG_LEVEL: 'warn' });
     try {
       await seedTask(h, leads);
-      const env = { PATH: process.env.PATH ?? '', DATABASE_URL: h.database.url, ...simulatorEnv(h.sim, h.llm), OUTBOUNDBOT_QPS: '1000', LLM_CONCURRENCY: '8', LOG_LEVEL: 'warn' };
+      // BENCH_NODE_OPTIONS reaches the timed run-once only (e.g. --require a memory sampler).
+      const env = {
+        PATH: process.env.PATH ?? '', DATABASE_URL: h.database.url, ...simulatorEnv(h.sim, h.llm), OUTBOUNDBOT_QPS: '1000', LLM_CONCURRENCY: '8', LOG_LEVEL: 'warn',
+        ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
+      };
       const started = Date.now();
       const out = await new Promise<string>((resolve, reject) => {
         const child = spawn('/usr/bin/time', ['-f', 'TIME %U %S %M', 'node', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=bench/profiles'] : []), 'bin/autofollow.js', 'run-once'], { env });
@@ -152,6 +156,7 @@ async function benchCpu(): Promise<void> {
       });
       const m = /TIME (\S+) (\S+) (\d+)/.exec(out);
       if (!m) throw new Error(`no timing in: ${out.slice(-500)}`);
+      if (process.env.BENCH_NODE_OPTIONS) console.log(out.trimEnd());
       figures.push({ leads, cpuS: Number(m[1]) + Number(m[2]), rssMb: Number(m[3]) / 1024, wallS: (Date.now() - started) / 1000 });
       const f = figures.at(-1)!;
       console.log(`\n[cpu] ${leads} leads, one run-once: ${f.wallS.toFixed(1)} s, CPU ${f.cpuS.toFixed(1)} s = ${((1000 * f.cpuS) / leads).toFixed(3)} ms/lead, peak RSS ${f.rssMb.toFixed(0)} MB (load ${load()})`);

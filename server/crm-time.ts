@@ -17,10 +17,25 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
   return formatter;
 }
 
+/**
+ * Recent answers per zone and second: a pass asks for the same few seconds (its "now") thousands of
+ * times, and formatToParts was about 2% of a pass's CPU (issue 12). Cleared when full, so bounded.
+ */
+const recent = new Map<string, Map<number, string>>();
+const RECENT_MAX = 4096;
+
 /** Epoch ms -> "YYYY-MM-DD HH:mm:ss" in the CRM zone. */
 export function toCrmDateTime(epochMs: number, timeZone: string): string {
+  const second = Math.floor(epochMs / 1000);
+  let zone = recent.get(timeZone);
+  if (!zone) recent.set(timeZone, (zone = new Map()));
+  const known = zone.get(second);
+  if (known !== undefined) return known;
   const parts = Object.fromEntries(formatterFor(timeZone).formatToParts(new Date(epochMs)).map((p) => [p.type, p.value]));
-  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}:${parts.second}`;
+  const text = `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}:${parts.second}`;
+  if (zone.size >= RECENT_MAX) zone.clear();
+  zone.set(second, text);
+  return text;
 }
 
 const CRM_DATETIME = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?$/;

@@ -83,3 +83,11 @@ export function isLockConflict(error: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * One connection of the pool to itself, for work that needs one session (temporary tables,
+ * pairing-scratch.ts). Release it with `release()`, or `destroy()` it when its session is in doubt.
+ */
+export async function sessionOf(db: Db): Promise<mysql.PoolConnection> {
+  return (db as unknown as { $client: mysql.Pool }).$client.getConnection();
+}

@@ -1,7 +1,8 @@
 // Errors of one chat.completions attempt, classified at the edge (STYLE §2, DESIGN §3.9):
 // timeouts, connection failures, 408/409, throttling (429) and 5xx are worth another attempt;
 // bad requests, auth and anything we cannot name are not, because repeating them gives the same answer.
-import OpenAI from 'openai';
+import type { IncomingHttpHeaders } from 'node:http';
+import { LlmConnectionError, LlmHttpError, LlmTimeoutError } from './chat-completions.ts';
 
 export interface LlmFailure {
   /** Short, operator-readable, free of secrets: "timeout", "http 500", "invalid response body". */
@@ -14,25 +15,24 @@ export interface LlmFailure {
 }
 
 export function classifyLlmError(error: unknown): LlmFailure {
-  if (error instanceof OpenAI.APIConnectionTimeoutError) return { reason: 'timeout', retryable: true };
-  if (error instanceof OpenAI.APIUserAbortError) return { reason: 'aborted', retryable: false };
-  if (error instanceof OpenAI.APIConnectionError) return { reason: 'connection error', retryable: true };
-  if (error instanceof OpenAI.APIError && typeof error.status === 'number') {
+  if (error instanceof LlmTimeoutError) return { reason: 'timeout', retryable: true };
+  if (error instanceof LlmConnectionError) return { reason: 'connection error', retryable: true };
+  if (error instanceof LlmHttpError) {
     const status = error.status;
     const retryable = status === 408 || status === 409 || status === 429 || status >= 500;
     if (status !== 429) return { reason: `http ${status}`, retryable };
     const retryAfterMs = retryAfterOf(error.headers);
     return retryAfterMs === undefined ? { reason: `http ${status}`, retryable, throttled: true } : { reason: `http ${status}`, retryable, throttled: true, retryAfterMs };
   }
-  // openai parses a 200 body with JSON.parse and lets a SyntaxError through (stack notes §8).
+  // A 200 whose body is not JSON (chat-completions.ts lets JSON.parse's SyntaxError through).
   if (error instanceof SyntaxError) return { reason: 'invalid response body', retryable: false };
   return { reason: `unexpected error (${error instanceof Error ? error.name : typeof error})`, retryable: false };
 }
 
-function retryAfterOf(headers: Headers | undefined): number | undefined {
-  const ms = Number.parseFloat(headers?.get('retry-after-ms') ?? '');
+function retryAfterOf(headers: IncomingHttpHeaders): number | undefined {
+  const ms = Number.parseFloat(String(headers['retry-after-ms'] ?? ''));
   if (Number.isFinite(ms) && ms >= 0) return ms;
-  const seconds = headers?.get('retry-after');
+  const seconds = headers['retry-after'];
   if (!seconds) return undefined;
   const asNumber = Number.parseFloat(seconds);
   if (Number.isFinite(asNumber) && asNumber >= 0) return asNumber * 1000;

@@ -1,7 +1,7 @@
 // The follow-up analyser: one chat.completions request per conversation against any
 // OpenAI-compatible server (DESIGN §4 "LLM exchange"), validated by parseFollowUp (DESIGN §3.5).
 //
-// Retries are ours, not openai's (maxRetries: 0): net/retry.ts, the same backoff and throttling-hint
+// The exchange itself is chat-completions.ts (plain node:http, no SDK). Retries are net/retry.ts, the same backoff and throttling-hint
 // rules as the OutboundBot client's, each attempt is logged as "attempt n of m", and an
 // invalid *answer* is never retried (it is a model's answer, not a transport fault: the pipeline
 // records the analysis as failed so an operator can re-run it). Worst case wall time is about
@@ -12,11 +12,11 @@
 // (adaptive-concurrency.ts, AIMD), and the call waits its turn again, at the front, after any
 // Retry-After. Those rounds do not use up RETRY_ATTEMPTS, so throttling never turns into an
 // "AI分析失败" record while THROTTLED_ROUNDS last.
-import OpenAI from 'openai';
 import type { Logger } from '../log.ts';
 import { countLlmError, countLlmTokens, startLlmRequest, type LlmPrices } from '../metrics.ts';
 import { withRetry } from '../net/retry.ts';
 import { classifyLlmError, type LlmFailure } from './classify-llm-error.ts';
+import { createChatCompletions } from './chat-completions.ts';
 import { buildFollowUpMessages } from './follow-up-prompt.ts';
 import { parseFollowUp } from './parse-follow-up.ts';
 import { createAdaptiveConcurrency } from '../net/adaptive-concurrency.ts';
@@ -48,24 +48,12 @@ const TEMPERATURE = 0.1;
 
 export function createFollowUpAnalyzer(options: FollowUpAnalyzerOptions): FollowUpAnalyzer {
   const log = options.log.child({ component: 'llm', model: options.model });
-  // openai's constructor throws without a key; commands that never analyse (diagnose, migrate)
-  // still build their deps, so a missing key fails each analysis instead of start-up.
+  // Commands that never analyse (diagnose, migrate) still build their deps, so a missing key fails
+  // each analysis instead of start-up.
   if (!options.apiKey) return missingKeyAnalyzer(log);
   const now = options.now ?? Date.now;
   const attempts = Math.max(1, Math.floor(options.retry.attempts));
-  // Options the SDK would otherwise take from OPENAI_* variables are given explicitly (only
-  // config.ts reads the environment; the SDK still reads OPENAI_CUSTOM_HEADERS, which it offers no
-  // way to turn off). Its own logging is off: we log each failure once.
-  const openai = new OpenAI({
-    baseURL: options.baseUrl,
-    apiKey: options.apiKey,
-    organization: null,
-    project: null,
-    webhookSecret: null,
-    timeout: options.timeoutMs,
-    maxRetries: 0,
-    logLevel: 'off',
-  });
+  const chatCompletions = createChatCompletions({ baseUrl: options.baseUrl, apiKey: options.apiKey, timeoutMs: options.timeoutMs });
   // A place is held across the retries of one analysis, backoff included: when the server fails,
   // our total request rate drops instead of other analyses taking the freed place (DESIGN §3.10).
   // A throttled call gives its place back and the limit shrinks (see the top of this file).
@@ -112,14 +100,10 @@ export function createFollowUpAnalyzer(options: FollowUpAnalyzerOptions): Follow
       return await withRetry(
         async (n) => {
           attempt = n;
-          // openai's own timeout stops at the response headers; this deadline also bounds reading the
-          // body, so a server that stalls mid-answer cannot hold a slot (and a lease) for ever.
-          const deadline = new AbortController();
-          const timer = setTimeout(() => deadline.abort(), options.timeoutMs);
           const finished = startLlmRequest();
           try {
-            const completion = await openai.chat.completions.create(body, { signal: deadline.signal }).finally(finished);
-            const content = completion.choices[0]?.message?.content;
+            const completion = await chatCompletions(body).finally(finished);
+            const content = completion.choices?.[0]?.message?.content;
             const analysis = content ? parseFollowUp(content, { now: now(), timeZone: options.timeZone }) : { ok: false as const, error: 'empty answer' };
             if (!analysis.ok) countLlmError(analysis.error);
             const usage = completion.usage ? { inputTokens: completion.usage.prompt_tokens ?? 0, outputTokens: completion.usage.completion_tokens ?? 0 } : undefined;
@@ -128,12 +112,10 @@ export function createFollowUpAnalyzer(options: FollowUpAnalyzerOptions): Follow
             // usable, since only then is it written (af_lead_states keeps the tokens of its analysis).
             return { ...analysis, attempt: n, answered: true as const, ...(usage && analysis.ok ? { usage } : {}) };
           } catch (error) {
-            const failure = deadline.signal.aborted ? { reason: 'timeout', retryable: true } : classifyLlmError(error);
+            const failure = classifyLlmError(error);
             countLlmError(failure.reason);
             if (failure.retryable) throw new RetryableLlmFailure(failure);
             return { ok: false, error: failure.reason, attempt: n };
-          } finally {
-            clearTimeout(timer);
           }
         },
         {

@@ -71,6 +71,14 @@ function calendarDay(now: string): Date {
  * doing calendar arithmetic themselves.
  */
 function calendar(today: Date): string[] {
+  // The same day for every analysis of a pass: built once (it was 1% of a pass's CPU, issue 12).
+  if (lastCalendar?.day !== today.getTime()) lastCalendar = { day: today.getTime(), lines: buildCalendar(today) };
+  return lastCalendar.lines;
+}
+
+let lastCalendar: { day: number; lines: string[] } | null = null;
+
+function buildCalendar(today: Date): string[] {
   const mondayBased = (today.getUTCDay() + 6) % 7;
   const days = 14 - mondayBased;
   const out: string[] = [];

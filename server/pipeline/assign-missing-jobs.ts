@@ -9,7 +9,7 @@ import { leadsTaskList as lead } from '../db/schema/crm.ts';
 import { BusinessError } from '../outboundbot/errors.ts';
 import { ASSIGN_JOBS_MAX } from '../outboundbot/types.ts';
 import type { PipelineDeps } from './deps.ts';
-import { listJobGroup } from './job-group-listing.ts';
+import { listJobGroup, listingInMemory } from './job-group-listing.ts';
 import { countBatch, updateLaunch } from './launches.ts';
 import type { HeldLease } from './leases.ts';
 import { hasJobId, leadOfTask } from './lead-conditions.ts';
@@ -36,9 +36,10 @@ export async function assignMissingJobs(deps: PipelineDeps, lease: HeldLease, st
   const oldJobIds = await knownJobIds(deps, plan.taskId);
   let lost: unknown = null;
   for (let round = 1; round <= ASSIGN_ROUNDS; round++) {
-    const listing = await listJobGroup(deps, plan.jobGroupId, lease, step);
+    const jobs = listingInMemory();
+    const listing = await listJobGroup(deps, plan.jobGroupId, lease, step, jobs);
     if (!listing.complete) throw new ListingIncompleteError('the job group could not be listed completely, so no job was sent (a lead already called would be called twice); try again');
-    const { found, missing } = matchLaunchedJobs(plan.leads, listing.jobs, oldJobIds);
+    const { found, missing } = matchLaunchedJobs(plan.leads, jobs.jobs(), oldJobIds);
     if (round === 1) {
       step.add('leadsFound', found.size);
       await updateLaunch(deps.db, plan.launchId, { leadsFound: found.size, leadsToCall: missing.length, updatedAt: new Date(deps.clock.now()) });

@@ -10,6 +10,12 @@ import { writeFollowUps, type FollowUpDecision, type WriteOutcome } from './writ
 export const FOLLOW_UP_BATCH_SIZE = 25;
 /** …or once its first decision has waited this long. */
 export const FLUSH_AFTER_MS = 250;
+/**
+ * Decisions that arrived while the previous batch was being written go together, up to this many:
+ * with fast answers the writes, not the LLM, set the pace, and each transaction costs about the same
+ * CPU whatever its size (issue 12), so fewer, larger ones keep up.
+ */
+export const FOLLOW_UP_BATCH_MAX = 100;
 
 export interface FollowUpBatches {
   add(decisions: FollowUpDecision[]): void;
@@ -22,6 +28,9 @@ export interface FollowUpBatches {
 export function createFollowUpBatches(db: Db, now: () => { crmNow: string; at: Date }): FollowUpBatches {
   let buffer: FollowUpDecision[] = [];
   let writing: Promise<void> = Promise.resolve();
+  /** A write is queued that has not taken its decisions yet: it will take all there are then. */
+  let queued = false;
+  let closing = false;
   let timer: NodeJS.Timeout | null = null;
   let failure: unknown = null;
   const totals = { created: 0, alreadyDone: 0, analysisFailed: 0 };
@@ -29,11 +38,14 @@ export function createFollowUpBatches(db: Db, now: () => { crmNow: string; at: D
   function flush(): void {
     if (timer) clearTimeout(timer);
     timer = null;
-    if (buffer.length === 0) return;
-    const batch = buffer;
-    buffer = [];
+    if (buffer.length === 0 || queued) return;
+    queued = true;
     // Chained: one batch at a time, in the order the answers came.
     writing = writing.then(async () => {
+      queued = false;
+      const batch = buffer.splice(0, FOLLOW_UP_BATCH_MAX);
+      if (buffer.length >= FOLLOW_UP_BATCH_SIZE || (closing && buffer.length > 0)) flush();
+      else if (buffer.length > 0) timer ??= setTimeout(flush, FLUSH_AFTER_MS);
       if (failure) return;
       try {
         const { crmNow, at } = now();
@@ -50,15 +62,20 @@ export function createFollowUpBatches(db: Db, now: () => { crmNow: string; at: D
   return {
     add(decisions) {
       buffer.push(...decisions);
-      if (buffer.length >= FOLLOW_UP_BATCH_SIZE) flush();
+      if (buffer.length >= FOLLOW_UP_BATCH_SIZE || (closing && buffer.length > 0)) flush();
       else timer ??= setTimeout(flush, FLUSH_AFTER_MS);
     },
     get failure() {
       return failure;
     },
     async close() {
+      closing = true;
       flush();
-      await writing;
+      // A write may queue the next one (more than FOLLOW_UP_BATCH_MAX were waiting): wait for the last.
+      for (let last = writing; ; last = writing) {
+        await last;
+        if (last === writing) break;
+      }
       if (failure) throw failure;
       return totals;
     },

@@ -5,6 +5,8 @@
 // Once page 1 has told the page count, the other pages are asked for concurrently, up to
 // OUTBOUNDBOT_MAX_IN_FLIGHT at once (the client's rate limiter keeps OUTBOUNDBOT_QPS), and each is
 // taken in as it arrives; the completeness rule does not depend on the order they come back in.
+// Each page goes to a sink as it arrives: the sync keeps them in the database (pairing-scratch.ts)
+// so a task of any size is listed in bounded memory (issue 12); a launch keeps them in memory.
 import { pipelined } from '../net/pipelined.ts';
 import type { GroupJob, GroupJobPage } from '../outboundbot/types.ts';
 import type { PipelineDeps } from './deps.ts';
@@ -17,13 +19,46 @@ export const JOB_GROUP_PAGE_SIZE = 100; // spec 3.1
 export const LISTING_ATTEMPTS = 3;
 
 export interface JobGroupListing {
-  /** Every job seen, in the order the API listed them (oldest first, as far as the API says). */
-  jobs: GroupJob[];
   /** True only when the jobs seen add up to an unchanging TotalCount: only then may a lead be called absent. */
   complete: boolean;
   totalCount: number | null;
   /** The first page, for a caller that only wanted to know the total. */
   firstPage: GroupJobPage | null;
+}
+
+/** Where the pages of a listing go as they arrive. */
+export interface ListingSink {
+  /**
+   * One page's jobs. Pages arrive in any order; `page` keeps the listing order, which matters:
+   * "the newest job for a phone" is the later one in the listing (pairing).
+   */
+  addPage(page: number, jobs: GroupJob[]): Promise<void>;
+  /** The listing starts over (the group grew while it was listed): every page added is forgotten. */
+  clear(): Promise<void>;
+  /** The distinct jobs among the pages added. */
+  distinctJobs(): Promise<number>;
+}
+
+/** A sink in memory: every job once, in listing order. For a launch, whose groups are small. */
+export function listingInMemory(): ListingSink & { jobs(): GroupJob[] } {
+  let pages: GroupJob[][] = [];
+  const inListingOrder = () => {
+    const byId = new Map<string, GroupJob>();
+    for (const jobs of pages) for (const job of jobs ?? []) if (!byId.has(job.jobId)) byId.set(job.jobId, job);
+    return byId;
+  };
+  return {
+    async addPage(page, jobs) {
+      pages[page - 1] = jobs;
+    },
+    async clear() {
+      pages = [];
+    },
+    async distinctJobs() {
+      return inListingOrder().size;
+    },
+    jobs: () => [...inListingOrder().values()],
+  };
 }
 
 type Step = ReturnType<typeof startStep>;
@@ -37,14 +72,16 @@ export async function listJobGroup(
   jobGroupId: string,
   lease: HeldLease,
   step: Step,
+  sink: ListingSink,
   firstPage?: GroupJobPage,
 ): Promise<JobGroupListing> {
   let given = firstPage;
-  let last: JobGroupListing = { jobs: [], complete: false, totalCount: null, firstPage: null };
+  let last: JobGroupListing = { complete: false, totalCount: null, firstPage: null };
   for (let attempt = 1; attempt <= LISTING_ATTEMPTS; attempt++) {
-    const listing = await listOnce(deps, jobGroupId, lease, step, given);
+    const { outcome, ...listing } = await listOnce(deps, jobGroupId, lease, step, sink, given);
     given = undefined;
-    if (listing.outcome !== 'changed') return listing;
+    if (outcome !== 'changed') return listing;
+    await sink.clear(); // what a changed listing showed proves nothing
     step.add('relisted');
     last = listing;
   }
@@ -57,25 +94,20 @@ async function listOnce(
   jobGroupId: string,
   lease: HeldLease,
   step: Step,
+  sink: ListingSink,
   given: GroupJobPage | undefined,
 ): Promise<JobGroupListing & { outcome: 'done' | 'changed' }> {
   const first = given ?? (await fetchPage(deps, jobGroupId, 1, JOB_GROUP_PAGE_SIZE, lease, step));
-  if (!first) return { jobs: [], complete: false, totalCount: null, firstPage: null, outcome: 'done' };
+  if (!first) return { complete: false, totalCount: null, firstPage: null, outcome: 'done' };
   const total = first.totalCount;
-  // Pages answer in any order when fetched side by side; the jobs are kept by page number and read
-  // in page order, because "the newest job for a phone" is the later one in the listing (pairing).
-  const pages: GroupJob[][] = [first.jobs];
-  const inListingOrder = () => {
-    const byId = new Map<string, GroupJob>();
-    for (const jobs of pages) for (const job of jobs ?? []) if (!byId.has(job.jobId)) byId.set(job.jobId, job);
-    return byId;
-  };
+  // Pages answer in any order when fetched side by side; the sink keeps them by page number.
+  await sink.addPage(1, first.jobs);
   step.add('jobsListed', first.jobs.length);
 
   const pageSize = answeredPageSize(first);
   if (pageSize === null) {
     step.fail({ code: 'EmptyPage', message: `page 1 of the job group listed no job although its TotalCount is ${total}`, page: 1 });
-    return { jobs: first.jobs, complete: false, totalCount: total, firstPage: first, outcome: 'done' };
+    return { complete: false, totalCount: total, firstPage: first, outcome: 'done' };
   }
   let failed = false;
   let changedTo: number | null = null;
@@ -91,16 +123,16 @@ async function listOnce(
     }
     step.add('jobsListed', answer.jobs.length);
     if (answer.totalCount !== total) changedTo ??= answer.totalCount;
-    else pages[page - 1] = answer.jobs;
+    else await sink.addPage(page, answer.jobs);
   }, deps.config.outboundbotMaxInFlight);
-  if (changedTo !== null) return { jobs: [], complete: false, totalCount: changedTo, firstPage: first, outcome: 'changed' };
-  const byId = inListingOrder();
-  const complete = !failed && byId.size === total;
-  if (!failed && byId.size !== total) {
+  if (changedTo !== null) return { complete: false, totalCount: changedTo, firstPage: first, outcome: 'changed' };
+  const distinct = await sink.distinctJobs();
+  const complete = !failed && distinct === total;
+  if (!failed && distinct !== total) {
     // Jobs moved between pages (or the API pages differently than it says): not proof of absence.
-    step.fail({ code: 'ListingShort', message: `the job group listing showed ${byId.size} distinct jobs of its TotalCount ${total}` });
+    step.fail({ code: 'ListingShort', message: `the job group listing showed ${distinct} distinct jobs of its TotalCount ${total}` });
   }
-  return { jobs: [...byId.values()], complete, totalCount: total, firstPage: first, outcome: 'done' };
+  return { complete, totalCount: total, firstPage: first, outcome: 'done' };
 }
 
 /**

@@ -39,7 +39,12 @@ export interface Pairing {
   absent: number[];
 }
 
-export function pairJobsToLeads(leads: LeadForPairing[], jobs: GroupJob[], complete: boolean): Pairing {
+/**
+ * `heldElsewhere`: jobs that leads of the task not among `leads` hold. The sync pairs a task a range
+ * of phones at a time (pairing-scratch.ts), and with an incomplete listing a job any lead of the task
+ * holds is not free. A job belongs to one phone, so nothing else crosses phones.
+ */
+export function pairJobsToLeads(leads: LeadForPairing[], jobs: GroupJob[], complete: boolean, heldElsewhere: Iterable<string> = []): Pairing {
   const leadsByPhone = groupBy(leads, (l) => normalizePhone(l.phone));
   const jobsByPhone = new Map<string, GroupJob[]>();
   for (const job of jobs) {
@@ -47,7 +52,7 @@ export function pairJobsToLeads(leads: LeadForPairing[], jobs: GroupJob[], compl
     const phone = job.phoneNumbers.map(normalizePhone).find((p) => leadsByPhone.has(p));
     if (phone !== undefined) jobsByPhone.set(phone, [...(jobsByPhone.get(phone) ?? []), job]);
   }
-  const held = new Set(leads.map((l) => l.jobId).filter((id): id is string => !!id));
+  const held = new Set([...leads.map((l) => l.jobId).filter((id): id is string => !!id), ...heldElsewhere]);
   const moves: JobMove[] = [];
   const absent: number[] = [];
   for (const [phone, phoneLeads] of leadsByPhone) {

@@ -3,7 +3,9 @@
 // listing proven complete (job-group-listing.ts) may mark a lead "not in job group", rows sharing a
 // phone share its latest job when there are fewer jobs than rows, and a lead without its follow
 // record follows the newest job for its phone (the job it leaves is kept in af_superseded_jobs).
-import { and, eq, inArray, isNotNull, isNull } from 'drizzle-orm';
+// The listing and the leads wait in the database while they are paired, one range of phones at a
+// time (pairing-scratch.ts): the process holds O(range), whatever the task's size (issue 12).
+import { and, eq, gt, inArray, isNotNull, isNull } from 'drizzle-orm';
 import { caseById, valuesOf } from '../db/batch-update.ts';
 import { writeResult, type Db } from '../db/client.ts';
 import { jobGroupListings, leadStates, supersededJobs } from '../db/schema/app.ts';
@@ -15,6 +17,7 @@ import { fetchPage, JOB_GROUP_PAGE_SIZE, listJobGroup } from './job-group-listin
 import { countIf, hasJobId, isUnfollowed, lacksFinalStatus, lacksJobId, leadOfTask } from './lead-conditions.ts';
 import type { HeldLease } from './leases.ts';
 import { pairJobsToLeads, type JobMove, type LeadForPairing } from './pair-jobs-to-leads.ts';
+import { openPairingScratch, type PairingScratch } from './pairing-scratch.ts';
 import { startStep, type StepReport } from './step-report.ts';
 
 export { JOB_GROUP_PAGE_SIZE } from './job-group-listing.ts';
@@ -42,20 +45,34 @@ export async function syncCallJobIds(deps: PipelineDeps, task: PendingTask, leas
     }
   }
 
-  const listing = await listJobGroup(deps, jobGroupId, lease, step, firstPage ?? undefined);
-  const leads = await readLeadsForPairing(deps, task.id);
-  const { moves, absent } = pairJobsToLeads(leads, listing.jobs, listing.complete);
-  const { assigned, moved } = await storeMoves(deps, task.id, moves);
+  // The leads and the listing wait in the database; the pairing takes one range of phones at a time.
+  const scratch = await openPairingScratch(deps.db);
+  try {
+    await copyLeadsForPairing(deps, task.id, scratch, lease);
+    const listing = await listJobGroup(deps, jobGroupId, lease, step, scratch, firstPage ?? undefined);
+    for await (const range of scratch.ranges({ withHeld: !listing.complete })) {
+      lease.check();
+      const { moves, absent } = pairJobsToLeads(range.leads, range.jobs, listing.complete, range.held);
+      await storePairing(deps, task.id, step, moves, listing.complete ? absent : null);
+    }
+    if (listing.complete) await rememberListing(deps, task.id, jobGroupId, listing.totalCount!);
+  } finally {
+    await scratch.close();
+  }
+  return step.finish();
+}
+
+/** One range's moves and, after a complete listing, its absent leads. */
+async function storePairing(deps: PipelineDeps, taskId: number, step: ReturnType<typeof startStep>, moves: JobMove[], absent: number[] | null): Promise<void> {
+  const { assigned, moved } = await storeMoves(deps, taskId, moves);
   if (assigned.length > 0) step.add('matched', assigned.length);
   if (moved.length > 0) step.add('followNewerJob', moved.length);
   await clearNotInGroupMarks(deps, assigned); // the moved ones were cleared with their move
-  if (listing.complete) {
-    const { absent: absentCount, newlyMarked } = await markNotInJobGroup(deps, task.id, absent);
+  if (absent) {
+    const { absent: absentCount, newlyMarked } = await markNotInJobGroup(deps, taskId, absent);
     step.add('notInJobGroup', absentCount);
     if (newlyMarked > 0) step.add('newlyNotInJobGroup', newlyMarked);
-    await rememberListing(deps, task.id, jobGroupId, listing.totalCount!);
   }
-  return step.finish();
 }
 
 async function countSyncCandidates(deps: PipelineDeps, taskId: number): Promise<{ waiting: number; movable: number }> {
@@ -69,12 +86,26 @@ async function countSyncCandidates(deps: PipelineDeps, taskId: number): Promise<
   return { waiting: Number(row?.waiting ?? 0), movable: Number(row?.movable ?? 0) };
 }
 
-async function readLeadsForPairing(deps: PipelineDeps, taskId: number): Promise<LeadForPairing[]> {
+/** Leads read per query into the scratch tables. */
+const LEAD_READ_PAGE = 2000;
+
+async function copyLeadsForPairing(deps: PipelineDeps, taskId: number, scratch: PairingScratch, lease: HeldLease): Promise<void> {
+  for (let afterId = 0; ; ) {
+    lease.check();
+    const leads = await readLeadsForPairing(deps, taskId, afterId);
+    if (leads.length === 0) return;
+    await scratch.addLeads(leads);
+    afterId = leads[leads.length - 1]!.id;
+  }
+}
+
+async function readLeadsForPairing(deps: PipelineDeps, taskId: number, afterId: number): Promise<LeadForPairing[]> {
   const rows = await deps.db
     .select({ id: lead.id, phone: lead.leadsPhone, jobId: lead.callJobId, followId: lead.leadsFollowId, interest: lead.isInterested, status: lead.callStatus })
     .from(lead)
-    .where(leadOfTask(taskId))
-    .orderBy(lead.id);
+    .where(and(leadOfTask(taskId), gt(lead.id, afterId)))
+    .orderBy(lead.id)
+    .limit(LEAD_READ_PAGE);
   return rows.map((r) => ({
     id: r.id,
     phone: r.phone,

@@ -8,10 +8,10 @@ import { fromCrmDateTime, toCrmDateTime } from '../crm-time.ts';
 
 /**
  * - server-error: 500 · rate-limit: 429 with a retry-after-ms hint (delayMs, default 10) ·
- *   bad-request: 400 (openai does not retry it)
+ *   bad-request: 400 (the client does not retry it)
  * - timeout: never answers; the client gives up, stop() closes the socket
  * - stalled-body (beyond the brief's list): sends 200 headers and half a body, then hangs, which
- *   openai's own timeout does not cover
+ *   a timeout on the headers alone would not cover
  * - slow: the normal answer after delayMs (default 300)
  * - not-json: 200 whose message content is prose · invalid-answer: 200 whose content is JSON that
  *   breaks the contract (is_interested 5, next_follow_time in the past)

@@ -23,6 +23,13 @@ describe('buildFollowUpMessages', () => {
     ]);
   });
 
+  it('gives each day its own calendar when a long pass runs past midnight', () => {
+    const calendarOf = (now: string) => buildFollowUpMessages({ leadName: null, now, conversation }, 'Asia/Shanghai')[1]!.content.split('\n').filter((line) => line.startsWith('- '));
+    expect(calendarOf('2026-05-13 23:59:59')[0]).toBe('- 2026-05-13 星期三，本周（今天）');
+    expect(calendarOf('2026-05-14 00:00:01')[0]).toBe('- 2026-05-14 星期四，本周（今天）');
+    expect(calendarOf('2026-05-13 12:00:00')).toHaveLength(12); // Wednesday to the Sunday of next week
+  });
+
   it('lists the days up to the end of next week with weekday and week, so 周六 and 下周三 need no arithmetic', () => {
     const [, user] = buildFollowUpMessages({ leadName: null, now: '2026-05-13 14:00:00', conversation }, 'Asia/Shanghai');
     const calendar = user!.content.split('\n').filter((line) => line.startsWith('- '));
