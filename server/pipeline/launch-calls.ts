@@ -9,54 +9,38 @@ import { launches } from '../db/schema/app.ts';
 import { callTasks, leadsTaskList as lead } from '../db/schema/crm.ts';
 import { assignMissingJobs } from './assign-missing-jobs.ts';
 import type { PipelineDeps } from './deps.ts';
-import { runUnderLease, type RunRefusal, type RunTrigger } from './leased-run.ts';
-import { findOrCreateJobGroup, type GroupSettings } from './launch-job-group.ts';
-import { failLaunch, startOrResumeLaunch, type LaunchRow } from './launches.ts';
+import { findOrCreateJobGroup } from './launch-job-group.ts';
+import type { FailedAttempt, LaunchRow } from './launches.ts';
+import { runLeasedAttempt, type AttemptRequest } from './leased-attempt.ts';
+import type { RunRefusal } from './leased-run.ts';
 import { isUnfollowed, lacksJobId, leadOfTask } from './lead-conditions.ts';
 import type { LeadToCall } from './match-launched-jobs.ts';
-import { startStep } from './step-report.ts';
 import { STAGE } from './task-stages.ts';
 
-export interface LaunchRequest extends GroupSettings {
-  actor: string;
-  trigger: RunTrigger;
-}
+export type LaunchRequest = AttemptRequest;
 
 export type LaunchResult =
   | { status: 'launched'; launchId: number; jobGroupId: string; jobsCreated: number; leadsFound: number; stageMoved: boolean }
   | { status: 'no-leads' }
-  | { status: 'failed'; launchId: number; code: string; message: string; business: boolean }
+  | FailedAttempt
   | { status: RunRefusal };
 
 export async function launchTask(deps: PipelineDeps, taskId: number, request: LaunchRequest): Promise<LaunchResult> {
-  let result: LaunchResult = { status: 'no-leads' };
-  const run = await runUnderLease(deps, taskId, {
-    trigger: request.trigger,
+  return runLeasedAttempt(deps, taskId, 'launch', request, {
     eligible: (task) => task.taskType === STAGE.notStarted,
-    async work({ task, lease, record }) {
-      const step = startStep('launch', deps.clock.now);
-      const leads = await leadsToLaunch(deps, taskId);
-      if (leads.length === 0) return task.taskType;
-      const now = () => new Date(deps.clock.now());
-      const row = await startOrResumeLaunch(deps.db, { taskId, kind: 'launch', startedBy: request.actor, scriptId: request.scriptId, callingNumbers: request.callingNumbers, now: now() });
-      try {
-        // A group the CRM (or an earlier attempt) wrote on the task is the task's one group.
-        const jobGroupId = task.jobGroupId || (await findOrCreateJobGroup(deps, row, task.name, request, () => step.add('jobGroupCreated')));
-        await writeJobGroupId(deps, taskId, jobGroupId);
-        await assignMissingJobs(deps, lease, step, { launchId: row.id, taskId, jobGroupId, leads, callingNumbers: request.callingNumbers });
-        const stageMoved = await finishLaunch(deps, row, jobGroupId);
-        if (stageMoved) step.add('stageMoved');
-        result = { status: 'launched', launchId: row.id, jobGroupId, jobsCreated: step.counts.jobsCreated ?? 0, leadsFound: step.counts.leadsFound ?? 0, stageMoved };
-        return stageMoved ? STAGE.calling : task.taskType;
-      } catch (error) {
-        result = await failLaunch(deps.db, row.id, step, error, now());
-        return task.taskType;
-      } finally {
-        record(step.finish());
-      }
+    leads: () => leadsToLaunch(deps, taskId),
+    nothing: { status: 'no-leads' } as const,
+    async attempt({ task, lease, step, row, leads }) {
+      // A group the CRM (or an earlier attempt) wrote on the task is the task's one group.
+      const jobGroupId = task.jobGroupId || (await findOrCreateJobGroup(deps, row, task.name, request, () => step.add('jobGroupCreated')));
+      await writeJobGroupId(deps, taskId, jobGroupId);
+      await assignMissingJobs(deps, lease, step, { launchId: row.id, taskId, jobGroupId, leads, callingNumbers: request.callingNumbers });
+      const stageMoved = await finishLaunch(deps, row, jobGroupId);
+      if (stageMoved) step.add('stageMoved');
+      const done = { status: 'launched', launchId: row.id, jobGroupId, jobsCreated: step.counts.jobsCreated ?? 0, leadsFound: step.counts.leadsFound ?? 0, stageMoved } as const;
+      return { stage: stageMoved ? STAGE.calling : task.taskType, done };
     },
   });
-  return run.status === 'processed' ? result : { status: run.status };
 }
 
 /** Every lead a person has not decided on yet and that has no job: one job each. */

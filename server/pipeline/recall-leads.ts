@@ -12,21 +12,19 @@ import { callTasks, leadsTaskList as lead } from '../db/schema/crm.ts';
 import { assignMissingJobs } from './assign-missing-jobs.ts';
 import type { PipelineDeps } from './deps.ts';
 import type { PendingTask } from './find-pending-tasks.ts';
-import { runUnderLease, type RunRefusal, type RunTrigger } from './leased-run.ts';
 import { findOrCreateJobGroup, type GroupSettings } from './launch-job-group.ts';
-import { failLaunch, startOrResumeLaunch, type LaunchRow } from './launches.ts';
+import type { FailedAttempt, LaunchRow } from './launches.ts';
+import { runLeasedAttempt, type AttemptRequest } from './leased-attempt.ts';
+import type { RunRefusal } from './leased-run.ts';
 import { RECALL_CAUSE_CONDITIONS, RECALL_CAUSES, type RecallCause } from './lead-causes.ts';
 import { isUnfollowed, leadOfTask } from './lead-conditions.ts';
 import type { LeadToCall } from './match-launched-jobs.ts';
-import { startStep } from './step-report.ts';
 import { STAGE } from './task-stages.ts';
 
 /** JobGroup.Status values after which a group takes no more jobs (reference §4.2). */
 const ENDED_GROUP_STATUSES = new Set(['Completed', 'Cancelled', 'Failed']);
 
-export interface RecallRequest extends GroupSettings {
-  actor: string;
-  trigger: RunTrigger;
+export interface RecallRequest extends AttemptRequest {
   /** Absent: every re-call cause. */
   causes?: RecallCause[];
   /** Only these lead rows (still only if they have one of the causes). */
@@ -36,40 +34,27 @@ export interface RecallRequest extends GroupSettings {
 export type RecallResult =
   | { status: 'recalled'; launchId: number; jobGroupId: string; leads: number; jobsCreated: number; newJobGroup: boolean; stageBefore: number; stageAfter: number }
   | { status: 'nothing-to-recall' }
-  | { status: 'failed'; launchId: number; code: string; message: string; business: boolean }
+  | FailedAttempt
   | { status: RunRefusal };
 
 export async function recallLeads(deps: PipelineDeps, taskId: number, request: RecallRequest): Promise<RecallResult> {
-  let result: RecallResult = { status: 'nothing-to-recall' };
-  const run = await runUnderLease(deps, taskId, {
-    trigger: request.trigger,
+  return runLeasedAttempt(deps, taskId, 'recall', request, {
     eligible: (task) => task.taskType >= STAGE.calling && task.taskType <= STAGE.followedUp && !!task.jobGroupId,
-    async work({ task, lease, record }) {
-      const step = startStep('recall', deps.clock.now);
-      const leads = await leadsToRecall(deps, taskId, request);
-      if (leads.length === 0) return task.taskType;
-      const now = () => new Date(deps.clock.now());
-      const row = await startOrResumeLaunch(deps.db, { taskId, kind: 'recall', startedBy: request.actor, scriptId: request.scriptId, callingNumbers: request.callingNumbers, now: now() });
-      try {
-        const jobGroupId = await targetGroup(deps, row, task, request, () => step.add('jobGroupCreated'));
-        await assignMissingJobs(deps, lease, step, { launchId: row.id, taskId, jobGroupId, leads, callingNumbers: request.callingNumbers });
-        const stageAfter = await finishRecall(deps, row, task, jobGroupId, leads.map((l) => l.id));
-        if (stageAfter !== task.taskType) step.add('stageMoved');
-        step.add('leadsRecalled', leads.length);
-        result = {
-          status: 'recalled', launchId: row.id, jobGroupId, leads: leads.length, jobsCreated: step.counts.jobsCreated ?? 0,
-          newJobGroup: jobGroupId !== task.jobGroupId, stageBefore: task.taskType, stageAfter,
-        };
-        return stageAfter;
-      } catch (error) {
-        result = await failLaunch(deps.db, row.id, step, error, now());
-        return task.taskType;
-      } finally {
-        record(step.finish());
-      }
+    leads: () => leadsToRecall(deps, taskId, request),
+    nothing: { status: 'nothing-to-recall' } as const,
+    async attempt({ task, lease, step, row, leads }) {
+      const jobGroupId = await targetGroup(deps, row, task, request, () => step.add('jobGroupCreated'));
+      await assignMissingJobs(deps, lease, step, { launchId: row.id, taskId, jobGroupId, leads, callingNumbers: request.callingNumbers });
+      const stageAfter = await finishRecall(deps, row, task, jobGroupId, leads.map((l) => l.id));
+      if (stageAfter !== task.taskType) step.add('stageMoved');
+      step.add('leadsRecalled', leads.length);
+      const done = {
+        status: 'recalled', launchId: row.id, jobGroupId, leads: leads.length, jobsCreated: step.counts.jobsCreated ?? 0,
+        newJobGroup: jobGroupId !== task.jobGroupId, stageBefore: task.taskType, stageAfter,
+      } as const;
+      return { stage: stageAfter, done };
     },
   });
-  return run.status === 'processed' ? result : { status: run.status };
 }
 
 async function leadsToRecall(deps: PipelineDeps, taskId: number, request: RecallRequest): Promise<LeadToCall[]> {
