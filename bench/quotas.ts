@@ -52,6 +52,18 @@ function densestWindow(times: number[], windowMs: number): number {
   return most;
 }
 
+/** Where the request pipe idled: the `count` longest gaps between arrivals, with the calls either side. */
+function longestPauses(requests: ReadonlyArray<{ at: number; action: string }>, count: number): string {
+  const sorted = [...requests].sort((a, b) => a.at - b.at);
+  const first = sorted[0]?.at ?? 0;
+  return sorted.slice(1)
+    .map((r, i) => ({ gap: r.at - sorted[i]!.at, at: sorted[i]!.at - first, from: sorted[i]!.action, to: r.action }))
+    .sort((a, b) => b.gap - a.gap)
+    .slice(0, count)
+    .map((p) => `${p.gap} ms at +${(p.at / 1000).toFixed(2)} s (${p.from} -> ${p.to})`)
+    .join('; ');
+}
+
 async function benchSync(): Promise<void> {
   const leads = Number(opt.leads ?? 10_000);
   const qps = num('qps');
@@ -76,6 +88,7 @@ async function benchSync(): Promise<void> {
     }
     const [runs] = (await h.database.pool.query('SELECT steps FROM af_task_runs WHERE task_id = ? ORDER BY id DESC LIMIT 1', [taskId])) as unknown as [Array<{ steps: string }>];
     for (const s of JSON.parse(runs[0]!.steps) as Array<{ step: string; durationMs: number }>) console.log(`  step ${s.step}: ${s.durationMs} ms`);
+    console.log(`  longest pauses between arrivals (pace ${(1050 / qps).toFixed(0)} ms): ${longestPauses(h.sim.requests, 4)}`);
     console.log(`  most starts in any 1 s: ${densestWindow(arrivals, 1000)}   ${densestWindow(arrivals, 1000) <= qps ? 'within' : 'ABOVE'} QPS ${qps}`);
   } finally {
     await h.close();

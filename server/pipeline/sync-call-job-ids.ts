@@ -13,6 +13,7 @@ import type { PipelineDeps } from './deps.ts';
 import type { PendingTask } from './find-pending-tasks.ts';
 import { fetchPage, JOB_GROUP_PAGE_SIZE, listJobGroup } from './job-group-listing.ts';
 import { countIf, hasJobId, isUnfollowed, lacksFinalStatus, lacksJobId, leadOfTask } from './lead-conditions.ts';
+import type { JobIdsProgress } from './job-ids-written.ts';
 import type { HeldLease } from './leases.ts';
 import { pairJobsToLeads, type JobMove, type LeadForPairing } from './pair-jobs-to-leads.ts';
 import { startStep, type StepReport } from './step-report.ts';
@@ -22,7 +23,8 @@ export { JOB_GROUP_PAGE_SIZE } from './job-group-listing.ts';
 /** Leads written per UPDATE. */
 const WRITE_BATCH = 500;
 
-export async function syncCallJobIds(deps: PipelineDeps, task: PendingTask, lease: HeldLease): Promise<StepReport> {
+/** `progress`: told as job ids are written, when query_task_execution runs alongside (job-ids-written.ts). */
+export async function syncCallJobIds(deps: PipelineDeps, task: PendingTask, lease: HeldLease, progress?: JobIdsProgress): Promise<StepReport> {
   const step = startStep('sync_call_job_ids', deps.clock.now);
   const jobGroupId = task.jobGroupId;
   if (!jobGroupId) return step.finish();
@@ -45,7 +47,7 @@ export async function syncCallJobIds(deps: PipelineDeps, task: PendingTask, leas
   const listing = await listJobGroup(deps, jobGroupId, lease, step, firstPage ?? undefined);
   const leads = await readLeadsForPairing(deps, task.id);
   const { moves, absent } = pairJobsToLeads(leads, listing.jobs, listing.complete);
-  const { assigned, moved } = await storeMoves(deps, task.id, moves);
+  const { assigned, moved } = await storeMoves(deps, task.id, moves, progress);
   if (assigned.length > 0) step.add('matched', assigned.length);
   if (moved.length > 0) step.add('followNewerJob', moved.length);
   await clearNotInGroupMarks(deps, assigned); // the moved ones were cleared with their move
@@ -87,14 +89,22 @@ async function readLeadsForPairing(deps: PipelineDeps, taskId: number): Promise<
 
 /**
  * Two kinds of write, each conditional on what the pairing saw, so a lead another pass or a person
- * changed meanwhile is left alone: a lead without a job gets one (the spec's guard), and an open lead
- * without a final status moves from the job it had to the newer one.
+ * changed meanwhile is left alone: an open lead without a final status moves from the job it had to
+ * the newer one, and a lead without a job gets one (the spec's guard). The moves go first and the new
+ * job ids in lead-id order, so `progress` can tell, batch by batch, which leads are settled.
  */
-async function storeMoves(deps: PipelineDeps, taskId: number, moves: JobMove[]): Promise<{ assigned: number[]; moved: JobMove[] }> {
+async function storeMoves(deps: PipelineDeps, taskId: number, moves: JobMove[], progress?: JobIdsProgress): Promise<{ assigned: number[]; moved: JobMove[] }> {
   const updatedTime = toCrmDateTime(deps.clock.now(), deps.config.timeZone);
   const assigned: number[] = [];
   const moved: JobMove[] = [];
-  const fresh = moves.filter((m) => m.fromJobId === null);
+  const changes = moves.filter((m) => m.fromJobId !== null);
+  for (let i = 0; i < changes.length; i += WRITE_BATCH) {
+    const batch = changes.slice(i, i + WRITE_BATCH);
+    // One transaction per batch: a lead never sits on its new job with its old job's state (a
+    // Cancelled there would stop its new job from ever being read), whatever stops the process.
+    moved.push(...(await deps.db.transaction(async (tx) => moveBatch({ ...deps, db: tx as unknown as Db }, taskId, batch, updatedTime))));
+  }
+  const fresh = moves.filter((m) => m.fromJobId === null).sort((a, b) => a.leadRowId - b.leadRowId);
   for (let i = 0; i < fresh.length; i += WRITE_BATCH) {
     const batch = fresh.slice(i, i + WRITE_BATCH);
     const ids = batch.map((m) => m.leadRowId);
@@ -105,14 +115,10 @@ async function storeMoves(deps: PipelineDeps, taskId: number, moves: JobMove[]):
     // Every row matched the guard: all got their job, no need to read them back (the usual case).
     if (writeResult(result).affectedRows === batch.length) assigned.push(...ids);
     else assigned.push(...(await leadsNowOn(deps, batch)));
+    // The next batch starts above this one's last lead: every lead below it is settled.
+    if (i + WRITE_BATCH < fresh.length) progress?.writtenThrough(fresh[i + WRITE_BATCH]!.leadRowId - 1);
   }
-  const changes = moves.filter((m) => m.fromJobId !== null);
-  for (let i = 0; i < changes.length; i += WRITE_BATCH) {
-    const batch = changes.slice(i, i + WRITE_BATCH);
-    // One transaction per batch: a lead never sits on its new job with its old job's state (a
-    // Cancelled there would stop its new job from ever being read), whatever stops the process.
-    moved.push(...(await deps.db.transaction(async (tx) => moveBatch({ ...deps, db: tx as unknown as Db }, taskId, batch, updatedTime))));
-  }
+  progress?.writtenThrough(Infinity); // what is left (absence marks) does not touch what the next step reads
   return { assigned, moved };
 }
 
