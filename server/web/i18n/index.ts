@@ -6,6 +6,7 @@ import { notifyMessages } from './notify.ts';
 import { overviewMessages } from './overview.ts';
 import { stuckMessages } from './stuck.ts';
 import { taskMessages } from './task.ts';
+import { usageMessages } from './usage.ts';
 
 export const LANGS = ['zh', 'en'] as const;
 export type Lang = (typeof LANGS)[number];
@@ -18,7 +19,7 @@ export interface Catalogue {
   en: Messages;
 }
 
-export const CATALOGUES: Catalogue[] = [commonMessages, overviewMessages, taskMessages, stuckMessages, notifyMessages, launchMessages];
+export const CATALOGUES: Catalogue[] = [commonMessages, overviewMessages, taskMessages, stuckMessages, notifyMessages, launchMessages, usageMessages];
 
 const merged: Record<Lang, Messages> = {
   zh: Object.assign({}, ...CATALOGUES.map((c) => c.zh)),
