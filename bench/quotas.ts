@@ -1,8 +1,10 @@
 // Benchmark of issue 12: how much of its quotas autofollow uses, on the simulators (real MariaDB,
 // real HTTP, production clients). Prints each figure next to its target as a ratio; asserts nothing.
-//   npx tsx bench/quotas.ts [sync|llm|quota|cpu|all] [--leads N] [--api-latency MS] [--qps N]
+//   npx tsx bench/quotas.ts [sync|llm|quota|cpu|pages|all] [--leads N] [--api-latency MS] [--qps N]
 //     [--llm-latency MS] [--concurrency N] [--quota RPM] [--quota-concurrency N] [--cpu-leads N,N]
-// `npm run bench` runs all of them with the issue's settings.
+//     [--page-leads N,N] [--page-runs N] [--reseed]
+// `npm run bench` runs all of them with the issue's settings; `pages` seeds its databases once
+// (BENCH_DATABASE_<N>k, minutes at 1,000,000 rows) and reuses them on later runs unless --reseed.
 import { execFileSync, spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -12,6 +14,8 @@ import { syncCallResults } from '../server/pipeline/sync-call-results.ts';
 import { runPass } from '../server/pipeline/monitor.ts';
 import { simulatorEnv } from '../server/simulator/simulator-env.ts';
 import { startPipelineHarness } from '../test/helpers/pipeline.ts';
+import { timeDashboardPages } from './dashboard-pages.ts';
+import { BENCH_DATABASE, ensureSeeded } from './seed-large.ts';
 import { seedTask } from './seed-task.ts';
 
 const { values: opt, positionals } = parseArgs({
@@ -25,13 +29,18 @@ const { values: opt, positionals } = parseArgs({
     quota: { type: 'string', default: '600' },
     'quota-concurrency': { type: 'string', default: '32' },
     'cpu-leads': { type: 'string', default: '10000,100000' },
+    'page-leads': { type: 'string', default: '100000,1000000' },
+    'page-runs': { type: 'string', default: '3' },
+    reseed: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 if (opt.help) {
-  console.log(`usage: npm run bench -- [sync|llm|quota|cpu|all] [--leads N] [--api-latency MS] [--qps N] [--llm-latency MS]
+  console.log(`usage: npm run bench -- [sync|llm|quota|cpu|pages|all] [--leads N] [--api-latency MS] [--qps N] [--llm-latency MS]
        [--concurrency N] [--quota RPM] [--quota-concurrency N] [--cpu-leads N,N]
-Runs issue 12's benchmarks on the simulators and prints each figure next to its target.`);
+       [--page-leads N,N] [--page-runs N] [--reseed]
+Runs issue 12's benchmarks on the simulators and prints each figure next to its target; "pages" times
+the dashboard's pages over databases of --page-leads lead rows (seeded once, kept for the next run).`);
   process.exit(0);
 }
 const which = positionals[0] ?? 'all';
@@ -50,6 +59,18 @@ function densestWindow(times: number[], windowMs: number): number {
     most = Math.max(most, i - j + 1);
   }
   return most;
+}
+
+/** Where the request pipe idled: the `count` longest gaps between arrivals, with the calls either side. */
+function longestPauses(requests: ReadonlyArray<{ at: number; action: string }>, count: number): string {
+  const sorted = [...requests].sort((a, b) => a.at - b.at);
+  const first = sorted[0]?.at ?? 0;
+  return sorted.slice(1)
+    .map((r, i) => ({ gap: r.at - sorted[i]!.at, at: sorted[i]!.at - first, from: sorted[i]!.action, to: r.action }))
+    .sort((a, b) => b.gap - a.gap)
+    .slice(0, count)
+    .map((p) => `${p.gap} ms at +${(p.at / 1000).toFixed(2)} s (${p.from} -> ${p.to})`)
+    .join('; ');
 }
 
 async function benchSync(): Promise<void> {
@@ -76,6 +97,7 @@ async function benchSync(): Promise<void> {
     }
     const [runs] = (await h.database.pool.query('SELECT steps FROM af_task_runs WHERE task_id = ? ORDER BY id DESC LIMIT 1', [taskId])) as unknown as [Array<{ steps: string }>];
     for (const s of JSON.parse(runs[0]!.steps) as Array<{ step: string; durationMs: number }>) console.log(`  step ${s.step}: ${s.durationMs} ms`);
+    console.log(`  longest pauses between arrivals (pace ${(1050 / qps).toFixed(0)} ms): ${longestPauses(h.sim.requests, 4)}`);
     console.log(`  most starts in any 1 s: ${densestWindow(arrivals, 1000)}   ${densestWindow(arrivals, 1000) <= qps ? 'within' : 'ABOVE'} QPS ${qps}`);
   } finally {
     await h.close();
@@ -170,8 +192,35 @@ async function benchCpu(): Promise<void> {
   }
 }
 
+/** A dashboard page answers within this, median of --page-runs (our budget for an interactive page). */
+const PAGE_TARGET_MS = 1000;
+
+/** The dashboard's pages over databases of 100,000 and 1,000,000 lead rows (bench/seed-large.ts's mix). */
+async function benchPages(): Promise<void> {
+  for (const leads of String(opt['page-leads']).split(',').map(Number)) {
+    // One task of 50,000 leads (half of a smaller database) and the rest 1,000 a task.
+    const biggest = Math.min(50_000, Math.floor(leads / 2));
+    const tasks = Math.max(1, Math.round((leads - biggest) / 1000)) + 1;
+    const name = `${BENCH_DATABASE}_${Math.round(leads / 1000)}k`;
+    const started = Date.now();
+    const { seeded } = await ensureSeeded(name, { tasks, leadsPerTask: 1000, biggestTaskLeads: biggest }, opt.reseed);
+    const seedNote = seeded ? `seeded in ${((Date.now() - started) / 1000).toFixed(0)} s` : 'seeded earlier, reused';
+    const { leads: rows, tasks: taskCount, pages } = await timeDashboardPages(name, { runs: num('page-runs') });
+    console.log(`\n[pages] ${rows.toLocaleString('en-US')} lead rows, ${taskCount} tasks (${name}, ${seedNote}); median of ${num('page-runs')} (load ${load()})`);
+    for (const p of pages) {
+      console.log(`  ${p.name.padEnd(34)} ${String(p.status).padStart(4)} ${`${p.medianMs.toFixed(0)} ms`.padStart(8)}   ${ratio(PAGE_TARGET_MS, p.medianMs, true)} (≤ ${PAGE_TARGET_MS} ms)`);
+    }
+    // An indented page is a variant of the page above it: named with it.
+    let group = '';
+    const named = pages.map((p) => (p.name.startsWith(' ') ? { ...p, name: `${group}: ${p.name.trim()}` } : ((group = p.name), p)));
+    const slowest = named.reduce((a, b) => (b.medianMs > a.medianMs ? b : a));
+    console.log(`  slowest: ${slowest.name} ${slowest.medianMs.toFixed(0)} ms   ${ratio(PAGE_TARGET_MS, slowest.medianMs, true)}`);
+  }
+}
+
 console.log(`node ${process.version}, ${execFileSync('nproc').toString().trim()} cores, load ${load()}`);
 if (which === 'sync' || which === 'all') await benchSync();
 if (which === 'llm' || which === 'all') await benchLlm();
 if (which === 'quota' || which === 'all') await benchQuota();
 if (which === 'cpu' || which === 'all') await benchCpu();
+if (which === 'pages' || which === 'all') await benchPages();

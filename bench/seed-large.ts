@@ -284,38 +284,65 @@ async function seedRunsLeasesPauses(connection: mysql.PoolConnection, plan: Plan
   options.log(`runs, leases and pauses seeded`);
 }
 
-/** The trends' hourly counts (af_task_activity) over the last 14 days: every task busy one hour in three. */
+/**
+ * The hourly counts (af_task_activity) over the last 30 days, every task busy one hour in three: the
+ * trends and sparklines read 48 hours and 14 days of them, /usage the analyses and tokens of 30 days.
+ */
 async function seedActivity(connection: mysql.PoolConnection): Promise<void> {
   await connection.query(
-    `INSERT INTO af_task_activity (task_id, hour, calls_finished, follows_written)
-     SELECT p.task_id, DATE_FORMAT(@now_utc, '%Y-%m-%d %H:00:00') - INTERVAL s.n HOUR, 1 + (p.task_id + s.n) % 40, 1 + (p.task_id * 7 + s.n) % 30
-       FROM bench_plan p JOIN bench_numbers s ON s.n < 14 * 24 AND (p.task_id + s.n) % 3 = 0`,
+    `INSERT INTO af_task_activity (task_id, hour, calls_finished, follows_written, analyses, input_tokens, output_tokens)
+     SELECT p.task_id, DATE_FORMAT(@now_utc, '%Y-%m-%d %H:00:00') - INTERVAL s.n HOUR, 1 + (p.task_id + s.n) % 40, 1 + (p.task_id * 7 + s.n) % 30,
+            (1 + (p.task_id * 7 + s.n) % 30) * 2 DIV 3, ((1 + (p.task_id * 7 + s.n) % 30) * 2 DIV 3) * 1100, ((1 + (p.task_id * 7 + s.n) % 30) * 2 DIV 3) * 60
+       FROM bench_plan p JOIN bench_numbers s ON s.n < 30 * 24 AND (p.task_id + s.n) % 3 = 0`,
   );
 }
 
 export const BENCH_DATABASE = process.env.BENCH_DATABASE ?? 'autofollow_bench';
 
-async function main(): Promise<void> {
+/**
+ * The database `name` on DATABASE_URL's server, migrated and seeded with these options. One already
+ * seeded with as many lead rows is kept (seeding 1,000,000 rows takes minutes), unless `reseed`.
+ */
+export async function ensureSeeded(
+  name: string,
+  options: Pick<SeedOptions, 'tasks' | 'leadsPerTask'> & Partial<Pick<SeedOptions, 'biggestTaskLeads' | 'log'>>,
+  reseed = false,
+): Promise<{ url: string; seeded: SeedReport | null }> {
   const config = loadConfig();
-  const name = BENCH_DATABASE;
   const url = new URL(config.databaseUrl);
   url.pathname = `/${name}`;
   const server = new URL(config.databaseUrl);
   server.pathname = '/';
+  const wanted = planTasks({ biggestTaskLeads: 50_000, ...options }).reduce((sum, t) => sum + t.leads, 0);
   const admin = await mysql.createConnection({ uri: server.toString() });
-  // A clean slate: the previous bench database is dropped (it holds only seeded rows).
-  await admin.query(`DROP DATABASE IF EXISTS \`${name}\``);
-  await admin.end();
+  try {
+    const [found] = await admin.query<mysql.RowDataPacket[]>('SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?', [name, 'leads_task_list']);
+    if (!reseed && found.length > 0) {
+      const [[row]] = await admin.query<mysql.RowDataPacket[]>(`SELECT COUNT(*) AS n FROM \`${name}\`.leads_task_list`);
+      if (Number(row!.n) === wanted) {
+        await migrateDatabase(url.toString(), name);
+        return { url: url.toString(), seeded: null };
+      }
+    }
+    // A clean slate: the previous bench database is dropped (it holds only seeded rows).
+    await admin.query(`DROP DATABASE IF EXISTS \`${name}\``);
+  } finally {
+    await admin.end();
+  }
   await migrateDatabase(url.toString(), name);
   const { pool, close } = openDatabase(url.toString(), { databaseName: name, connectionLimit: 2 });
   try {
-    const tasks = Number(process.argv[2] ?? 1000);
-    const leadsPerTask = Number(process.argv[3] ?? 1000);
-    const report = await seedLarge(pool, { tasks, leadsPerTask, timeZone: config.timeZone, log: (line) => console.error(`seed: ${line}`) });
-    console.log(JSON.stringify(report));
+    return { url: url.toString(), seeded: await seedLarge(pool, { ...options, timeZone: config.timeZone }) };
   } finally {
     await close();
   }
+}
+
+async function main(): Promise<void> {
+  const tasks = Number(process.argv[2] ?? 1000);
+  const leadsPerTask = Number(process.argv[3] ?? 1000);
+  const { seeded } = await ensureSeeded(BENCH_DATABASE, { tasks, leadsPerTask, log: (line) => console.error(`seed: ${line}`) }, true);
+  console.log(JSON.stringify(seeded));
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -203,6 +203,11 @@ export interface LlmPrices {
   perThousandOutput: number;
 }
 
+/** The configured prices (LLM_PRICE_PER_1K_INPUT / _OUTPUT). */
+export function pricesOf(config: { llmPricePerThousandInput: number; llmPricePerThousandOutput: number }): LlmPrices {
+  return { perThousandInput: config.llmPricePerThousandInput, perThousandOutput: config.llmPricePerThousandOutput };
+}
+
 /** Yuan for these tokens at these prices: the one formula the metrics and the reports use. */
 export function costOf(usage: { inputTokens: number; outputTokens: number }, prices: LlmPrices): number {
   return (usage.inputTokens * prices.perThousandInput + usage.outputTokens * prices.perThousandOutput) / 1000;

@@ -11,6 +11,7 @@ import type { FollowUpAnalyzer } from '../llm/types.ts';
 import type { Logger } from '../log.ts';
 import { createOutboundBotClient } from '../outboundbot/client.ts';
 import type { OutboundBotClient } from '../outboundbot/types.ts';
+import { pricesOf } from '../metrics.ts';
 import { systemClock, type Clock, type PipelineDeps } from '../pipeline/deps.ts';
 import { checkDatabase } from './check-database.ts';
 import { describeMigration, migrationChangedSomething } from './migrate.ts';
@@ -67,7 +68,7 @@ export function buildPipelineDeps(config: Readonly<Config>, log: Logger, overrid
       log,
       // The model's "future" check uses the pipeline's clock, so an injected clock stays consistent.
       now: () => clock.now(),
-      prices: { perThousandInput: effective.llmPricePerThousandInput, perThousandOutput: effective.llmPricePerThousandOutput },
+      prices: pricesOf(effective),
     });
   const deps: PipelineDeps = {
     db: database.db,

@@ -108,9 +108,9 @@ export function createFollowUpAnalyzer(options: FollowUpAnalyzerOptions): Follow
             if (!analysis.ok) countLlmError(analysis.error);
             const usage = completion.usage ? { inputTokens: completion.usage.prompt_tokens ?? 0, outputTokens: completion.usage.completion_tokens ?? 0 } : undefined;
             if (usage) countLlmTokens(usage, options.prices ?? { perThousandInput: 0, perThousandOutput: 0 });
-            // Every answer's tokens are counted in /metrics; the analysis carries them only when it is
-            // usable, since only then is it written (af_lead_states keeps the tokens of its analysis).
-            return { ...analysis, attempt: n, answered: true as const, ...(usage && analysis.ok ? { usage } : {}) };
+            // Every answer is paid for, usable or not: its tokens go to /metrics and with the analysis
+            // to af_lead_states and the cost per task and day, a failed analysis's included.
+            return { ...analysis, attempt: n, answered: true as const, ...(usage ? { usage } : {}) };
           } catch (error) {
             const failure = classifyLlmError(error);
             countLlmError(failure.reason);

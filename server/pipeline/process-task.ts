@@ -7,6 +7,7 @@ import { applyDefaultInterest } from './default-interest.ts';
 import type { PipelineDeps } from './deps.ts';
 import type { PendingTask } from './find-pending-tasks.ts';
 import { runUnderLease, type RunContext, type RunRefusal, type RunTrigger } from './leased-run.ts';
+import { createJobIdsWritten } from './job-ids-written.ts';
 import type { HeldLease } from './leases.ts';
 import type { StepReport } from './step-report.ts';
 import { syncCallJobIds } from './sync-call-job-ids.ts';
@@ -66,11 +67,15 @@ export async function processTask(
 
 async function runSteps(deps: PipelineDeps, { task, lease, log, record }: RunContext, steps: readonly TaskStep[]): Promise<number> {
   const reports: StepReport[] = [];
-  for (const [i, step] of steps.entries()) {
+  for (let i = 0; i < steps.length; i++) {
     if (i > 0) await lease.renew();
-    const report = await step(deps, task, lease);
-    reports.push(report);
-    record(report);
+    const overlapped = steps[i] === syncCallJobIds && steps[i + 1] === syncCallResults;
+    const done = overlapped ? await syncJobIdsAlongsideResults(deps, task, lease) : [await steps[i]!(deps, task, lease)];
+    if (overlapped) i++;
+    for (const report of done) {
+      reports.push(report);
+      record(report);
+    }
   }
 
   const pagesFailed = reports.some((r) => (r.step === 'sync_call_job_ids' || r.step === 'query_task_execution') && r.incomplete);
@@ -86,6 +91,28 @@ async function runSteps(deps: PipelineDeps, { task, lease, log, record }: RunCon
   for (const change of changes) log.info(`task ${task.id} "${task.name}": stage ${change.from} -> ${change.to} (${stageName(change.to)})`);
   if (pagesFailed) log.warn(`task ${task.id}: a sync or status page failed, so its stage is left at ${stage} until a clean pass`);
   return stage;
+}
+
+/**
+ * The two sync steps at once (issue 12): query_task_execution asks for the leads whose job ids are
+ * written while sync_call_job_ids writes the rest (job-ids-written.ts). Their reports keep the spec's
+ * order. When the first fails, the second stops taking pages, and both have ended before this throws.
+ */
+async function syncJobIdsAlongsideResults(deps: PipelineDeps, task: PendingTask, lease: HeldLease): Promise<StepReport[]> {
+  const jobIds = createJobIdsWritten();
+  const [ids, results] = await Promise.allSettled([
+    syncCallJobIds(deps, task, lease, jobIds).then(
+      (report) => (jobIds.writtenThrough(Infinity), report),
+      (error: unknown) => {
+        jobIds.failed(error);
+        throw error;
+      },
+    ),
+    syncCallResults(deps, task, lease, jobIds),
+  ]);
+  if (ids.status === 'rejected') throw ids.reason;
+  if (results.status === 'rejected') throw results.reason;
+  return [ids.value, results.value];
 }
 
 /** The spec's delay for the earliest failing step; nothing when the run went through. */

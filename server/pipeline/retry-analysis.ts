@@ -9,13 +9,13 @@
 // called outside the transaction, like create_leads_follow, DESIGN §3.2). Its analysis_status
 // becomes 'superseded', so it is no longer offered for a retry. Runs at any stage, under the task's
 // lease, and is recorded in af_task_runs as a create_leads_follow step; it never moves the stage.
-import { and, asc, eq, gt, inArray, isNull, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNull, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import { caseById } from '../db/batch-update.ts';
 import type { Db } from '../db/client.ts';
 import { isLockConflict } from '../db/client.ts';
 import { leadStates } from '../db/schema/app.ts';
 import { dccLeadsFollow as follow, leadsTaskList as lead } from '../db/schema/crm.ts';
-import type { FollowUpAnalysis } from '../llm/types.ts';
+import type { FollowUpAnalysis, TokenUsage } from '../llm/types.ts';
 import { enqueueHotLeads, HOT_INTEREST } from '../notify/hot-lead-outbox.ts';
 import { analyseConversation, FOLLOW_UP_PAGE_SIZE } from './create-follow-ups.ts';
 import { toCrmDateTime } from '../crm-time.ts';
@@ -26,6 +26,7 @@ import { leadOfTask } from './lead-conditions.ts';
 import { runUnderLease, type RunTrigger } from './leased-run.ts';
 import type { HeldLease } from './leases.ts';
 import { capErrorMessage, startStep, type StepReport } from './step-report.ts';
+import { analysisCounts, countActivity } from './task-activity.ts';
 import type { RunOutcome } from './task-runs.ts';
 
 export interface RetryAnalysisResult {
@@ -125,7 +126,8 @@ async function retryPage(deps: PipelineDeps, page: FailedLead[]) {
   const failed = answered.flatMap(({ lead: l, analysis }) => (analysis.ok ? [] : [{ id: l.id, value: capErrorMessage(analysis.error) }]));
   const succeeded = answered.filter((a): a is Answered => a.analysis.ok);
   const touched = page.filter((l) => !isUntouched(l));
-  const written = await withLockRetries(() => writeRetries(deps.db, { succeeded, failed, touched }, new Date(now)));
+  const spent = answered.flatMap(({ lead: l, analysis }) => (analysis.usage ? [{ lead: l, usage: analysis.usage }] : []));
+  const written = await withLockRetries(() => writeRetries(deps.db, { succeeded, failed, touched, spent }, new Date(now)));
   return {
     succeeded: written.succeeded,
     stillFailed: failed.length,
@@ -142,11 +144,12 @@ type Answered = { lead: FailedLead; analysis: Extract<FollowUpAnalysis, { ok: tr
  */
 async function writeRetries(
   db: Db,
-  page: { succeeded: Answered[]; failed: Array<{ id: number; value: string }>; touched: FailedLead[] },
+  page: { succeeded: Answered[]; failed: Array<{ id: number; value: string }>; touched: FailedLead[]; spent: Spent[] },
   analysedAt: Date,
 ): Promise<{ succeeded: number; touchedMeanwhile: number }> {
   return db.transaction(async (tx) => {
     const txDb = tx as unknown as Db;
+    await recordTokens(txDb, page.spent);
     const writable = await stillAsFailureLeftThem(txDb, page.succeeded);
     const touchedMeanwhile = page.succeeded.filter((a) => !writable.includes(a)).map((a) => a.lead);
     if (writable.length > 0) {
@@ -176,6 +179,25 @@ async function writeRetries(
     await markAnalysis(txDb, superseded, { analysisStatus: SUPERSEDED_ANALYSIS, analysisError: SUPERSEDED_NOTE, analysedAt });
     return { succeeded: writable.length, touchedMeanwhile: touchedMeanwhile.length };
   });
+}
+
+type Spent = { lead: FailedLead; usage: TokenUsage };
+
+/**
+ * A re-run is paid for again, whatever becomes of its answer: its tokens add to the lead's (which
+ * keep the first analysis's) and to its task's hour, from which the cost per task and day is read.
+ */
+async function recordTokens(db: Db, spent: Spent[]): Promise<void> {
+  if (spent.length === 0) return;
+  const added = (tokens: (u: TokenUsage) => number, column: AnyColumn) =>
+    sql`COALESCE(${column}, 0) + ${caseById(leadStates.leadRowId, spent.map((s) => ({ id: s.lead.id, value: tokens(s.usage) })))}`;
+  await db
+    .update(leadStates)
+    .set({ inputTokens: added((u) => u.inputTokens, leadStates.inputTokens), outputTokens: added((u) => u.outputTokens, leadStates.outputTokens) })
+    .where(inArray(leadStates.leadRowId, spent.map((s) => s.lead.id)));
+  for (const taskId of new Set(spent.map((s) => s.lead.taskId))) {
+    await countActivity(db, taskId, analysisCounts(spent.filter((s) => s.lead.taskId === taskId).map((s) => s.usage)));
+  }
 }
 
 /** Under row locks: the answered leads whose lead row and follow record are still as the failure left them. */

@@ -15,6 +15,7 @@ import type { PipelineDeps } from './deps.ts';
 import type { PendingTask } from './find-pending-tasks.ts';
 import { fetchPage, JOB_GROUP_PAGE_SIZE, listJobGroup } from './job-group-listing.ts';
 import { countIf, hasJobId, isUnfollowed, lacksFinalStatus, lacksJobId, leadOfTask } from './lead-conditions.ts';
+import type { JobIdsProgress } from './job-ids-written.ts';
 import type { HeldLease } from './leases.ts';
 import { pairJobsToLeads, type JobMove, type LeadForPairing } from './pair-jobs-to-leads.ts';
 import { openPairingScratch, type PairingScratch } from './pairing-scratch.ts';
@@ -25,7 +26,8 @@ export { JOB_GROUP_PAGE_SIZE } from './job-group-listing.ts';
 /** Leads written per UPDATE. */
 const WRITE_BATCH = 500;
 
-export async function syncCallJobIds(deps: PipelineDeps, task: PendingTask, lease: HeldLease): Promise<StepReport> {
+/** `progress`: told as job ids are written, when query_task_execution runs alongside (job-ids-written.ts). */
+export async function syncCallJobIds(deps: PipelineDeps, task: PendingTask, lease: HeldLease, progress?: JobIdsProgress): Promise<StepReport> {
   const step = startStep('sync_call_job_ids', deps.clock.now);
   const jobGroupId = task.jobGroupId;
   if (!jobGroupId) return step.finish();
@@ -55,6 +57,9 @@ export async function syncCallJobIds(deps: PipelineDeps, task: PendingTask, leas
       const { moves, absent } = pairJobsToLeads(range.leads, range.jobs, listing.complete, range.held);
       await storePairing(deps, task.id, step, moves, listing.complete ? absent : null);
     }
+    // Leads are paired by phone range, not in lead-id order: only now is every job id of the pass
+    // written, and query_task_execution (waiting on this mark) may read them.
+    progress?.writtenThrough(Infinity);
     if (listing.complete) await rememberListing(deps, task.id, jobGroupId, listing.totalCount!);
   } finally {
     await scratch.close();

@@ -3,20 +3,23 @@
 // and Failed are ever written to call_status (DESIGN §3.1); anything else is kept in our own table
 // for diagnose and polled again next pass. A page that learns nothing writes nothing (DESIGN §3.11).
 // Pages are read from the database one after the other (by keyset), but their ListJobs calls run
-// concurrently, up to OUTBOUNDBOT_MAX_IN_FLIGHT (issue 12), and each page is written as soon as its
-// answer arrives: a failed page is recorded on its own leads and never holds the others back.
-import { and, asc, eq, gt, inArray } from 'drizzle-orm';
+// concurrently, up to OUTBOUNDBOT_MAX_IN_FLIGHT (issue 12), and the answers are written as they
+// arrive, behind the requests (net/write-behind.ts): a slow write never holds a request slot, and a
+// failed page is recorded on its own leads and never holds the others back.
+import { and, asc, eq, gt, inArray, lte } from 'drizzle-orm';
 import { caseById, valuesOf } from '../db/batch-update.ts';
 import { retryOnLockConflict, writeResult, type Db } from '../db/client.ts';
 import { leadStates } from '../db/schema/app.ts';
 import { leadsTaskList as lead } from '../db/schema/crm.ts';
 import { pipelined } from '../net/pipelined.ts';
+import { createWriteBehind, type WriteBehind } from '../net/write-behind.ts';
 import { errorCodeOf } from '../outboundbot/errors.ts';
 import { LIST_JOBS_MAX_IDS, type JobDetail, type Utterance } from '../outboundbot/types.ts';
 import { toCrmDateTime } from '../crm-time.ts';
 import type { PipelineDeps } from './deps.ts';
 import type { PendingTask } from './find-pending-tasks.ts';
 import { isFinalStatus, isNotJobCancelled, leadOfTask, needsCallResult } from './lead-conditions.ts';
+import { ALL_JOB_IDS_WRITTEN, type JobIdsWritten } from './job-ids-written.ts';
 import type { HeldLease } from './leases.ts';
 import { recheckMissingConversations } from './recheck-missing-conversations.ts';
 import { capErrorMessage, startStep, type StepReport } from './step-report.ts';
@@ -56,25 +59,49 @@ interface ApiErrorWrite {
   message: string;
 }
 
-export async function syncCallResults(deps: PipelineDeps, task: PendingTask, lease: HeldLease): Promise<StepReport> {
+/** What one page's answer changes, waiting for the writer. */
+interface PageWrite {
+  leads: LeadToFetch[];
+  results: CallResultWrite[];
+  states: LeadStateWrite[];
+  apiErrors: ApiErrorWrite[];
+}
+
+type Step = ReturnType<typeof startStep>;
+
+/** `jobIds`: how far sync_call_job_ids has written, when it runs alongside (job-ids-written.ts). */
+export async function syncCallResults(deps: PipelineDeps, task: PendingTask, lease: HeldLease, jobIds: JobIdsWritten = ALL_JOB_IDS_WRITTEN): Promise<StepReport> {
   const step = startStep('query_task_execution', deps.clock.now);
   let afterId = 0;
   let pageNumber = 0;
   const next = async (): Promise<{ page: number; leads: LeadToFetch[] } | undefined> => {
-    lease.check();
-    const leads = await nextPage(deps, task.id, afterId);
+    let leads: LeadToFetch[];
+    for (;;) {
+      lease.check();
+      const through = jobIds.through;
+      leads = await nextPage(deps, task.id, afterId, through);
+      // A short page below the mark may still grow: the leads above it get their job ids yet.
+      if (leads.length === CALL_RESULT_PAGE_SIZE || through === Infinity) break;
+      await jobIds.movedPast(through);
+    }
     if (leads.length === 0) return undefined;
     afterId = leads[leads.length - 1]!.id;
     step.add('leadsChecked', leads.length);
     return { page: ++pageNumber, leads };
   };
-  await pipelined(next, ({ page, leads }) => fetchAndStorePage(deps, task, step, page, leads), deps.config.outboundbotMaxInFlight);
+  // The writes trail the requests: a page's request slot is free again as soon as its answer is read.
+  const writes = createWriteBehind<PageWrite>((pages) => storePages(deps, task, step, pages), 2 * deps.config.outboundbotMaxInFlight);
+  try {
+    await pipelined(next, ({ page, leads }) => fetchPage(deps, task, step, page, leads, writes), deps.config.outboundbotMaxInFlight);
+  } finally {
+    await writes.close();
+  }
   await recheckMissingConversations(deps, task, lease, step);
   return step.finish();
 }
 
-/** One page: its ListJobs call, then what is new in one transaction; an API failure is recorded on its leads. */
-async function fetchAndStorePage(deps: PipelineDeps, task: PendingTask, step: ReturnType<typeof startStep>, page: number, leads: LeadToFetch[]): Promise<void> {
+/** One page's ListJobs call; what it changes goes to the writer. An API failure is recorded on its leads. */
+async function fetchPage(deps: PipelineDeps, task: PendingTask, step: Step, page: number, leads: LeadToFetch[], writes: WriteBehind<PageWrite>): Promise<void> {
   let jobs: JobDetail[];
   try {
     jobs = await deps.outboundbot.listJobs([...new Set(leads.map((l) => l.jobId))]); // rows sharing a phone share its job
@@ -84,12 +111,18 @@ async function fetchAndStorePage(deps: PipelineDeps, task: PendingTask, step: Re
     const message = (error as Error).message;
     step.failed(error, page);
     step.add('pagesFailed');
-    const recorded = await retryOnLockConflict(() => writeApiErrors(deps, task.id, leads.filter((l) => l.apiErrorCode !== code).map((l) => ({ id: l.id, code, message }))));
-    if (recorded > 0) step.add('apiErrorsRecorded', recorded);
+    const apiErrors = leads.filter((l) => l.apiErrorCode !== code).map((l) => ({ id: l.id, code, message }));
+    await writes.add({ leads: [], results: [], states: [], apiErrors });
     return; // the other pages go on (spec 3.2 error handling)
   }
+  await writes.add({ leads, ...interpretPage(deps, task.id, leads, jobs) });
+}
 
-  const { results, states, apiErrors } = interpretPage(deps, task.id, leads, jobs);
+/** The pages answered since the last write, in one transaction, then their API errors. */
+async function storePages(deps: PipelineDeps, task: PendingTask, step: Step, pages: PageWrite[]): Promise<void> {
+  const leads = pages.flatMap((p) => p.leads);
+  const results = pages.flatMap((p) => p.results);
+  const states = pages.flatMap((p) => p.states);
   // One transaction: a Failed status is never stored without the failure reason its remark is
   // made from (follow-up-remarks.ts), whatever happens between the two writes.
   const stored = await retryOnLockConflict(() => deps.db.transaction(async (tx) => {
@@ -104,13 +137,16 @@ async function fetchAndStorePage(deps: PipelineDeps, task: PendingTask, step: Re
   }));
   if (results.length > 0) step.add('statusesStored', stored);
   if (states.length > 0) step.add('jobStatesChanged', states.length);
-  step.add('final', results.length);
-  step.add('notFinal', leads.length - results.length);
-  const recorded = await retryOnLockConflict(() => writeApiErrors(deps, task.id, apiErrors));
+  if (leads.length > 0) {
+    step.add('final', results.length);
+    step.add('notFinal', leads.length - results.length);
+  }
+  const recorded = await retryOnLockConflict(() => writeApiErrors(deps, task.id, pages.flatMap((p) => p.apiErrors)));
   if (recorded > 0) step.add('apiErrorsRecorded', recorded);
 }
 
-async function nextPage(deps: PipelineDeps, taskId: number, afterId: number): Promise<LeadToFetch[]> {
+async function nextPage(deps: PipelineDeps, taskId: number, afterId: number, throughId: number): Promise<LeadToFetch[]> {
+  const belowMark = throughId === Infinity ? undefined : lte(lead.id, throughId);
   const rows = await deps.db
     .select({
       id: lead.id,
@@ -122,7 +158,7 @@ async function nextPage(deps: PipelineDeps, taskId: number, afterId: number): Pr
     .from(lead)
     .leftJoin(leadStates, eq(leadStates.leadRowId, lead.id))
     // A cancelled job is terminal (DESIGN §3.1): asking again would never tell anything new.
-    .where(and(leadOfTask(taskId), gt(lead.id, afterId), needsCallResult, isNotJobCancelled))
+    .where(and(leadOfTask(taskId), gt(lead.id, afterId), belowMark, needsCallResult, isNotJobCancelled))
     .orderBy(asc(lead.id))
     .limit(CALL_RESULT_PAGE_SIZE);
   return rows.map((row) => ({ ...row, jobId: row.jobId! }));

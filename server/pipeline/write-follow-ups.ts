@@ -14,7 +14,7 @@ import { countFollowRecords } from '../metrics.ts';
 import { enqueueHotLeads, HOT_INTEREST } from '../notify/hot-lead-outbox.ts';
 import { CLOSE_CAUSE_CONDITIONS, type CloseCause } from './lead-causes.ts';
 import { isUnfollowed } from './lead-conditions.ts';
-import { countActivity } from './task-activity.ts';
+import { analysisCounts, countActivity } from './task-activity.ts';
 
 export interface FollowUpDecision {
   leadRowId: number;
@@ -148,7 +148,8 @@ async function writeInOneTransaction(db: Db, decisions: FollowUpDecision[], now:
     const hot = toWrite.flatMap((d, i) => (d.isInterested === HOT_INTEREST ? [{ taskId: d.taskId, leadRowId: d.leadRowId, followId: insertedIds[i]! }] : []));
     await enqueueHotLeads(tx as unknown as Db, hot);
     for (const taskId of new Set(toWrite.map((d) => d.taskId))) {
-      await countActivity(tx as unknown as Db, taskId, { followsWritten: toWrite.filter((d) => d.taskId === taskId).length });
+      const ofTask = toWrite.filter((d) => d.taskId === taskId);
+      await countActivity(tx as unknown as Db, taskId, { followsWritten: ofTask.length, ...analysisCounts(ofTask.map((d) => d.analysis?.usage)) });
     }
     const analysed = toWrite.filter((d) => d.analysis !== null);
     if (analysed.length > 0) {

@@ -8,11 +8,13 @@ import { findStuck } from '../../server/dashboard/stuck.ts';
 import { countTasksByStage, listTasks, readTaskRow } from '../../server/dashboard/task-list.ts';
 import { readSparklines } from '../../server/dashboard/task-sparklines.ts';
 import { readTaskTrends } from '../../server/dashboard/task-trends.ts';
+import { readDailyLlmUsage, readTaskLlmUsage } from '../../server/dashboard/llm-usage.ts';
 import { CHANNELS } from '../../server/notify/channels.ts';
 import { countDead, recentDeliveries } from '../../server/notify/deliveries.ts';
 import { givenTask } from '../helpers/builders.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { arrangeLeads, crmAgo, givenRun, TZ } from './fixtures.ts';
+const PRICES = { perThousandInput: 0.0008, perThousandOutput: 0.002 };
 
 let database: TestDatabase;
 const statements: Array<{ sql: string; params: unknown[] }> = [];
@@ -116,6 +118,16 @@ describe('index use of the dashboard reads', () => {
     await readSparklines(database.db, Array.from({ length: 50 }, (_, i) => active - i), Date.now(), TZ);
     for (const channel of CHANNELS) await recentDeliveries(database.db, channel, 20);
     await countDead(database.db);
+    // Issue 12: the LLM's tokens and cost of the task page and of /usage (the same hourly counts), with
+    // half a year of older hours behind the last 30 days, as a long-running service has.
+    await database.pool.query('INSERT INTO af_task_activity (task_id, hour, analyses, input_tokens, output_tokens) VALUES ?', [
+      Array.from({ length: 61 }, (_, t) => active - t).flatMap((taskId) => Array.from({ length: 600 }, (_, i) => [
+        taskId, new Date(Math.floor(Date.now() / 3_600_000 - 31 * 24 - i * 6) * 3_600_000), 3, 3000, 600,
+      ])),
+    ]);
+    await database.pool.query('ANALYZE TABLE af_task_activity');
+    await readTaskLlmUsage(database.db, active, PRICES);
+    await readDailyLlmUsage(database.db, Date.now(), TZ, PRICES);
 
     const onLeads = statements.filter((s) => /`?(leads_task_list|dcc_leads_follow)`?/.test(s.sql));
     expect(onLeads.length).toBeGreaterThan(20);
@@ -130,7 +142,7 @@ describe('index use of the dashboard reads', () => {
     expect(scans).toEqual([]);
     // Nor of the trends' hourly counts (a primary-key range per task) or of the deliveries (their indexes).
     const onIssue11 = statements.filter((s) => /af_task_activity|af_deliveries/.test(s.sql) && /^\s*select/i.test(s.sql));
-    expect(onIssue11.length).toBeGreaterThanOrEqual(3 + CHANNELS.length);
+    expect(onIssue11.length).toBeGreaterThanOrEqual(5 + CHANNELS.length);
     const issue11Scans = (await explainEach(onIssue11))
       .filter(({ row }) => /^af_(task_activity|deliveries|hot_lead_events)$/.test(String(row.table)) && (row.type === 'ALL' || row.type === 'index' || row.key === null))
       .map(({ sql, row }) => `${row.table} ${row.type} ${row.key}: ${sql.slice(0, 200)}`);

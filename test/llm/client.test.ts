@@ -131,13 +131,14 @@ describe('the follow-up analyser against an OpenAI-compatible server', () => {
 
   it('does not retry an answer that is not JSON: the pipeline records the analysis as failed', async () => {
     sim.failNext('not-json');
-    expect(await analyzer().analyse(call('试驾。'))).toEqual({ ok: false, error: 'invalid json' });
+    // It was answered, so paid for: its tokens come along for the cost per task and day.
+    expect(await analyzer().analyse(call('试驾。'))).toEqual({ ok: false, error: 'invalid json', usage: { inputTokens: expect.any(Number), outputTokens: expect.any(Number) } });
     expect(sim.requests).toHaveLength(1);
   });
 
   it('does not retry an answer that breaks the contract', async () => {
     sim.failNext('invalid-answer');
-    expect(await analyzer().analyse(call('试驾。'))).toEqual({ ok: false, error: 'is_interested out of range' });
+    expect(await analyzer().analyse(call('试驾。'))).toEqual({ ok: false, error: 'is_interested out of range', usage: { inputTokens: expect.any(Number), outputTokens: expect.any(Number) } });
     expect(sim.requests).toHaveLength(1);
   });
 

@@ -3,7 +3,9 @@
 // second; LLM analyses keep LLM_CONCURRENCY in flight without page barriers, and throttling shrinks
 // the concurrency instead of failing analyses. Behavioural limits only: speed is bench/quotas.ts's.
 import { describe, expect, it, vi } from 'vitest';
+import { createJobIdsWritten } from '../../server/pipeline/job-ids-written.ts';
 import { processTask } from '../../server/pipeline/process-task.ts';
+import { syncCallResults } from '../../server/pipeline/sync-call-results.ts';
 import { ANALYSIS_FAILED_REMARK } from '../../server/pipeline/follow-up-remarks.ts';
 import { followsOf, givenLeads, givenTask, leadsOf, phones, statesOf } from '../helpers/builders.ts';
 import { usePipelineHarness } from '../helpers/pipeline.ts';
@@ -50,6 +52,38 @@ describe('Outbound Bot requests in flight up to the quota (issue 12)', () => {
     const leads = await leadsOf(h.database.db, taskId);
     expect(leads.map((l) => l.callJobId)).toEqual(jobIds);
     expect(leads.every((l) => l.callStatus === 'Failed')).toBe(true);
+  });
+});
+
+describe('the two sync steps overlap (issue 12)', () => {
+  const held = (taskId: number) => ({ taskId, check() {}, async renew() {}, stop() {} });
+  const listedJobIds = () => h.sim.requests.filter((r) => r.action === 'ListJobs').flatMap((r) => Object.entries(r.params).filter(([k]) => k.startsWith('JobId')).map(([, v]) => v));
+
+  it('query_task_execution asks only for leads under the job-id mark, then for the rest once the mark is lifted', async () => {
+    const { taskId, jobIds } = await givenFinishedTask(250, 'Failed');
+    const leadIds = (await leadsOf(h.database.db, taskId)).map((l) => l.id);
+    // The rows hold their jobs, but sync_call_job_ids has only vouched for the first 120 of them.
+    for (const [i, id] of leadIds.entries()) await h.database.pool.query('UPDATE leads_task_list SET call_job_id = ? WHERE id = ?', [jobIds[i], id]);
+    const mark = createJobIdsWritten();
+    mark.writtenThrough(leadIds[119]!);
+    const task = { id: taskId, name: 't', taskType: 2, jobGroupId: null };
+    const run = syncCallResults(h.deps(), task, held(taskId), mark);
+    // The one full page under the mark is fetched and stored; the 21 leads after it wait for the mark.
+    await vi.waitFor(async () => expect((await leadsOf(h.database.db, taskId)).filter((l) => l.callStatus === 'Failed')).toHaveLength(99), { timeout: 5000, interval: 20 });
+    expect(listedJobIds()).toEqual(jobIds.slice(0, 99));
+    mark.writtenThrough(Infinity);
+    await run;
+    expect(listedJobIds().sort()).toEqual([...jobIds].sort());
+    expect((await leadsOf(h.database.db, taskId)).every((l) => l.callStatus === 'Failed')).toBe(true);
+  });
+
+  it('stops taking pages when sync_call_job_ids fails, with its error', async () => {
+    const { taskId } = await givenFinishedTask(5);
+    const mark = createJobIdsWritten();
+    const run = syncCallResults(h.deps(), { id: taskId, name: 't', taskType: 2, jobGroupId: null }, held(taskId), mark);
+    mark.failed(new Error('listing broke'));
+    await expect(run).rejects.toThrow('listing broke');
+    expect(h.sim.requests.filter((r) => r.action === 'ListJobs')).toHaveLength(0);
   });
 });
 

@@ -84,6 +84,37 @@ describe('retryFailedAnalyses', () => {
     expect(await runsOf(h.database.db, taskId)).toHaveLength(runs);
   });
 
+  it('records the tokens of a re-run on top of the first analysis, for the lead and for the cost per task and day', async () => {
+    const { taskId } = await givenFailedAnalyses(['interested', 'unclear']);
+    const activity = async () => {
+      const [[row]] = (await h.database.pool.query(
+        'SELECT COALESCE(SUM(analyses), 0) AS analyses, COALESCE(SUM(input_tokens), 0) AS input, COALESCE(SUM(output_tokens), 0) AS output FROM af_task_activity WHERE task_id = ?', [taskId],
+      )) as unknown as [[{ analyses: number; input: number; output: number }]];
+      return { analyses: Number(row.analyses), input: Number(row.input), output: Number(row.output) };
+    };
+    const sum = (values: Array<number | null>) => values.reduce<number>((total, v) => total + (v ?? 0), 0);
+    const before = await statesOf(h.database.db, taskId);
+    const first = await activity();
+    expect(first).toEqual({ analyses: 2, input: sum(before.map((s) => s.inputTokens)), output: sum(before.map((s) => s.outputTokens)) });
+    const asked = h.llm.requests.length;
+
+    expect(await retry(taskId)).toMatchObject({ succeeded: 2 });
+
+    // The simulator counts a prompt's tokens as the length of its messages in JSON.
+    const retryInput = sum(h.llm.requests.slice(asked).map((r) => JSON.stringify(r.body.messages).length));
+    const after = await statesOf(h.database.db, taskId);
+    after.forEach((s, i) => {
+      expect(s.inputTokens!).toBeGreaterThan(before[i]!.inputTokens!);
+      expect(s.outputTokens!).toBeGreaterThan(before[i]!.outputTokens!);
+    });
+    expect(sum(after.map((s) => s.inputTokens)) - sum(before.map((s) => s.inputTokens))).toBe(retryInput);
+    expect(await activity()).toEqual({
+      analyses: 4,
+      input: sum(after.map((s) => s.inputTokens)),
+      output: sum(after.map((s) => s.outputTokens)),
+    });
+  });
+
   it('leaves a follow record or an interest a person changed exactly as it is, and does not offer it again', async () => {
     const { taskId, leadIds } = await givenFailedAnalyses(['interested', 'interested', 'interested']);
     const [edited, decided, untouched] = await leadsOf(h.database.db, taskId);

@@ -53,7 +53,7 @@ export const leadStates = mysqlTable(
     analysisStatus: varchar('analysis_status', { length: 16 }),
     analysisError: text('analysis_error'),
     analysedAt: datetime('analysed_at', { mode: 'date', fsp: 3 }),
-    /** The API's usage of the last analysis (prompt and completion tokens), for the cost per task and day. */
+    /** The API's usage (prompt and completion tokens) of every analysis of this lead, its re-runs added. */
     inputTokens: int('input_tokens', { unsigned: true }),
     outputTokens: int('output_tokens', { unsigned: true }),
     notInGroupSince: datetime('not_in_group_since', { mode: 'date', fsp: 3 }),
@@ -298,7 +298,8 @@ export const channelSends = mysqlTable(
 
 /**
  * Counts per task and hour (UTC) for the trend charts (issue 11): calls that reached a final status
- * and follow records written, added in the same transactions as those writes. The CRM's tables have
+ * and follow records written, and the LLM's analyses with their tokens (issue 12: the cost per task
+ * and day), added in the same transactions as those writes. The CRM's tables have
  * no time of a call's end, and counting them from the lead rows would scan every lead of a task.
  */
 export const taskActivity = mysqlTable(
@@ -308,6 +309,10 @@ export const taskActivity = mysqlTable(
     hour: datetime('hour', { mode: 'date' }).notNull(),
     callsFinished: int('calls_finished', { unsigned: true }).notNull().default(0),
     followsWritten: int('follows_written', { unsigned: true }).notNull().default(0),
+    /** LLM analyses answered this hour, first ones and re-runs (issue 12): what the LLM was paid for. */
+    analyses: int('analyses', { unsigned: true }).notNull().default(0),
+    inputTokens: bigint('input_tokens', { mode: 'number', unsigned: true }).notNull().default(0),
+    outputTokens: bigint('output_tokens', { mode: 'number', unsigned: true }).notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.taskId, t.hour] }), index('idx_af_task_activity_hour').on(t.hour, t.taskId)],
 );

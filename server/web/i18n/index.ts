@@ -9,6 +9,7 @@ import { overviewMessages } from './overview.ts';
 import { reasonMessages } from './reasons.ts';
 import { stuckMessages } from './stuck.ts';
 import { taskMessages } from './task.ts';
+import { usageMessages } from './usage.ts';
 
 export { DEFAULT_LANG, LANGS, parseLang, type Lang } from './langs.ts';
 export const LANG_COOKIE = 'af_lang';
@@ -19,7 +20,7 @@ export interface Catalogue {
   en: Messages;
 }
 
-export const CATALOGUES: Catalogue[] = [commonMessages, overviewMessages, taskMessages, stuckMessages, notifyMessages, launchMessages, reasonMessages, diagnoseReportMessages];
+export const CATALOGUES: Catalogue[] = [commonMessages, overviewMessages, taskMessages, stuckMessages, notifyMessages, launchMessages, reasonMessages, diagnoseReportMessages, usageMessages];
 
 const merged: Record<Lang, Messages> = {
   zh: Object.assign({}, ...CATALOGUES.map((c) => c.zh)),

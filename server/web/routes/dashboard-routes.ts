@@ -3,6 +3,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { DashboardOptions } from '../dashboard.ts';
 import { deliveryRoutes } from './deliveries.ts';
+import { llmUsageRoutes } from './llm-usage.ts';
 import { taskExportRoutes } from './task-export.ts';
 import { taskAndStuckRoutes } from './task-and-stuck.ts';
 import { operatorRoutes } from './operators.ts';
@@ -14,5 +15,6 @@ export const dashboardRoutes: FastifyPluginAsync<DashboardOptions> = async (_app
   await _app.register(operatorRoutes, _options);
   await _app.register(deliveryRoutes, _options);
   await _app.register(taskExportRoutes, _options);
+  await _app.register(llmUsageRoutes, _options);
   // overview, task page, stuck page, actions: registered here as they are built.
 };

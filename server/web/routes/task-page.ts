@@ -5,8 +5,10 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { readAudit, type AuditEntry } from '../../audit-log.ts';
 import { isLeadFilter, listLeads, type LeadFilterState } from '../../dashboard/lead-list.ts';
 import { readTaskRow, type TaskListRow } from '../../dashboard/task-list.ts';
+import { readTaskLlmUsage } from '../../dashboard/llm-usage.ts';
 import { readTaskTrends } from '../../dashboard/task-trends.ts';
 import { toCrmDateTime } from '../../crm-time.ts';
+import { pricesOf } from '../../metrics.ts';
 import { diagnoseTask } from '../../pipeline/diagnose.ts';
 import { loadTask } from '../../pipeline/find-pending-tasks.ts';
 import { lastRuns } from '../../pipeline/task-runs.ts';
@@ -14,6 +16,7 @@ import type { DashboardOptions } from '../dashboard.ts';
 import { isHtmx } from '../dashboard.ts';
 import { httpError, t, taskIdFrom } from '../http-errors.ts';
 import { loadLaunchForm, loadLaunches } from './launches.ts';
+import { usageView } from './llm-usage.ts';
 import { diagnosisView, leadView, runView, type DiagnosisView, type LeadView, type RunView } from './task-view.ts';
 
 export const LEADS_PAGE_SIZE = 50;
@@ -107,13 +110,14 @@ export const taskPageRoutes: FastifyPluginAsync<DashboardOptions> = async (app, 
       const [task, leads] = await Promise.all([readTaskRow(options.reads.db, taskId), loadLeads(options, taskId, query)]);
       return reply.view('partials/leads-table', { task: found(reply, taskId, task), leads });
     }
-    const [{ task, diagnosis }, leads, runs, audit, trends, launches] = await Promise.all([
+    const [{ task, diagnosis }, leads, runs, audit, trends, launches, usage] = await Promise.all([
       loadTaskAndDiagnosis(options, reply, taskId), loadLeads(options, taskId, query), loadRuns(options, taskId), loadAudit(options, taskId),
       readTaskTrends(options.reads.db, taskId, options.reads.clock.now(), options.config.timeZone), loadLaunches(options, taskId),
+      readTaskLlmUsage(options.reads.db, taskId, pricesOf(options.config)).then(usageView),
     ]);
     // Only a stage-1 task, for someone who may launch it, asks Outbound Bot for its scripts.
     const launchForm = await loadLaunchForm(options, task, reply.locals?.can?.('launch') === true);
-    return reply.view('pages/task', { task, diagnosis, leads, runs, audit, trends, launches, launchForm });
+    return reply.view('pages/task', { task, diagnosis, leads, runs, audit, trends, launches, launchForm, usage });
   });
 
   app.get<IdParams>('/tasks/:id/diagnosis', async (request, reply) => {
