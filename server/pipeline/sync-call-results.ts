@@ -38,6 +38,8 @@ interface LeadToFetch {
 
 export interface CallResultWrite {
   id: number;
+  /** The job the result was read from: written only while the lead is still on it. */
+  jobId: string;
   status: 'Succeeded' | 'Failed';
   conversation: string | null;
   callTaskId: string | null;
@@ -203,6 +205,7 @@ export function callResultOf(deps: Pick<PipelineDeps, 'config'>, leadRowId: numb
   const latest = job.tasks[job.tasks.length - 1];
   return {
     id: leadRowId,
+    jobId: job.jobId,
     status: job.status,
     conversation: latest && latest.conversation.length > 0 ? conversationText(latest.conversation) : null,
     callTaskId: latest?.taskId ?? null,
@@ -224,8 +227,8 @@ export async function writeCallResults(db: Db, deps: Pick<PipelineDeps, 'clock' 
       planedTime: column('planedTime'),
       updatedTime,
     })
-    // Re-checked in the WHERE: a lead another pass completed meanwhile is left alone.
-    .where(and(leadOfTask(taskId), inArray(lead.id, results.map((r) => r.id)), needsCallResult));
+    // Re-checked in the WHERE: a lead another pass completed, or moved to a newer job, meanwhile is left alone.
+    .where(and(leadOfTask(taskId), inArray(lead.id, results.map((r) => r.id)), needsCallResult, eq(lead.callJobId, column('jobId'))));
   return writeResult(result).affectedRows;
 }
 

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { jobGroupListings, supersededJobs, taskLeases } from '../../server/db/schema/app.ts';
 import { diagnoseTask } from '../../server/pipeline/diagnose.ts';
 import { processTask } from '../../server/pipeline/process-task.ts';
+import { writeCallResults } from '../../server/pipeline/sync-call-results.ts';
 import { diagnosisJson } from '../../server/web/i18n/render-reason.ts';
 import { followsOf, givenLeads, givenTask, leadsOf, phones, runsOf, stageOf, statesOf } from '../helpers/builders.ts';
 import { usePipelineHarness } from '../helpers/pipeline.ts';
@@ -137,6 +138,16 @@ describe('cancelled jobs (DESIGN §3.1, §3.7)', () => {
 });
 
 describe('re-issued jobs (DESIGN §3.6)', () => {
+  it('never writes a call result onto a lead that has left the job it was read from', async () => {
+    // A pass that read job-old's result while another (after a broken lease) moved the lead to job-new.
+    const taskId = await givenTask(h.database.db, { jobGroupId: 'jg-moved' });
+    const [id] = await givenLeads(h.database.db, taskId, [{ phone: phones(1, 91_000)[0]!, callJobId: 'job-new' }]);
+    const result = (jobId: string) => ({ id: id!, jobId, status: 'Failed' as const, conversation: null, callTaskId: null, callingNumber: null, planedTime: null });
+    expect(await writeCallResults(h.database.db, h.deps(), taskId, [result('job-old')])).toBe(0);
+    expect((await leadsOf(h.database.db, taskId))[0]!.callStatus).toBeNull();
+    expect(await writeCallResults(h.database.db, h.deps(), taskId, [result('job-new')])).toBe(1);
+  });
+
   it('moves a lead without a follow record to the newest job for its phone, keeping the old job id', async () => {
     const { group, taskId, jobIds, leadIds, numbers } = await givenCallingTask(3);
     h.sim.cancelJob(jobIds[0]!);
