@@ -5,12 +5,9 @@ import { and, count, desc, eq, like, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { callTasks as task } from '../db/schema/crm.ts';
 import { readTaskPauses } from '../pipeline/task-pauses.ts';
-import {
-  EMPTY_PROGRESS, readLatestRunsByTask, readLeasesByTask, readProgressByTask, type LeaseFacts, type RunFacts,
-  type TaskProgressCounts,
-} from './task-batches.ts';
-
-export type { TaskProgressCounts } from './task-batches.ts';
+import { readLeasesByTask, type LeaseView } from '../pipeline/leases.ts';
+import { readLatestRunsByTask, type RunFacts } from '../pipeline/task-runs.ts';
+import { EMPTY_PROGRESS, readProgressByTask, type TaskProgress } from '../read-model/task-progress.ts';
 
 export const STAGES = [1, 2, 3, 4] as const;
 export type Stage = (typeof STAGES)[number];
@@ -31,8 +28,8 @@ export interface TaskListRow {
   jobGroupId: string | null;
   /** CRM zone, as the CRM stores it */
   createdTime: string | null;
-  progress: TaskProgressCounts;
-  lease: LeaseFacts | null;
+  progress: TaskProgress;
+  lease: LeaseView | null;
   lastRun: RunFacts | null;
   paused: { pausedAt: Date; pausedBy: string } | null;
 }

@@ -63,10 +63,10 @@ describe('GET / (the overview page)', () => {
     expect(row).toContain(`href="/tasks/${taskId}"`);
     expect(row).toContain('四月新车外呼');
     expect(row).toContain('2 · 外呼开始');
-    // progress: synced 3 of 4, final 2, followed 1, interested 1 (widths as classes, CSP forbids inline styles)
-    expect(row).toMatch(/data-bar="synced">3\/4</);
-    expect(row).toMatch(/data-bar="final">2\/4</);
-    expect(row).toMatch(/data-bar="followed">1\/4</);
+    // progress: called 3 of 4, withStatus 2, withFollow 1, interested 1 (widths as classes, CSP forbids inline styles)
+    expect(row).toMatch(/data-bar="called">3\/4</);
+    expect(row).toMatch(/data-bar="withStatus">2\/4</);
+    expect(row).toMatch(/data-bar="withFollow">1\/4</);
     expect(row).toMatch(/data-bar="interested">1\/4</);
     expect(row).toContain('class="w75"');
     expect(row).not.toContain('style=');

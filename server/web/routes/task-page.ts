@@ -74,7 +74,7 @@ function found<T>(reply: FastifyReply, taskId: number, value: T | null): T {
  */
 async function loadTaskAndDiagnosis(options: DashboardOptions, reply: FastifyReply, taskId: number): Promise<{ task: TaskListRow; diagnosis: DiagnosisView }> {
   const [task, diagnosis] = await Promise.all([readTaskRow(options.reads.db, taskId), diagnoseTask(options.reads, taskId)]);
-  return { task: found(reply, taskId, task), diagnosis: diagnosisView(found(reply, taskId, diagnosis), found(reply, taskId, task)) };
+  return { task: found(reply, taskId, task), diagnosis: diagnosisView(found(reply, taskId, diagnosis)) };
 }
 
 async function loadRuns(options: DashboardOptions, taskId: number): Promise<RunView[]> {

@@ -108,12 +108,12 @@ export interface DiagnosisView {
   stuckWaiting: number;
 }
 
-/** diagnoseTask's output for people: the funnel total -> called -> final -> conversation -> followed -> interested. */
-export function diagnosisView(diagnosis: Diagnosis, task: TaskListRow): DiagnosisView {
+/** diagnoseTask's output for people: the funnel total -> called -> final -> conversation -> followed -> interested, from one read. */
+export function diagnosisView(diagnosis: Diagnosis): DiagnosisView {
   const s = diagnosis.stats;
   const steps: Array<[string, number]> = [
-    ['total', s.total], ['called', s.called], ['final', s.withStatus], ['conversation', s.withConversation],
-    ['followed', s.withFollow], ['interested', task.progress.interested],
+    ['total', s.total], ['called', s.called], ['withStatus', s.withStatus], ['withConversation', s.withConversation],
+    ['withFollow', s.withFollow], ['interested', diagnosis.progress.interested],
   ];
   return {
     eligible: diagnosis.eligible,
