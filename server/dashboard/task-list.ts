@@ -56,10 +56,13 @@ export async function countTasksByStage(db: Db): Promise<Record<Stage, number>> 
   return counts;
 }
 
-/** One task in the list's shape (task page header, fragment refresh); null when it does not exist. */
-export async function readTaskRow(db: Db, taskId: number): Promise<TaskListRow | null> {
+/**
+ * One task in the list's shape (task page header, fragment refresh); null when it does not exist.
+ * `progress`: the task's progress already read (the task page's diagnosis), not read again.
+ */
+export async function readTaskRow(db: Db, taskId: number, known: { progress?: TaskProgress } = {}): Promise<TaskListRow | null> {
   const found = await db.select(taskColumns).from(task).where(eq(task.id, taskId));
-  const [row] = await withTaskFacts(db, found);
+  const [row] = await withTaskFacts(db, found, known.progress ? new Map([[taskId, known.progress]]) : undefined);
   return row ?? null;
 }
 
@@ -83,10 +86,10 @@ function taskFilter(filter: TaskListFilter): SQL | undefined {
   );
 }
 
-async function withTaskFacts(db: Db, tasks: TaskBase[]): Promise<TaskListRow[]> {
+async function withTaskFacts(db: Db, tasks: TaskBase[], knownProgress?: Map<number, TaskProgress>): Promise<TaskListRow[]> {
   const ids = tasks.map((t) => t.id);
   const [progress, leases, runs, pauses] = await Promise.all([
-    readProgressByTask(db, ids),
+    knownProgress ?? readProgressByTask(db, ids),
     readLeasesByTask(db, ids),
     readLatestRunsByTask(db, ids, 1),
     readTaskPauses(db, ids),

@@ -7,7 +7,7 @@ import type { Db } from '../db/client.ts';
 import { leadStates } from '../db/schema/app.ts';
 import { leadsTaskList as lead } from '../db/schema/crm.ts';
 import {
-  countIf, hasFinalStatus, isHandledOutside, isJobCancelled, isNotInJobGroup, isOpen, isUnfollowed, lacksJobId, leadOfTask,
+  hasFinalStatus, isHandledOutside, isJobCancelled, isNotInJobGroup, isOpen, isUnfollowed, lacksJobId, leadOfTask,
   waitsForConversation,
 } from '../pipeline/lead-conditions.ts';
 import { leadStatesJoin } from './lead-states.ts';
@@ -59,34 +59,31 @@ export type LeadReasonCounts = Record<LeadReason, number> & {
 
 /** Exact counts per reason (every lead under at most one), and how many waited too long for a conversation. */
 export async function countLeadReasons(db: Db, taskId: number, stuckBefore: string): Promise<LeadReasonCounts> {
-  const [inFlight, [settled], [analysis], [stuck]] = await Promise.all([
+  const count = sql<number>`CAST(COUNT(*) AS SIGNED)`;
+  const [inFlight, [handled], [failedUnfollowed], [analysis], [stuck]] = await Promise.all([
     db
-      .select({ reason: leadReasonColumn, count: sql<number>`CAST(COUNT(*) AS SIGNED)` })
+      .select({ reason: leadReasonColumn, count })
       .from(lead)
       .leftJoin(leadStates, leadStatesJoin)
       .where(and(leadOfTask(taskId), readRowByRow))
       .groupBy(leadReasonColumn),
+    // Two narrow ranges of af_idx_task_progress (task, status, follow, interest), not a pass over every lead.
+    db.select({ n: count }).from(lead).where(and(leadOfTask(taskId), hasFinalStatus, isHandledOutside)),
+    db.select({ n: count }).from(lead).where(and(leadOfTask(taskId), eq(lead.callStatus, 'Failed'), isUnfollowed)),
     db
-      .select({
-        handledOutside: countIf(and(hasFinalStatus, isHandledOutside)),
-        followPending: countIf(and(eq(lead.callStatus, 'Failed'), isUnfollowed)),
-      })
-      .from(lead)
-      .where(leadOfTask(taskId)),
-    db
-      .select({ n: sql<number>`CAST(COUNT(*) AS SIGNED)` })
+      .select({ n: count })
       .from(leadStates)
       .innerJoin(lead, leadStatesJoin)
       .where(and(eq(leadStates.taskId, taskId), eq(leadStates.analysisStatus, 'failed'), isNotNull(lead.leadsFollowId))),
     db
-      .select({ n: sql<number>`CAST(COUNT(*) AS SIGNED)` })
+      .select({ n: count })
       .from(lead)
       .where(and(leadOfTask(taskId), waiting, sql`${lead.updatedTime} < ${stuckBefore}`)),
   ]);
   const counts = Object.fromEntries(LEAD_REASONS.map((r) => [r, 0])) as LeadReasonCounts;
   for (const row of inFlight) if (row.reason) counts[row.reason] += Number(row.count);
-  counts['handled-outside'] += Number(settled?.handledOutside ?? 0);
-  counts['follow-pending'] += Number(settled?.followPending ?? 0);
+  counts['handled-outside'] += Number(handled?.n ?? 0);
+  counts['follow-pending'] += Number(failedUnfollowed?.n ?? 0);
   counts['analysis-failed'] += Number(analysis?.n ?? 0);
   counts.stuck = Number(stuck?.n ?? 0);
   return counts;
