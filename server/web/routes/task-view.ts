@@ -2,7 +2,6 @@
 // polled fragment (diagnosis, leads, runs) render the same thing (STYLE §4). Phones leave this module
 // masked; only an explicit reveal (lead-actions.ts) passes one number through in full.
 import type { LeadFilterState, LeadListRow, LeadState } from '../../dashboard/lead-list.ts';
-import type { TaskListRow } from '../../dashboard/task-list.ts';
 import { maskPhone } from '../../phone.ts';
 import type { Diagnosis, LeadReason } from '../../pipeline/diagnose.ts';
 import type { CloseCause, RecallCause } from '../../pipeline/lead-causes.ts';
