@@ -4,6 +4,7 @@
 import { ConfigError, loadConfig, loadDotEnv, type Config } from './config.ts';
 import { createLogger } from './log.ts';
 import { parseTaskId } from './task-id.ts';
+import { LANGS, parseLang, type Lang } from './web/i18n/langs.ts';
 
 const USAGE = `Usage: npx autofollow <command>
 
@@ -11,7 +12,9 @@ Commands:
   serve                      dashboard, API and the monitor schedule (HOST, PORT, MONITOR_CRON)
   run-once [--force]         one monitor pass over every pending task, then exit; a paused
                              scheduler (dashboard) is honoured unless --force
-  diagnose <taskId> [--json] why a task is or is not moving; --json prints only JSON on stdout
+  diagnose <taskId> [--json] [--lang en|zh]
+                             why a task is or is not moving, its reasons in English or Chinese;
+                             --json prints only JSON on stdout (reasons in English, and as codes)
   migrate                    create the database, tables and indexes that are missing
   close-leads <taskId> --cause cancelled|not-in-group|no-conversation --remark TEXT --interest 0|1|2
               [--next-follow-time "YYYY-MM-DD HH:mm:ss"] [--lead ROW_ID …] [--by NAME]
@@ -46,7 +49,7 @@ type Command =
   | { name: 'close-leads'; argv: string[] }
   | { name: 'export'; argv: string[] }
   | { name: 'launch' | 'recall'; argv: string[] }
-  | { name: 'diagnose'; taskId: number; json: boolean }
+  | { name: 'diagnose'; taskId: number; json: boolean; lang: Lang }
   | { name: 'demo'; argv: string[] }
   | { name: 'accounts'; kind: 'operator' | 'token'; verb: string; accountName: string | undefined; role: string | undefined };
 
@@ -81,15 +84,26 @@ function parseCommand(argv: string[]): Command {
 }
 
 function parseDiagnose(args: string[]): Command {
-  const flags = args.filter((arg) => arg.startsWith('--'));
+  const flags: string[] = [];
+  const positional: string[] = [];
+  let lang: Lang = 'en';
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--lang' || arg.startsWith('--lang=')) {
+      const value = arg === '--lang' ? args[++i] : arg.slice('--lang='.length);
+      const parsed = parseLang(value);
+      if (!parsed) throw new UsageError(`diagnose: --lang must be ${LANGS.join(' or ')}, got ${value === undefined ? 'nothing' : `"${value}"`}`);
+      lang = parsed;
+    } else if (arg.startsWith('--')) flags.push(arg);
+    else positional.push(arg);
+  }
   const unknown = flags.find((flag) => flag !== '--json');
-  if (unknown) throw new UsageError(`diagnose: unknown option "${unknown}" (only --json)`);
-  const positional = args.filter((arg) => !arg.startsWith('--'));
+  if (unknown) throw new UsageError(`diagnose: unknown option "${unknown}" (only --json and --lang)`);
   if (positional.length === 0) throw new UsageError('diagnose needs a task id, e.g. `npx autofollow diagnose 12`');
   if (positional.length > 1) throw new UsageError(`diagnose takes one task id, got ${positional.length}`);
   const taskId = parseTaskId(positional[0]);
   if (taskId === null) throw new UsageError(`diagnose: task id must be a positive whole number, got "${positional[0]}"`);
-  return { name: 'diagnose', taskId, json: flags.includes('--json') };
+  return { name: 'diagnose', taskId, json: flags.includes('--json'), lang };
 }
 
 function parseAccounts(kind: 'operator' | 'token', args: string[]): Command {

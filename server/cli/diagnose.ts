@@ -1,17 +1,22 @@
-// `autofollow diagnose <taskId> [--json]`: why a task is or is not moving (DESIGN §4). Read-only.
-// With --json stdout carries only the JSON (logs go to stderr); otherwise a report for a terminal.
+// `autofollow diagnose <taskId> [--json] [--lang en|zh]`: why a task is or is not moving (DESIGN §4).
+// Read-only. With --json stdout carries only the JSON (logs go to stderr; its `reasons` stay English
+// for scripts); otherwise a report for a terminal, its reasons in --lang (English by default).
 // A task that is not eligible is a normal answer (exit 0); an unknown id is an error.
 import type { Config } from '../config.ts';
 import { openDatabase } from '../db/client.ts';
 import type { Logger } from '../log.ts';
 import { toCrmDateTime } from '../pipeline/crm-time.ts';
 import { systemClock } from '../pipeline/deps.ts';
-import { diagnoseTask, LEAD_REASON_TEXT, type Diagnosis, type LeadReason } from '../pipeline/diagnose.ts';
+import { diagnoseTask, type Diagnosis } from '../pipeline/diagnose.ts';
+import { translator, type Lang } from '../web/i18n/index.ts';
+import { diagnosisJson, reasonTexts } from '../web/i18n/render-reason.ts';
 import { checkDatabase } from './check-database.ts';
 
 export interface DiagnoseOptions {
   taskId: number;
   json: boolean;
+  /** The language of the report's reasons; --json's `reasons` are English whatever it says. */
+  lang: Lang;
 }
 
 export async function runDiagnose(
@@ -25,7 +30,7 @@ export async function runDiagnose(
     await checkDatabase(database.pool, config.databaseUrl);
     const diagnosis = await diagnoseTask({ db: database.db, config, clock: systemClock }, options.taskId);
     if (!diagnosis) throw new Error(`task ${options.taskId} does not exist`);
-    out.write(options.json ? `${JSON.stringify(diagnosis)}\n` : formatDiagnosis(diagnosis, config.timeZone));
+    out.write(options.json ? `${JSON.stringify(diagnosisJson(diagnosis))}\n` : formatDiagnosis(diagnosis, config.timeZone, options.lang));
     return 0;
   } finally {
     await database.close();
@@ -34,79 +39,72 @@ export async function runDiagnose(
 
 export const MAX_BLOCKED_LEADS_SHOWN = 20;
 
-export function formatDiagnosis(d: Diagnosis, timeZone: string): string {
+export function formatDiagnosis(d: Diagnosis, timeZone: string, lang: Lang = 'en'): string {
   const time = (value: string | null) => crmTime(value, timeZone);
+  const t = translator(lang);
+  const cols = (...names: string[]) => names.map((name) => t(`report.col.${name}`));
   const lines: string[] = [];
-  const group = d.task.jobGroupId ? `job group ${d.task.jobGroupId}` : 'no job group';
-  lines.push(`Task ${d.task.id} "${d.task.name}" · stage ${d.task.taskType} ${d.task.stageName} · ${group}`);
-  lines.push(`Eligible for processing: ${d.eligible ? 'yes' : 'no'}`);
-  for (const reason of d.reasons) lines.push(`  - ${reason}`);
+  const group = d.task.jobGroupId ? t('report.group', { id: d.task.jobGroupId }) : t('report.noGroup');
+  lines.push(t('report.task', { id: d.task.id, name: d.task.name, stage: d.task.taskType, stageName: d.task.stageName, group }));
+  lines.push(t('report.eligible', { answer: t(d.eligible ? 'report.yes' : 'report.no') }));
+  for (const reason of reasonTexts(d.reasonCodes, lang, time)) lines.push(`  - ${reason}`);
 
-  lines.push('', 'Leads');
+  lines.push('', t('report.leads'));
   const s = d.stats;
   lines.push(
     ...table(
-      ['total', 'called', 'with status', 'succeeded', 'failed', 'with conversation', 'with follow-up', 'with interest'],
+      cols('total', 'called', 'withStatus', 'succeeded', 'failed', 'withConversation', 'withFollow', 'withInterest'),
       [[s.total, s.called, s.withStatus, s.succeeded, s.failed, s.withConversation, s.withFollow, s.withInterest].map(String)],
       'right',
     ),
   );
 
   const counted = Object.entries(d.leadReasons).filter(([, count]) => count > 0);
-  lines.push('', counted.length > 0 ? 'Leads not finished, by reason' : 'Leads not finished: none');
-  if (counted.length > 0) lines.push(...table(['reason', 'leads'], counted.map(([reason, count]) => [explain(reason), String(count)])));
+  lines.push('', t(counted.length > 0 ? 'report.byReason' : 'report.byReasonNone'));
+  if (counted.length > 0) lines.push(...table(cols('reason', 'leads'), counted.map(([reason, count]) => [t(`leadReason.${reason}`), String(count)])));
 
   if (d.blockedLeads.length > 0) {
     const shown = d.blockedLeads.slice(0, MAX_BLOCKED_LEADS_SHOWN);
-    lines.push('', `Blocked leads${d.blockedLeads.length > shown.length ? ` (first ${shown.length} of ${d.blockedLeads.length})` : ''}`);
+    lines.push('', d.blockedLeads.length > shown.length ? t('report.blockedFirst', { shown: shown.length, total: d.blockedLeads.length }) : t('report.blocked'));
     lines.push(
       ...table(
-        ['row', 'leads id', 'name', 'phone', 'job', 'reason', 'detail'],
-        shown.map((lead) => [String(lead.leadRowId), String(lead.leadsId), lead.name ?? '', lead.phone, lead.jobId ?? '', shortLabel(lead.reason), oneLine(lead.detail ?? '')]),
+        cols('row', 'leadsId', 'name', 'phone', 'job', 'reason', 'detail'),
+        shown.map((lead) => [String(lead.leadRowId), String(lead.leadsId), lead.name ?? '', lead.phone, lead.jobId ?? '', t(`leadReason.${lead.reason}`), oneLine(lead.detail ?? '')]),
       ),
     );
   }
 
   if (d.supersededJobs.length > 0) {
-    lines.push('', 'Jobs leads left for a newer job for their phone (re-issued in Outbound Bot)');
-    lines.push(...table(['row', 'old job', 'its last status', 'now follows', 'since'], d.supersededJobs.map((j) => [String(j.leadRowId), j.jobId, j.lastJobStatus ?? '', j.supersededBy, j.at])));
+    lines.push('', t('report.superseded'));
+    lines.push(...table(cols('row', 'oldJob', 'lastStatus', 'nowFollows', 'since'), d.supersededJobs.map((j) => [String(j.leadRowId), j.jobId, j.lastJobStatus ?? '', j.supersededBy, j.at])));
   }
 
   lines.push('');
-  if (!d.lease) lines.push('Lease: free');
+  if (!d.lease) lines.push(t('report.leaseFree'));
   else {
-    const state = d.lease.expired ? 'EXPIRED (the next pass takes it over)' : `until ${time(d.lease.expiresAt)}`;
-    lines.push(`Lease: held by ${d.lease.owner} since ${time(d.lease.acquiredAt)}, ${state}`);
+    const lease = { owner: d.lease.owner, since: time(d.lease.acquiredAt), until: time(d.lease.expiresAt) };
+    lines.push(d.lease.expired ? t('report.leaseExpired', lease) : t('report.leaseHeld', lease));
   }
 
-  lines.push('', d.lastRuns.length > 0 ? 'Last runs' : 'Last runs: none yet');
+  lines.push('', t(d.lastRuns.length > 0 ? 'report.runs' : 'report.runsNone'));
   if (d.lastRuns.length > 0) {
     lines.push(
       ...table(
-        ['run', 'trigger', 'started', 'outcome', 'stage', 'took', 'error'],
+        cols('run', 'trigger', 'started', 'outcome', 'stage', 'took', 'error'),
         d.lastRuns.map((run) => [
           String(run.id),
           run.trigger,
           time(run.startedAt),
           run.outcome,
           run.stageAfter === null || run.stageAfter === run.stageBefore ? String(run.stageBefore) : `${run.stageBefore} -> ${run.stageAfter}`,
-          run.durationMs === null ? (run.finishedAt ? '' : 'running') : `${(run.durationMs / 1000).toFixed(1)} s`,
+          run.durationMs === null ? (run.finishedAt ? '' : t('report.running')) : `${(run.durationMs / 1000).toFixed(1)} s`,
           oneLine([run.errorCode, run.errorMessage].filter(Boolean).join(': ')).slice(0, 120),
         ]),
       ),
     );
   }
-  lines.push(`(times in ${timeZone})`);
+  lines.push(t('report.timeZone', { zone: timeZone }));
   return `${lines.join('\n')}\n`;
-}
-
-function explain(reason: string): string {
-  return LEAD_REASON_TEXT[reason as LeadReason] ?? reason;
-}
-
-/** "not synced: no call_job_id yet" -> "not synced", for the per-lead table. */
-function shortLabel(reason: string): string {
-  return explain(reason).split(':')[0]!;
 }
 
 /** Run and lease times are UTC instants; operators read them in the CRM's zone. */

@@ -12,24 +12,37 @@ import { isPending, loadTask } from './find-pending-tasks.ts';
 import { leadOfTask } from './lead-conditions.ts';
 import { readLease } from './leases.ts';
 import type { StepReport } from './step-report.ts';
-import { describePause, readTaskPause } from './task-pauses.ts';
+import { readTaskPause } from './task-pauses.ts';
 import { lastRuns } from './task-runs.ts';
 import { STAGE, stageName } from './task-stages.ts';
 
 export { LEAD_REASONS, type LeadReason } from '../read-model/lead-reasons.ts';
 
-export const LEAD_REASON_TEXT: Record<LeadReason, string> = {
-  'not-synced': 'not synced: no call_job_id yet',
-  'not-in-job-group': 'not in job group: a complete listing of the job group does not contain this phone; needs a person: assign it in Outbound Bot and re-sync, or close it (autofollow close-leads --cause not-in-group)',
-  'still-calling': 'still calling: the job has no final status yet',
-  'job-cancelled': 'job cancelled in Outbound Bot: it will never be called; needs a person: re-call it in Outbound Bot (the lead follows the new job), or close it (autofollow close-leads --cause cancelled)',
-  'api-error': 'API error while reading its job',
-  'waiting-for-conversation': 'waiting for conversation: call Succeeded, conversation not available yet',
-  'no-conversation': 'conversation never arrived: call Succeeded, but neither ListJobs nor DescribeJob after STUCK_AFTER has one; needs a person (autofollow close-leads --cause no-conversation)',
-  'follow-pending': 'follow record due: will be written in the next pass',
-  'analysis-failed': 'analysis failed: a basic follow record was written; re-run the analysis',
-  'handled-outside': 'handled outside autofollow: is_interested was set by a person; no follow record',
-};
+/**
+ * Why a task is or is not moving, as a code with the facts its sentence needs (DESIGN §4 reasonCodes).
+ * The sentences, in the reader's language, come from the catalogue in web/i18n/reasons.ts, not from
+ * here (a blocked lead's `detail` is still an English note). Times are ISO instants.
+ */
+export type DiagnosisReason =
+  | { code: 'paused'; by: string; since: string }
+  | { code: 'stage-not-started' }
+  | { code: 'stage-done' }
+  | { code: 'stage-unknown'; taskType: number }
+  | { code: 'no-job-group' }
+  | { code: 'nothing-left' }
+  | { code: 'lease-held'; owner: string; until: string }
+  | { code: 'lease-expired'; owner: string; expiredAt: string }
+  | { code: LeadReason; count: number; leadIds: number[] }
+  | { code: 'no-leads' }
+  | { code: 'stuck-waiting'; count: number; stuckAfterSeconds: number }
+  | { code: 'last-run'; outcome: string; errorCode: string | null; errorMessage: string | null };
+
+export type ReasonCode = DiagnosisReason['code'];
+
+export const REASON_CODES: readonly ReasonCode[] = [
+  'paused', 'stage-not-started', 'stage-done', 'stage-unknown', 'no-job-group', 'nothing-left', 'lease-held', 'lease-expired',
+  ...LEAD_REASONS, 'no-leads', 'stuck-waiting', 'last-run',
+];
 
 export interface BlockedLead {
   leadRowId: number;
@@ -54,15 +67,14 @@ export interface SupersededJob {
 export interface Diagnosis {
   task: { id: number; name: string; taskType: number; stageName: string; jobGroupId: string | null };
   eligible: boolean;
-  reasons: string[];
+  /** Every reason, in the order diagnose prints them; `reasons` in the JSON are their English sentences. */
+  reasonCodes: DiagnosisReason[];
   stats: Pick<TaskProgress, 'total' | 'called' | 'withStatus' | 'succeeded' | 'failed' | 'withFollow' | 'withInterest'> & { withConversation: number };
   progress: TaskProgress;
   leadReasons: Record<LeadReason, number>;
   /** Leads waiting for their conversation for longer than STUCK_AFTER (DESIGN §3.4). */
   stuckWaitingForConversation: number;
   blockedLeads: BlockedLead[];
-  /** Each lead reason with a count, as a code with its facts (the first BLOCKED_LEADS_LISTED lead row ids). */
-  reasonCodes: Array<{ code: LeadReason; count: number; leadIds: number[] }>;
   supersededJobs: SupersededJob[];
   lease: { owner: string; acquiredAt: string; expiresAt: string; expired: boolean } | null;
   lastRuns: Array<{
@@ -91,18 +103,18 @@ export async function diagnoseTask(deps: DiagnoseDeps, taskId: number): Promise<
     readTaskPause(deps.db, taskId),
   ]);
   const reasons = eligibilityReasons(task, pending, lease);
-  if (pause) reasons.unshift(`${describePause(pause)}: passes and "process now" leave it alone until it is resumed`);
+  if (pause) reasons.unshift({ code: 'paused', by: pause.pausedBy, since: pause.pausedAt.toISOString() });
   const liveLease = lease && !lease.expired;
-  reasons.push(...progressReasons(progress, leadReasons));
-  if (stuck > 0) reasons.push(`${stuck} of them waiting for the conversation for longer than STUCK_AFTER (${deps.config.stuckAfterSeconds} s): stuck`);
+  reasons.push(...progressReasons(progress, leadReasons, blockedLeads));
+  if (stuck > 0) reasons.push({ code: 'stuck-waiting', count: stuck, stuckAfterSeconds: deps.config.stuckAfterSeconds });
   const lastRun = runs[0];
   if (lastRun && lastRun.outcome !== 'ok' && lastRun.outcome !== 'running') {
-    reasons.push(`last run ${lastRun.outcome}${lastRun.errorCode ? ` (${lastRun.errorCode}${lastRun.errorMessage ? `: ${lastRun.errorMessage}` : ''})` : ''}`);
+    reasons.push({ code: 'last-run', outcome: lastRun.outcome, errorCode: lastRun.errorCode, errorMessage: lastRun.errorMessage });
   }
   return {
     task: { id: task.id, name: task.name, taskType: task.taskType, stageName: stageName(task.taskType), jobGroupId: task.jobGroupId },
     eligible: pending && !liveLease && !pause,
-    reasons,
+    reasonCodes: reasons,
     stats: {
       total: progress.total, called: progress.called, withStatus: progress.withStatus, succeeded: progress.succeeded,
       failed: progress.failed, withConversation: progress.withConversation ?? 0, withFollow: progress.withFollow, withInterest: progress.withInterest,
@@ -111,9 +123,6 @@ export async function diagnoseTask(deps: DiagnoseDeps, taskId: number): Promise<
     leadReasons,
     stuckWaitingForConversation: stuck,
     blockedLeads,
-    reasonCodes: LEAD_REASONS.filter((code) => leadReasons[code] > 0).map((code) => ({
-      code, count: leadReasons[code], leadIds: blockedLeads.filter((b) => b.reason === code).map((b) => b.leadRowId),
-    })),
     supersededJobs: superseded,
     lease: lease ? { owner: lease.owner, acquiredAt: lease.acquiredAt.toISOString(), expiresAt: lease.expiresAt.toISOString(), expired: lease.expired } : null,
     lastRuns: runs.map((run) => ({
@@ -132,24 +141,24 @@ export async function diagnoseTask(deps: DiagnoseDeps, taskId: number): Promise<
   };
 }
 
-function eligibilityReasons(task: { taskType: number; jobGroupId: string | null }, pending: boolean, lease: Awaited<ReturnType<typeof readLease>>): string[] {
-  const reasons: string[] = [];
-  if (task.taskType === STAGE.notStarted) reasons.push('stage 1 (待开始): calls have not been assigned to Outbound Bot yet');
-  else if (task.taskType === STAGE.followedUp) reasons.push('stage 4 (跟进完成): the task is done');
-  else if (task.taskType !== STAGE.calling && task.taskType !== STAGE.callsDone) reasons.push(`task_type ${task.taskType} is not a stage autofollow knows (1-4)`);
-  if (!task.jobGroupId?.trim()) reasons.push('job_group_id is empty: nothing to read from Outbound Bot');
-  if (task.taskType === STAGE.callsDone && task.jobGroupId && !pending) reasons.push('stage 3 with no unfinished lead: nothing left to do');
-  if (lease && !lease.expired) reasons.push(`being processed by ${lease.owner} (lease until ${lease.expiresAt.toISOString()})`);
-  if (lease?.expired) reasons.push(`lease of ${lease.owner} expired at ${lease.expiresAt.toISOString()}: the next pass takes it over`);
+function eligibilityReasons(task: { taskType: number; jobGroupId: string | null }, pending: boolean, lease: Awaited<ReturnType<typeof readLease>>): DiagnosisReason[] {
+  const reasons: DiagnosisReason[] = [];
+  if (task.taskType === STAGE.notStarted) reasons.push({ code: 'stage-not-started' });
+  else if (task.taskType === STAGE.followedUp) reasons.push({ code: 'stage-done' });
+  else if (task.taskType !== STAGE.calling && task.taskType !== STAGE.callsDone) reasons.push({ code: 'stage-unknown', taskType: task.taskType });
+  if (!task.jobGroupId?.trim()) reasons.push({ code: 'no-job-group' });
+  if (task.taskType === STAGE.callsDone && task.jobGroupId && !pending) reasons.push({ code: 'nothing-left' });
+  if (lease && !lease.expired) reasons.push({ code: 'lease-held', owner: lease.owner, until: lease.expiresAt.toISOString() });
+  if (lease?.expired) reasons.push({ code: 'lease-expired', owner: lease.owner, expiredAt: lease.expiresAt.toISOString() });
   return reasons;
 }
 
-function progressReasons(p: TaskProgress, counts: Record<LeadReason, number>): string[] {
-  const reasons: string[] = [];
-  for (const [reason, n] of Object.entries(counts) as Array<[LeadReason, number]>) {
-    if (n > 0) reasons.push(`${n} lead${n === 1 ? '' : 's'} ${LEAD_REASON_TEXT[reason]}`);
-  }
-  if (p.total === 0) reasons.push('the task has no leads in leads_task_list');
+/** Each lead reason with a count, with the first BLOCKED_LEADS_LISTED lead row ids under it. */
+function progressReasons(p: TaskProgress, counts: Record<LeadReason, number>, blockedLeads: BlockedLead[]): DiagnosisReason[] {
+  const reasons: DiagnosisReason[] = LEAD_REASONS.filter((code) => counts[code] > 0).map((code) => ({
+    code, count: counts[code], leadIds: blockedLeads.filter((b) => b.reason === code).map((b) => b.leadRowId),
+  }));
+  if (p.total === 0) reasons.push({ code: 'no-leads' });
   return reasons;
 }
 

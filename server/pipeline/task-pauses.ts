@@ -49,8 +49,3 @@ export async function readTaskPause(db: Db, taskId: number): Promise<TaskPause |
 export function isTaskPaused(db: Db) {
   return exists(db.select({ one: sql`1` }).from(taskPauses).where(eq(taskPauses.taskId, callTasks.id)));
 }
-
-/** The operator-facing sentence, shared by the runs that refuse and by diagnose. */
-export function describePause(pause: TaskPause): string {
-  return `paused by ${pause.pausedBy} since ${pause.pausedAt.toISOString()}`;
-}

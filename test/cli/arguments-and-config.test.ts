@@ -37,6 +37,17 @@ describe.concurrent('autofollow command line', () => {
     expect(result.errorLines).toEqual([expect.stringMatching(/^autofollow: diagnose needs a task id/)]);
   });
 
+  it.each([
+    [['--lang', 'fr'], '"fr"'],
+    [['--lang=EN'], '"EN"'],
+    [['--lang'], 'nothing'],
+  ])('exits 2 for diagnose %j, naming the languages it knows', async (args, got) => {
+    const result = await runCli(['diagnose', '12', ...args]);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.errorLines).toEqual([`autofollow: diagnose: --lang must be zh or en, got ${got}. Run \`npx autofollow --help\` for usage.`]);
+  });
+
   it('exits 2 for an unknown flag', async () => {
     const result = await runCli(['diagnose', '12', '--verbose']);
     expect(result.code).toBe(2);

@@ -51,6 +51,37 @@ describe('diagnose', () => {
     expect(result.stdout).not.toContain('13800130000');
   });
 
+  it('keeps the JSON reasons English for scripts, whatever --lang says, beside the codes and their facts', async () => {
+    const taskId = await givenTask(2, 3);
+    const leadIds = (await db.db.select({ id: leadsTaskList.id }).from(leadsTaskList)).map((row) => row.id).sort((a, b) => a - b);
+    const result = await runCli(['diagnose', String(taskId), '--json', '--lang', 'zh'], { DATABASE_URL: db.url });
+    expect(result.code).toBe(0);
+    const diagnosis = JSON.parse(result.stdout);
+    expect(diagnosis.reasons).toEqual(['3 leads not synced: no call_job_id yet']);
+    expect(diagnosis.reasonCodes).toEqual([{ code: 'not-synced', count: 3, leadIds }]);
+  });
+
+  it('prints the reasons in English by default and in Chinese with --lang zh', async () => {
+    const taskId = await givenTask(2, 3);
+    const english = await runCli(['diagnose', String(taskId)], { DATABASE_URL: db.url });
+    expect(english.code).toBe(0);
+    expect(english.stdout).toContain('  - 3 leads not synced: no call_job_id yet\n');
+    expect(english.stdout).toMatch(/not synced \(no call_job_id\)\s+3/);
+    expect(english.stdout).not.toContain('条线索');
+
+    const chinese = await runCli(['diagnose', String(taskId), '--lang', 'zh'], { DATABASE_URL: db.url });
+    expect(chinese.code).toBe(0);
+    expect(chinese.stdout).toContain('  - 3 条线索尚未同步：还没有 call_job_id\n');
+    expect(chinese.stdout).toMatch(/尚未同步（没有 call_job_id）\s+3/);
+    expect(chinese.stdout).not.toContain('not synced');
+    // The whole report, headings and columns too
+    expect(chinese.stdout).toContain(`任务 ${taskId}“春季试驾邀约”`);
+    expect(chinese.stdout).toContain('可以处理：是');
+    expect(chinese.stdout).toMatch(/总数\s+已分配外呼\s+有最终状态/);
+    expect(chinese.stdout).toContain('租约：空闲');
+    expect(chinese.stdout).not.toMatch(/Eligible|Leads|Lease|Last runs|times in/);
+  });
+
   it('exits 0 and says "no" for a task that is not eligible', async () => {
     const taskId = await givenTask(4, 1);
     const result = await runCli(['diagnose', String(taskId)], { DATABASE_URL: db.url });

@@ -134,7 +134,7 @@ describe('DESIGN §3.4 Succeeded without conversation; Failed not fetched again'
     diagnosis = await diagnoseTask(h.deps(), taskId);
     expect(diagnosis!.stuckWaitingForConversation).toBe(1);
     expect(diagnosis!.blockedLeads.find((b) => b.leadRowId === leadIds[0])?.detail).toMatch(/stuck/);
-    expect(diagnosis!.reasons.join('\n')).toMatch(/1 of them waiting for the conversation for longer than STUCK_AFTER/);
+    expect(diagnosis!.reasonCodes).toContainEqual({ code: 'stuck-waiting', count: 1, stuckAfterSeconds: h.deps().config.stuckAfterSeconds });
   });
 });
 

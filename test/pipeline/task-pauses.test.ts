@@ -65,7 +65,7 @@ describe('a paused task', () => {
 
     const diagnosis = await diagnoseTask(h.deps(), taskId);
     expect(diagnosis!.eligible).toBe(false);
-    expect(diagnosis!.reasons[0]).toMatch(/^paused by alice since \d{4}-\d\d-\d\dT/);
+    expect(diagnosis!.reasonCodes[0]).toEqual({ code: 'paused', by: 'alice', since: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
 
     await resumeTask(h.database.db, taskId);
     expect((await diagnoseTask(h.deps(), taskId))!.eligible).toBe(true);

@@ -116,6 +116,9 @@ describe('GET /api/tasks/:id/diagnose', () => {
     expect(body.task).toMatchObject({ id: taskId, taskType: 2, jobGroupId: 'jg-api-1' });
     expect(body.stats).toMatchObject({ total: 1, called: 0 });
     expect(typeof body.eligible).toBe('boolean');
+    // English sentences for scripts, and the same reasons as codes with their facts
+    expect(body.reasons).toEqual(['1 lead not synced: no call_job_id yet']);
+    expect(body.reasonCodes).toEqual([{ code: 'not-synced', count: 1, leadIds: [expect.any(Number)] }]);
   });
 
   it('answers 404 for a task that does not exist and 400 for a bad id', async () => {

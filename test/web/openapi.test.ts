@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { leadStates, supersededJobs, taskLeases, taskRuns } from '../../server/db/schema/app.ts';
 import { loadConfig } from '../../server/config.ts';
 import { diagnoseTask } from '../../server/pipeline/diagnose.ts';
+import { diagnosisJson } from '../../server/web/i18n/render-reason.ts';
 import { isDocumented } from '../../server/web/openapi.ts';
 import { givenLeads, givenTask } from '../helpers/builders.ts';
 import { useTestDatabase } from '../helpers/database.ts';
@@ -136,7 +137,7 @@ describe('the route schemas', () => {
     expect(direct!.blockedLeads.length).toBeGreaterThan(0);
     expect(direct!.supersededJobs.length).toBe(1);
     expect(direct!.lease).not.toBeNull();
-    expect(response.json()).toEqual(JSON.parse(JSON.stringify(direct)));
+    expect(response.json()).toEqual(JSON.parse(JSON.stringify(diagnosisJson(direct!))));
   });
 
   it('answer a bad task id with the same sentence on every /api route', async () => {

@@ -78,10 +78,12 @@ describe('GET /tasks/:id', () => {
     const body = response.body;
     expect(body).toContain(`id="task-card-${t.taskId}"`);
     expect(body).toContain('id="diagnosis"');
-    // diagnose's own sentences, every one of them
-    expect(body).toContain('1 lead not in job group: a complete listing of the job group does not contain this phone');
-    expect(body).toContain('1 lead analysis failed: a basic follow record was written; re-run the analysis');
-    expect(body).toContain('1 lead handled outside autofollow');
+    // diagnose's reasons in the page's language (Chinese by default), never its English sentences
+    expect(body).toContain('1 条线索不在作业组中：完整列出作业组后仍找不到这个号码');
+    expect(body).toContain('1 条线索 AI 分析失败：已写入基础跟进记录；请重新分析');
+    expect(body).toContain('1 条线索已在 autofollow 之外处理');
+    expect(body).not.toContain('not in job group');
+    expect(body).not.toContain('1 lead');
     const funnel = Object.fromEntries([...body.matchAll(/data-step="(\w+)">(\d+)</g)].map((m) => [m[1], Number(m[2])]));
     expect(funnel).toEqual({ total: 8, called: 6, withStatus: 5, withConversation: 3, withFollow: 3, interested: 1 });
     // bars: 6 of 8 called = 75 %
@@ -264,6 +266,10 @@ describe('GET /tasks/:id', () => {
     expect(body).toContain('Funnel');
     expect(body).toContain('Analysis failed: LLM timeout after 3 attempts');
     expect(body).toContain('1 Interested');
+    expect(body).toContain('1 lead not in job group: a complete listing of the job group does not contain this phone');
+    expect(body).toContain('1 lead analysis failed: a basic follow record was written; re-run the analysis');
+    expect(body).toContain('1 lead handled outside autofollow');
+    expect(body).not.toContain('条线索');
     expect(body).not.toContain('运行记录');
     expect(body).not.toContain('漏斗');
   });

@@ -1,15 +1,16 @@
 // The dashboard speaks Simplified Chinese (the operators' language) with an English switch. Each
 // area keeps its own catalogue beside the others; a test checks both languages have every key.
 import { commonMessages } from './common.ts';
+import { diagnoseReportMessages } from './diagnose-report.ts';
+import { DEFAULT_LANG, type Lang } from './langs.ts';
 import { launchMessages } from './launch.ts';
 import { notifyMessages } from './notify.ts';
 import { overviewMessages } from './overview.ts';
+import { reasonMessages } from './reasons.ts';
 import { stuckMessages } from './stuck.ts';
 import { taskMessages } from './task.ts';
 
-export const LANGS = ['zh', 'en'] as const;
-export type Lang = (typeof LANGS)[number];
-export const DEFAULT_LANG: Lang = 'zh';
+export { DEFAULT_LANG, LANGS, parseLang, type Lang } from './langs.ts';
 export const LANG_COOKIE = 'af_lang';
 
 export type Messages = Record<string, string>;
@@ -18,7 +19,7 @@ export interface Catalogue {
   en: Messages;
 }
 
-export const CATALOGUES: Catalogue[] = [commonMessages, overviewMessages, taskMessages, stuckMessages, notifyMessages, launchMessages];
+export const CATALOGUES: Catalogue[] = [commonMessages, overviewMessages, taskMessages, stuckMessages, notifyMessages, launchMessages, reasonMessages, diagnoseReportMessages];
 
 const merged: Record<Lang, Messages> = {
   zh: Object.assign({}, ...CATALOGUES.map((c) => c.zh)),
@@ -34,8 +35,4 @@ export function translator(lang: Lang): Translate {
     const text = messages[key] ?? merged[DEFAULT_LANG][key] ?? key;
     return vars ? text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in vars ? String(vars[name]) : whole)) : text;
   };
-}
-
-export function parseLang(raw: unknown): Lang | null {
-  return typeof raw === 'string' && (LANGS as readonly string[]).includes(raw) ? (raw as Lang) : null;
 }

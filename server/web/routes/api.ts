@@ -3,6 +3,7 @@
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Operations, Outcome, ReadDeps } from '../../operations/index.ts';
 import { diagnoseTask } from '../../pipeline/diagnose.ts';
+import { diagnosisJson } from '../i18n/render-reason.ts';
 import { httpError } from '../http-errors.ts';
 import { requireBearerToken } from '../plugins/bearer-token.ts';
 import { commandRoute } from '../route-roles.ts';
@@ -148,7 +149,7 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { reads, op
     const taskId = taskIdOf(request);
     const diagnosis = await diagnoseTask(reads, taskId);
     if (!diagnosis) return reply.code(404).send({ error: `task ${taskId} does not exist` });
-    return diagnosis;
+    return diagnosisJson(diagnosis);
   });
 
   app.get('/openapi.json', {

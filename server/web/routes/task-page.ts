@@ -6,6 +6,7 @@ import { readAudit, type AuditEntry } from '../../audit-log.ts';
 import { isLeadFilter, listLeads, type LeadFilterState } from '../../dashboard/lead-list.ts';
 import { readTaskRow, type TaskListRow } from '../../dashboard/task-list.ts';
 import { readTaskTrends } from '../../dashboard/task-trends.ts';
+import { toCrmDateTime } from '../../pipeline/crm-time.ts';
 import { diagnoseTask } from '../../pipeline/diagnose.ts';
 import { loadTask } from '../../pipeline/find-pending-tasks.ts';
 import { lastRuns } from '../../pipeline/task-runs.ts';
@@ -75,7 +76,8 @@ function found<T>(reply: FastifyReply, taskId: number, value: T | null): T {
 async function loadTaskAndDiagnosis(options: DashboardOptions, reply: FastifyReply, taskId: number): Promise<{ task: TaskListRow; diagnosis: DiagnosisView }> {
   const diagnosis = found(reply, taskId, await diagnoseTask(options.reads, taskId));
   const task = found(reply, taskId, await readTaskRow(options.reads.db, taskId, { progress: diagnosis.progress }));
-  return { task, diagnosis: diagnosisView(diagnosis) };
+  const words = { t: t(reply), time: (iso: string) => toCrmDateTime(Date.parse(iso), options.config.timeZone) };
+  return { task, diagnosis: diagnosisView(diagnosis, words) };
 }
 
 async function loadRuns(options: DashboardOptions, taskId: number): Promise<RunView[]> {
@@ -102,7 +104,7 @@ export const taskPageRoutes: FastifyPluginAsync<DashboardOptions> = async (app, 
     const query = parseLeadQuery(reply, request.query);
     reply.header('Vary', 'HX-Request');
     if (fragment === 'leads' && isHtmx(request)) {
-      // The filter tabs poll with the rows, so their counts come along (index-only, see task-batches.ts).
+      // The filter tabs poll with the rows, so their counts come along (index-only, see read-model/task-progress.ts).
       const [task, leads] = await Promise.all([readTaskRow(options.reads.db, taskId), loadLeads(options, taskId, query)]);
       return reply.view('partials/leads-table', { task: found(reply, taskId, task), leads });
     }

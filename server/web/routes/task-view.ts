@@ -3,10 +3,12 @@
 // masked; only an explicit reveal (lead-actions.ts) passes one number through in full.
 import type { LeadFilterState, LeadListRow, LeadState } from '../../dashboard/lead-list.ts';
 import { maskPhone } from '../../phone.ts';
-import type { Diagnosis, LeadReason } from '../../pipeline/diagnose.ts';
+import type { Diagnosis, LeadReason, ReasonCode } from '../../pipeline/diagnose.ts';
 import type { CloseCause, RecallCause } from '../../pipeline/lead-causes.ts';
 import type { StepError, StepReport } from '../../pipeline/step-report.ts';
 import type { lastRuns } from '../../pipeline/task-runs.ts';
+import type { Translate } from '../i18n/index.ts';
+import { reasonText, type FormatTime } from '../i18n/render-reason.ts';
 
 export interface UtteranceView {
   /** robot | customer | other: the bubble's side and colour */
@@ -99,16 +101,16 @@ const REASON_RECALL_CAUSE: Partial<Record<LeadReason, RecallCause>> = {
 
 export interface DiagnosisView {
   eligible: boolean;
-  reasons: string[];
+  /** diagnose's reasons, each its code and its sentence in the page's language. */
+  reasons: Array<{ code: ReasonCode; text: string }>;
   funnel: Array<{ key: string; n: number; pct: number }>;
   succeeded: number;
   failed: number;
   leadReasons: Array<{ reason: LeadReason; n: number; filter: LeadFilterState | null; closeCause: CloseCause | null; recallCause: RecallCause | null }>;
-  stuckWaiting: number;
 }
 
 /** diagnoseTask's output for people: the funnel total -> called -> final -> conversation -> followed -> interested, from one read. */
-export function diagnosisView(diagnosis: Diagnosis): DiagnosisView {
+export function diagnosisView(diagnosis: Diagnosis, words: { t: Translate; time: FormatTime }): DiagnosisView {
   const s = diagnosis.stats;
   const steps: Array<[string, number]> = [
     ['total', s.total], ['called', s.called], ['withStatus', s.withStatus], ['withConversation', s.withConversation],
@@ -116,14 +118,13 @@ export function diagnosisView(diagnosis: Diagnosis): DiagnosisView {
   ];
   return {
     eligible: diagnosis.eligible,
-    reasons: diagnosis.reasons,
+    reasons: diagnosis.reasonCodes.map((reason) => ({ code: reason.code, text: reasonText(reason, words.t, words.time) })),
     funnel: steps.map(([key, n]) => ({ key, n, pct: percent(n, s.total) })),
     succeeded: s.succeeded,
     failed: s.failed,
     leadReasons: (Object.entries(diagnosis.leadReasons) as Array<[LeadReason, number]>)
       .filter(([, n]) => n > 0)
       .map(([reason, n]) => ({ reason, n, filter: REASON_FILTER[reason] ?? null, closeCause: REASON_CLOSE_CAUSE[reason] ?? null, recallCause: REASON_RECALL_CAUSE[reason] ?? null })),
-    stuckWaiting: diagnosis.stuckWaitingForConversation,
   };
 }
 
