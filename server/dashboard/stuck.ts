@@ -1,7 +1,8 @@
 // /stuck: the tasks that need a person, each cause with the action that fixes it, most urgent first.
 // The reads are in stuck-queries.ts; whether a run moved its task is the run history's rule
 // (pipeline/task-runs.ts runMoved). A cause carries its facts, never a sentence: the page renders
-// each from the i18n catalogue (web/i18n/stuck.ts, `stuck.detail.*`) in the reader's language.
+// each from the i18n catalogue in the reader's language, a lead-level cause from the diagnose reason
+// code it is (web/i18n/reasons.ts, as on the task page), the others from `stuck.detail.*` (web/i18n/stuck.ts).
 //
 // "No progress" (stage 2 or 3, not paused): nothing moved for STUCK_AFTER. Something moved when a
 // run of the task moved it (runMoved), or the task row itself was created or changed
@@ -15,6 +16,7 @@ import { inArray } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { callTasks as task } from '../db/schema/crm.ts';
 import { fromCrmDateTime, toCrmDateTime } from '../pipeline/crm-time.ts';
+import type { LeadReason } from '../read-model/lead-reasons.ts';
 import { readLatestRunsByTask, readRunsSince, runMoved, type RunFacts, type RunRow } from '../pipeline/task-runs.ts';
 import { STAGE } from '../pipeline/task-stages.ts';
 import {
@@ -28,16 +30,15 @@ export type FixAction = 'break-lease' | 'process' | 'resync' | 'retry-analysis' 
 /** A fact in a cause's sentence: text or a count as is, a time or an age formatted for the reader. */
 export type DetailValue = string | number | { at: Date } | { ageMs: number };
 
-/** One sentence of a cause: an i18n key (`stuck.detail.*`) and its variables. */
-export interface CauseDetail {
-  key: StuckDetailKey;
-  vars: Record<string, DetailValue>;
-}
+/**
+ * One sentence of a cause: an i18n key (`stuck.detail.*`) and its variables, or the diagnose reason
+ * the cause's leads are under, with their count (the same code, the same sentence as the task page).
+ */
+export type CauseDetail = { key: StuckDetailKey; vars: Record<string, DetailValue> } | { reason: LeadReason; count: number };
 
 export type StuckDetailKey =
   | 'lease-expired' | 'lease-expired-unknown' | 'lease-held-long' | 'no-progress' | 'no-progress-bound' | 'no-progress-never'
-  | 'api-errors-runs' | 'api-errors-leads' | 'api-errors-last' | 'no-conversation' | 'no-conversation-oldest'
-  | 'analysis-failed' | 'not-in-group' | 'never-called' | 'job-cancelled';
+  | 'api-errors-runs' | 'api-errors-leads' | 'api-errors-last' | 'no-conversation' | 'no-conversation-oldest' | 'never-called';
 
 export interface StuckCause {
   kind: StuckCauseKind;
@@ -120,7 +121,7 @@ export async function findStuckPage(db: Db, options: StuckOptions): Promise<Stuc
   for (const [taskId, last] of idle) add(taskId, noProgressCause(last, now));
   for (const t of active) add(t.id, apiErrorsCause(apiErrors.get(t.id), runs.get(t.id) ?? []));
   for (const [taskId, count] of cancelled) {
-    add(taskId, { kind: 'job-cancelled', count, since: null, action: 'none', details: [detail('job-cancelled', { n: count })] });
+    add(taskId, { kind: 'job-cancelled', count, since: null, action: 'none', details: [{ reason: 'job-cancelled', count }] });
   }
   for (const [taskId, waiting] of noConversation) add(taskId, noConversationCause(waiting, options.stuckAfterSeconds, timeZone));
   // A task moves on without leads its job group lacks (DESIGN §3.6), but those leads were never
@@ -128,13 +129,14 @@ export async function findStuckPage(db: Db, options: StuckOptions): Promise<Stuc
   // processed, so they stay here as never called, for a person to call or to put in a new task.
   const processed = new Set(active.map((t) => t.id));
   for (const m of missing) {
-    const kind = processed.has(m.taskId) ? 'not-in-group' : 'never-called';
-    add(m.taskId, { kind, count: m.count, since: m.since, action: kind === 'not-in-group' ? 'resync' : 'none', details: [detail(kind, { n: m.count })] });
+    add(m.taskId, processed.has(m.taskId)
+      ? { kind: 'not-in-group', count: m.count, since: m.since, action: 'resync', details: [{ reason: 'not-in-job-group', count: m.count }] }
+      : { kind: 'never-called', count: m.count, since: m.since, action: 'none', details: [detail('never-called', { n: m.count })] });
   }
   for (const failure of analysis) {
     add(failure.taskId, {
       kind: 'analysis-failed', count: failure.count, since: failure.since, action: 'retry-analysis',
-      details: [detail('analysis-failed', { n: failure.count })],
+      details: [{ reason: 'analysis-failed', count: failure.count }],
     });
   }
   return assemble(db, causes, active, pauses, options.limit);

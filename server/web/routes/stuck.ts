@@ -3,9 +3,10 @@
 // with a sentence in a slot beside the button) and a link to the task's affected leads. Polled.
 import type { FastifyPluginAsync } from 'fastify';
 import type { LeadFilterState } from '../../dashboard/lead-list.ts';
-import { findStuckPage, type CauseDetail, type FixAction, type StuckCause, type StuckCauseKind, type StuckTask } from '../../dashboard/stuck.ts';
+import { findStuckPage, type CauseDetail, type DetailValue, type FixAction, type StuckCause, type StuckCauseKind, type StuckTask } from '../../dashboard/stuck.ts';
 import { formatDuration } from '../../format-duration.ts';
 import { toCrmDateTime } from '../../pipeline/crm-time.ts';
+import { reasonText } from '../i18n/render-reason.ts';
 import type { CloseCause, RecallCause } from '../../pipeline/lead-causes.ts';
 import type { DashboardOptions } from '../dashboard.ts';
 import { isHtmx } from '../dashboard.ts';
@@ -60,9 +61,14 @@ export interface StuckTaskView extends Omit<StuckTask, 'causes'> {
 
 /** A cause's facts as words: ages in whole units, times in the CRM zone, through the i18n catalogue. */
 export function causeRenderer(tr: ReturnType<typeof t>, timeZone: string): (details: CauseDetail[]) => string {
-  const value = (v: CauseDetail['vars'][string]) =>
+  const value = (v: DetailValue) =>
     typeof v === 'object' ? ('at' in v ? toCrmDateTime(v.at.getTime(), timeZone) : age(v.ageMs)) : v;
-  return (details) => details.map((d) => tr(`stuck.detail.${d.key}`, Object.fromEntries(Object.entries(d.vars).map(([k, v]) => [k, value(v)])))).join(' ');
+  return (details) =>
+    details
+      .map((d) => ('reason' in d
+        ? reasonText({ code: d.reason, count: d.count, leadIds: [] }, tr)
+        : tr(`stuck.detail.${d.key}`, Object.fromEntries(Object.entries(d.vars).map(([k, v]) => [k, value(v)])))))
+      .join(' ');
 }
 
 /** An age in whole units: "45 s", "1 min 30 s", "2 h 5 min" (formatDuration from a minute up). */
