@@ -2,19 +2,20 @@
 // (DESIGN §4 stats use these names). Read by the stage check, diagnose, the overview, the task page
 // and /stuck, for one task or a page of them, always in the same few statements over the page's task
 // ids (never one query per task), each answered from an index instead of every lead row:
-// - the lead columns af_idx_task_progress holds: everything but the conversation and our own states;
+// - the lead columns af_idx_task_progress holds: everything but the conversation and our own states,
+//   counted over the leads' shapes (see leadShapes) rather than lead by lead;
 // - failed analyses and leads missing from their group (idx_af_lead_states_task), joined only for those;
 // - cancelled jobs (idx_af_lead_states_job_status), joined only for those;
 // - Succeeded leads still owed a record, whose conversation (not indexed) is then checked row by row.
 // withConversation alone needs every lead row (the conversation is TEXT, in no index): it is read
 // only when asked for (diagnose's stats), never by the polled overview or the stage check.
-import { and, eq, inArray, isNotNull, or, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { leadStates } from '../db/schema/app.ts';
 import { leadsTaskList as lead } from '../db/schema/crm.ts';
 import {
   countIf, hasConversation, hasFinalStatus, hasJobId, isHandledOutside, isJobCancelled, isNotInJobGroup, isOpen, isUnfollowed,
-  isUnsynced, lacksFinalStatus, waitsForConversation,
+  isUnsynced, lacksFinalStatus, lacksJobId, waitsForConversation,
 } from '../pipeline/lead-conditions.ts';
 import { leadStatesJoin } from './lead-states.ts';
 
@@ -73,27 +74,28 @@ export async function readTaskProgress(db: Db, taskId: number, options: Progress
 export async function readProgressByTask(db: Db, taskIds: number[], options: ProgressOptions = {}): Promise<Map<number, TaskProgress>> {
   if (taskIds.length === 0) return new Map();
   const ofTasks = inArray(lead.taskId, taskIds);
+  const shapes = leadShapes(db, taskIds);
+  const ofShapes = (condition: SQL) => sql<number>`CAST(COALESCE(SUM(CASE WHEN ${condition} THEN ${shapes.leads} ELSE 0 END), 0) AS SIGNED)`;
   const [columns, marks, cancelled, waiting, conversations] = await Promise.all([
     db
       .select({
-        taskId: lead.taskId,
-        total: sql<number>`CAST(COUNT(*) AS SIGNED)`,
-        called: countIf(hasJobId),
-        withStatus: countIf(hasFinalStatus),
-        succeeded: countIf(eq(lead.callStatus, 'Succeeded')),
-        failed: countIf(eq(lead.callStatus, 'Failed')),
-        withFollow: countIf(isNotNull(lead.leadsFollowId)),
-        withInterest: countIf(isNotNull(lead.isInterested)),
-        interested: countIf(eq(lead.isInterested, 1)),
-        calling: countIf(and(hasJobId, lacksFinalStatus)),
-        calledNotFinal: countIf(and(hasJobId, isOpen)),
-        finalUnfollowed: countIf(and(hasFinalStatus, isUnfollowed)),
-        handledOutside: countIf(isHandledOutside),
-        unsynced: countIf(isUnsynced),
+        taskId: shapes.taskId,
+        total: sql<number>`CAST(SUM(${shapes.leads}) AS SIGNED)`,
+        called: ofShapes(hasJobId),
+        withStatus: ofShapes(hasFinalStatus),
+        succeeded: ofShapes(eq(lead.callStatus, 'Succeeded')),
+        failed: ofShapes(eq(lead.callStatus, 'Failed')),
+        withFollow: ofShapes(isNotNull(lead.leadsFollowId)),
+        withInterest: ofShapes(isNotNull(lead.isInterested)),
+        interested: ofShapes(eq(lead.isInterested, 1)),
+        calling: ofShapes(and(hasJobId, lacksFinalStatus)!),
+        calledNotFinal: ofShapes(and(hasJobId, isOpen)!),
+        finalUnfollowed: ofShapes(and(hasFinalStatus, isUnfollowed)!),
+        handledOutside: ofShapes(isHandledOutside),
+        unsynced: ofShapes(isUnsynced),
       })
-      .from(lead)
-      .where(ofTasks)
-      .groupBy(lead.taskId),
+      .from(shapes)
+      .groupBy(shapes.taskId),
     db
       .select({
         taskId: leadStates.taskId,
@@ -142,6 +144,30 @@ export async function readProgressByTask(db: Db, taskIds: number[], options: Pro
       return [taskId, progress];
     }),
   );
+}
+
+/**
+ * The task's leads grouped by what the conditions of lead-conditions.ts read of af_idx_task_progress:
+ * status and interest as they are, and whether a follow record and a job id are there (MIN keeps a
+ * value that answers those the same way). A task has a handful of shapes, so each count is a sum over
+ * them: the same conditions, evaluated a few times instead of once per lead (a page of 50 tasks
+ * with 100,000 leads: about 0.07 s instead of 0.2). The derived table is named after leads_task_list,
+ * so the conditions' column references read its columns.
+ */
+function leadShapes(db: Db, taskIds: number[]) {
+  return db
+    .select({
+      taskId: lead.taskId,
+      callStatus: lead.callStatus,
+      isInterested: lead.isInterested,
+      leadsFollowId: sql<number | null>`MIN(${lead.leadsFollowId})`.as('leads_follow_id'),
+      callJobId: sql<string | null>`MIN(${lead.callJobId})`.as('call_job_id'),
+      leads: sql<number>`COUNT(*)`.as('leads'),
+    })
+    .from(lead)
+    .where(inArray(lead.taskId, taskIds))
+    .groupBy(lead.taskId, lead.callStatus, lead.isInterested, sql`${lead.leadsFollowId} IS NULL`, lacksJobId)
+    .as('leads_task_list');
 }
 
 function numbers<T extends Record<string, unknown>>(row: T): { [K in keyof T]: number } {

@@ -1,12 +1,13 @@
 // The read model answers from indexes by splitting its counts over several narrow statements
 // (server/read-model/*.ts). Each split must add up to what one plain statement over every lead says:
 // a random mix of leads in every combination of columns and states, counted both ways.
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, isNotNull, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leadStates } from '../../server/db/schema/app.ts';
 import { leadsTaskList as lead } from '../../server/db/schema/crm.ts';
 import {
-  countIf, hasJobId, isJobCancelled, isNotInJobGroup, isOpen, isUnfollowed, isUnsynced, leadOfTask, waitsForConversation,
+  countIf, hasConversation, hasFinalStatus, hasJobId, isHandledOutside, isJobCancelled, isNotInJobGroup, isOpen, isUnfollowed, isUnsynced,
+  lacksFinalStatus, leadOfTask, waitsForConversation,
 } from '../../server/pipeline/lead-conditions.ts';
 import { countLeadReasons, LEAD_REASONS, leadReasonColumn } from '../../server/read-model/lead-reasons.ts';
 import { leadStatesJoin } from '../../server/read-model/lead-states.ts';
@@ -96,11 +97,24 @@ describe('the read model adds up', () => {
     expect([...LEAD_REASONS, 'stuck'].filter((r) => !seen.has(r)), seeded).toEqual([]);
   });
 
-  it("counts a page of tasks' progress as plain statements over every lead and its state do", async () => {
+  it("counts a page of tasks' progress (over lead shapes, split by index) as plain statements over every lead and its state do", async () => {
     const progress = await readProgressByTask(database.db, tasks, { withConversation: true });
     for (const taskId of tasks) {
       const [plain] = await database.db
         .select({
+          total: sql<number>`COUNT(*)`,
+          called: countIf(hasJobId),
+          withStatus: countIf(hasFinalStatus),
+          succeeded: countIf(eq(lead.callStatus, 'Succeeded')),
+          failed: countIf(eq(lead.callStatus, 'Failed')),
+          withFollow: countIf(isNotNull(lead.leadsFollowId)),
+          withInterest: countIf(isNotNull(lead.isInterested)),
+          interested: countIf(eq(lead.isInterested, 1)),
+          calling: countIf(and(hasJobId, lacksFinalStatus)),
+          calledNotFinal: countIf(and(hasJobId, isOpen)),
+          finalUnfollowed: countIf(and(hasFinalStatus, isUnfollowed)),
+          handledOutside: countIf(isHandledOutside),
+          withConversation: countIf(hasConversation),
           unsynced: countIf(isUnsynced),
           notInJobGroup: countIf(and(isUnsynced, isNotInJobGroup)),
           cancelled: countIf(and(hasJobId, isOpen, isJobCancelled)),
@@ -112,6 +126,9 @@ describe('the read model adds up', () => {
         .where(leadOfTask(taskId));
       const p = progress.get(taskId)!;
       expect({
+        total: p.total, called: p.called, withStatus: p.withStatus, succeeded: p.succeeded, failed: p.failed, withFollow: p.withFollow,
+        withInterest: p.withInterest, interested: p.interested, calling: p.calling, calledNotFinal: p.calledNotFinal,
+        finalUnfollowed: p.finalUnfollowed, handledOutside: p.handledOutside, withConversation: p.withConversation,
         unsynced: p.notSynced + p.notInJobGroup, notInJobGroup: p.notInJobGroup, cancelled: p.cancelled,
         analysisFailed: p.analysisFailed, waitingForConversation: p.waitingForConversation,
       }, seeded).toEqual(Object.fromEntries(Object.entries(plain!).map(([k, v]) => [k, Number(v)])));
