@@ -9,10 +9,10 @@ import { dccLeadsFollow as follow, leadsTaskList as lead } from '../db/schema/cr
 import { normalizePhone } from '../phone.ts';
 import { toCrmDateTime } from '../crm-time.ts';
 import { closeCauseColumn, recallCauseColumn, type CloseCause, type RecallCause } from '../pipeline/lead-causes.ts';
-import { LEAD_FILTER_CONDITIONS, leadStateColumn, leadStatesJoin, type LeadFilterState, type LeadState } from './lead-states.ts';
+import { LEAD_FILTER_CONDITIONS, leadStateColumn, leadStatesJoin, type LeadFilterState, type LeadState } from '../read-model/lead-states.ts';
 import { containsPattern, pageWindow } from './task-list.ts';
 
-export { LEAD_FILTERS, isLeadFilter, type LeadFilterState, type LeadState } from './lead-states.ts';
+export { LEAD_FILTERS, isLeadFilter, type LeadFilterState, type LeadState } from '../read-model/lead-states.ts';
 
 /** The CRM zone when the caller does not say (config TZ's default). */
 const DEFAULT_TIME_ZONE = 'Asia/Shanghai';

@@ -5,12 +5,9 @@ import { and, count, desc, eq, like, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { callTasks as task } from '../db/schema/crm.ts';
 import { readTaskPauses } from '../pipeline/task-pauses.ts';
-import {
-  EMPTY_PROGRESS, readLatestRunsByTask, readLeasesByTask, readProgressByTask, type LeaseFacts, type RunFacts,
-  type TaskProgressCounts,
-} from './task-batches.ts';
-
-export type { TaskProgressCounts } from './task-batches.ts';
+import { readLeasesByTask, type LeaseView } from '../pipeline/leases.ts';
+import { readLatestRunsByTask, type RunFacts } from '../pipeline/task-runs.ts';
+import { EMPTY_PROGRESS, readProgressByTask, type TaskProgress } from '../read-model/task-progress.ts';
 
 export const STAGES = [1, 2, 3, 4] as const;
 export type Stage = (typeof STAGES)[number];
@@ -31,8 +28,8 @@ export interface TaskListRow {
   jobGroupId: string | null;
   /** CRM zone, as the CRM stores it */
   createdTime: string | null;
-  progress: TaskProgressCounts;
-  lease: LeaseFacts | null;
+  progress: TaskProgress;
+  lease: LeaseView | null;
   lastRun: RunFacts | null;
   paused: { pausedAt: Date; pausedBy: string } | null;
 }
@@ -59,10 +56,13 @@ export async function countTasksByStage(db: Db): Promise<Record<Stage, number>> 
   return counts;
 }
 
-/** One task in the list's shape (task page header, fragment refresh); null when it does not exist. */
-export async function readTaskRow(db: Db, taskId: number): Promise<TaskListRow | null> {
+/**
+ * One task in the list's shape (task page header, fragment refresh); null when it does not exist.
+ * `progress`: the task's progress already read (the task page's diagnosis), not read again.
+ */
+export async function readTaskRow(db: Db, taskId: number, known: { progress?: TaskProgress } = {}): Promise<TaskListRow | null> {
   const found = await db.select(taskColumns).from(task).where(eq(task.id, taskId));
-  const [row] = await withTaskFacts(db, found);
+  const [row] = await withTaskFacts(db, found, known.progress ? new Map([[taskId, known.progress]]) : undefined);
   return row ?? null;
 }
 
@@ -86,10 +86,10 @@ function taskFilter(filter: TaskListFilter): SQL | undefined {
   );
 }
 
-async function withTaskFacts(db: Db, tasks: TaskBase[]): Promise<TaskListRow[]> {
+async function withTaskFacts(db: Db, tasks: TaskBase[], knownProgress?: Map<number, TaskProgress>): Promise<TaskListRow[]> {
   const ids = tasks.map((t) => t.id);
   const [progress, leases, runs, pauses] = await Promise.all([
-    readProgressByTask(db, ids),
+    knownProgress ?? readProgressByTask(db, ids),
     readLeasesByTask(db, ids),
     readLatestRunsByTask(db, ids, 1),
     readTaskPauses(db, ids),

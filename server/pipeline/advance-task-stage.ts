@@ -4,7 +4,7 @@ import { and, eq } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { writeResult } from '../db/client.ts';
 import { callTasks } from '../db/schema/crm.ts';
-import { readTaskProgress, type TaskProgress } from './task-progress.ts';
+import { readTaskProgress, type TaskProgress } from '../read-model/task-progress.ts';
 import { STAGE } from './task-stages.ts';
 
 /**

@@ -1,31 +1,22 @@
 // Spec 2.1.4 diagnose_task: whether a task is eligible for processing, why not, its statistics, and a
 // reason for every lead that is not progressing (DESIGN §4 "Diagnose JSON"). Reads only.
-import { and, asc, eq, isNotNull, isNull, sql } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import { leadStates, supersededJobs } from '../db/schema/app.ts';
 import { leadsTaskList as lead } from '../db/schema/crm.ts';
 import { maskPhone } from '../log.ts';
+import { countLeadReasons, LEAD_REASONS, leadReasonColumn, type LeadReason } from '../read-model/lead-reasons.ts';
+import { readTaskProgress, type TaskProgress } from '../read-model/task-progress.ts';
 import { toCrmDateTime } from '../crm-time.ts';
 import type { PipelineDeps } from './deps.ts';
 import { isPending, loadTask } from './find-pending-tasks.ts';
-import {
-  countIf, hasFinalStatus, isHandledOutside, isJobCancelled, isNotInJobGroup, isUnfollowed, lacksFinalStatus, lacksJobId,
-  leadOfTask, waitsForConversation,
-} from './lead-conditions.ts';
+import { leadOfTask } from './lead-conditions.ts';
 import { readLease } from './leases.ts';
 import type { StepReport } from './step-report.ts';
 import { readTaskPause } from './task-pauses.ts';
-import { readTaskProgress, type TaskProgress } from './task-progress.ts';
 import { lastRuns } from './task-runs.ts';
 import { STAGE, stageName } from './task-stages.ts';
 
-export type LeadReason =
-  | 'not-synced' | 'not-in-job-group' | 'still-calling' | 'job-cancelled' | 'api-error'
-  | 'waiting-for-conversation' | 'no-conversation' | 'follow-pending' | 'analysis-failed' | 'handled-outside';
-
-export const LEAD_REASONS: readonly LeadReason[] = [
-  'not-synced', 'not-in-job-group', 'still-calling', 'job-cancelled', 'api-error',
-  'waiting-for-conversation', 'no-conversation', 'follow-pending', 'analysis-failed', 'handled-outside',
-];
+export { LEAD_REASONS, type LeadReason } from '../read-model/lead-reasons.ts';
 
 /**
  * Why a task is or is not moving, as a code with the facts its sentence needs (DESIGN §4 reasonCodes).
@@ -53,27 +44,6 @@ export const REASON_CODES: readonly ReasonCode[] = [
   ...LEAD_REASONS, 'no-leads', 'stuck-waiting', 'last-run',
 ];
 
-/**
- * The one reason a lead is listed under, first match wins. Counts and the list both come from this
- * one expression, so they always agree (a lead without an af_lead_states row included).
- */
-const open = and(lacksFinalStatus, isNull(lead.leadsFollowId))!;
-const waiting = and(waitsForConversation, isUnfollowed)!;
-const apiError = isNotNull(leadStates.apiErrorCode);
-const reasonOf = sql<LeadReason | null>`CASE
-  WHEN ${and(lacksJobId, open, isNotInJobGroup)} THEN 'not-in-job-group'
-  WHEN ${and(lacksJobId, open)} THEN 'not-synced'
-  WHEN ${and(open, apiError)} THEN 'api-error'
-  WHEN ${and(open, isJobCancelled)} THEN 'job-cancelled'
-  WHEN ${open} THEN 'still-calling'
-  WHEN ${isHandledOutside} THEN 'handled-outside'
-  WHEN ${and(waiting, apiError)} THEN 'api-error'
-  WHEN ${and(waiting, isNotNull(leadStates.conversationCheckedAt))} THEN 'no-conversation'
-  WHEN ${waiting} THEN 'waiting-for-conversation'
-  WHEN ${and(hasFinalStatus, isUnfollowed)} THEN 'follow-pending'
-  WHEN ${eq(leadStates.analysisStatus, 'failed')} THEN 'analysis-failed'
-  END`;
-
 export interface BlockedLead {
   leadRowId: number;
   leadsId: number;
@@ -99,7 +69,7 @@ export interface Diagnosis {
   eligible: boolean;
   /** Every reason, in the order diagnose prints them; `reasons` in the JSON are their English sentences. */
   reasonCodes: DiagnosisReason[];
-  stats: Pick<TaskProgress, 'total' | 'called' | 'withStatus' | 'succeeded' | 'failed' | 'withConversation' | 'withFollow' | 'withInterest'>;
+  stats: Pick<TaskProgress, 'total' | 'called' | 'withStatus' | 'succeeded' | 'failed' | 'withFollow' | 'withInterest'> & { withConversation: number };
   progress: TaskProgress;
   leadReasons: Record<LeadReason, number>;
   /** Leads waiting for their conversation for longer than STUCK_AFTER (DESIGN §3.4). */
@@ -123,8 +93,8 @@ export async function diagnoseTask(deps: DiagnoseDeps, taskId: number): Promise<
   if (!task) return null;
   const stuckBefore = toCrmDateTime(deps.clock.now() - deps.config.stuckAfterSeconds * 1000, deps.config.timeZone);
   const [progress, { stuck, ...leadReasons }, blockedLeads, superseded, lease, runs, pending, pause] = await Promise.all([
-    readTaskProgress(deps.db, taskId),
-    countLeadReasons(deps, taskId, stuckBefore),
+    readTaskProgress(deps.db, taskId, { withConversation: true }),
+    countLeadReasons(deps.db, taskId, stuckBefore),
     listBlockedLeads(deps, taskId, stuckBefore),
     listSupersededJobs(deps, taskId),
     readLease(deps.db, taskId),
@@ -147,7 +117,7 @@ export async function diagnoseTask(deps: DiagnoseDeps, taskId: number): Promise<
     reasonCodes: reasons,
     stats: {
       total: progress.total, called: progress.called, withStatus: progress.withStatus, succeeded: progress.succeeded,
-      failed: progress.failed, withConversation: progress.withConversation, withFollow: progress.withFollow, withInterest: progress.withInterest,
+      failed: progress.failed, withConversation: progress.withConversation ?? 0, withFollow: progress.withFollow, withInterest: progress.withInterest,
     },
     progress,
     leadReasons,
@@ -192,36 +162,17 @@ function progressReasons(p: TaskProgress, counts: Record<LeadReason, number>, bl
   return reasons;
 }
 
-/** Exact counts per reason (every lead under at most one), and how many waited too long for a conversation. */
-async function countLeadReasons(deps: DiagnoseDeps, taskId: number, stuckBefore: string): Promise<Record<LeadReason | 'stuck', number>> {
-  const [grouped, [stuck]] = await Promise.all([
-    deps.db
-      .select({ reason: reasonOf, count: sql<number>`CAST(COUNT(*) AS SIGNED)` })
-      .from(lead)
-      .leftJoin(leadStates, eq(leadStates.leadRowId, lead.id))
-      .where(leadOfTask(taskId))
-      .groupBy(reasonOf),
-    deps.db
-      .select({ n: countIf(and(waitsForConversation, isUnfollowed, sql`${lead.updatedTime} < ${stuckBefore}`)) })
-      .from(lead)
-      .where(leadOfTask(taskId)),
-  ]);
-  const counts = Object.fromEntries([...LEAD_REASONS.map((r) => [r, 0]), ['stuck', Number(stuck?.n ?? 0)]]) as Record<LeadReason | 'stuck', number>;
-  for (const row of grouped) if (row.reason) counts[row.reason] = Number(row.count);
-  return counts;
-}
-
 async function listBlockedLeads(deps: DiagnoseDeps, taskId: number, stuckBefore: string): Promise<BlockedLead[]> {
   const rows = await deps.db
     .select({
       id: lead.id, leadsId: lead.leadsId, name: lead.leadsName, phone: lead.leadsPhone, jobId: lead.callJobId, status: lead.callStatus,
-      interest: lead.isInterested, updatedTime: lead.updatedTime, reason: reasonOf,
+      interest: lead.isInterested, updatedTime: lead.updatedTime, reason: leadReasonColumn,
       notInGroupSince: leadStates.notInGroupSince, lastJobStatus: leadStates.lastJobStatus, apiErrorCode: leadStates.apiErrorCode,
       apiErrorMessage: leadStates.apiErrorMessage, analysisError: leadStates.analysisError, conversationCheckedAt: leadStates.conversationCheckedAt,
     })
     .from(lead)
     .leftJoin(leadStates, eq(leadStates.leadRowId, lead.id))
-    .where(and(leadOfTask(taskId), sql`${reasonOf} IS NOT NULL`))
+    .where(and(leadOfTask(taskId), sql`${leadReasonColumn} IS NOT NULL`))
     .orderBy(asc(lead.id))
     .limit(BLOCKED_LEADS_LISTED);
   return rows.map((row) => ({

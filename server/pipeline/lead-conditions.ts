@@ -23,6 +23,12 @@ export const lacksFinalStatus = or(isNull(lead.callStatus), notInArray(lead.call
 export const hasConversation = and(isNotNull(lead.callConversation), ne(lead.callConversation, ''))!;
 export const lacksConversation = or(isNull(lead.callConversation), eq(lead.callConversation, ''))!;
 
+/** No job id and no final status: Outbound Bot has not given the lead a job we know of (yet). */
+export const isUnsynced = and(lacksJobId, lacksFinalStatus)!;
+
+/** No final status and no follow record: its call has not settled and no one closed it. */
+export const isOpen = and(lacksFinalStatus, isNull(lead.leadsFollowId))!;
+
 /** Succeeded, but the conversation has not arrived yet: fetched again later (DESIGN §3.4). */
 export const waitsForConversation = and(eq(lead.callStatus, 'Succeeded'), lacksConversation)!;
 

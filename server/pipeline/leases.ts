@@ -1,6 +1,6 @@
 // Leases replace the spec's in-memory "processing" set (DESIGN §3.8): one process works on a task at
 // a time, decided by conditional updates against the database's clock, never a process clock.
-import { and, eq, isNotNull, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { writeResult } from '../db/client.ts';
 import { taskLeases } from '../db/schema/app.ts';
@@ -58,9 +58,18 @@ export interface LeaseView {
   expired: boolean;
 }
 
+/** The held lease (owner set) of a task, expired or not: an operator must see an expired one. */
 export async function readLease(db: Db, taskId: number): Promise<LeaseView | null> {
-  const [row] = await db
+  return (await readLeasesByTask(db, [taskId])).get(taskId) ?? null;
+}
+
+/** The held leases of these tasks, in one statement (the overview's page of tasks). */
+export async function readLeasesByTask(db: Db, taskIds: number[]): Promise<Map<number, LeaseView>> {
+  const leases = new Map<number, LeaseView>();
+  if (taskIds.length === 0) return leases;
+  const rows = await db
     .select({
+      taskId: taskLeases.taskId,
       owner: taskLeases.owner,
       acquiredAt: taskLeases.acquiredAt,
       renewedAt: taskLeases.renewedAt,
@@ -68,9 +77,12 @@ export async function readLease(db: Db, taskId: number): Promise<LeaseView | nul
       expired: sql<number>`${taskLeases.expiresAt} <= ${nowUtc}`,
     })
     .from(taskLeases)
-    .where(and(eq(taskLeases.taskId, taskId), isNotNull(taskLeases.owner)));
-  if (!row || !row.owner || !row.acquiredAt || !row.expiresAt) return null;
-  return { owner: row.owner, acquiredAt: row.acquiredAt, renewedAt: row.renewedAt, expiresAt: row.expiresAt, expired: Number(row.expired) === 1 };
+    .where(and(inArray(taskLeases.taskId, taskIds), isNotNull(taskLeases.owner)));
+  for (const row of rows) {
+    if (!row.owner || !row.acquiredAt || !row.expiresAt) continue;
+    leases.set(row.taskId, { owner: row.owner, acquiredAt: row.acquiredAt, renewedAt: row.renewedAt, expiresAt: row.expiresAt, expired: Number(row.expired) === 1 });
+  }
+  return leases;
 }
 
 export class LeaseLostError extends Error {

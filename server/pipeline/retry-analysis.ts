@@ -104,7 +104,7 @@ async function retryStep(deps: PipelineDeps, taskId: number, leadRowId: number |
     counts.leftAlone += outcome.leftAlone;
     lastError = outcome.lastError ?? lastError;
   }
-  for (const [name, n] of Object.entries(counts)) step.add(name, n);
+  for (const [name, n] of Object.entries(counts) as Array<[keyof RetryCounts, number]>) step.add(name, n);
   if (counts.stillFailed > 0) {
     step.fail({ code: 'AnalysisFailed', message: `${counts.stillFailed} analyses failed again; the last error: ${lastError}. Retry later or follow the leads up by hand.` });
   }

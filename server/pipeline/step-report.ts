@@ -45,14 +45,25 @@ export function capErrorMessage(message: string): string {
  * Counts that mean the step wrote something or learned something new. A run whose steps counted none
  * of these, with no error and no stage change, changed nothing and leaves no run row (issue 7).
  */
-const CHANGE_COUNTS = new Set([
+export const CHANGE_COUNTS = [
   'matched', 'followNewerJob', 'newlyNotInJobGroup', 'statusesStored', 'jobStatesChanged', 'apiErrorsRecorded',
   'conversationsRecovered', 'conversationsMissing', 'created', 'alreadyDone', 'analysisFailed', 'defaulted',
   'retried', 'succeeded', 'stillFailed', 'leftAlone', 'jobsCreated', 'jobGroupCreated', 'stageMoved',
-]);
+] as const;
+export type ChangeCount = (typeof CHANGE_COUNTS)[number];
+
+/** Counts that only describe the work done (pages read, leads looked at): never a change by themselves. */
+export const WORK_COUNTS = [
+  'pages', 'pagesFailed', 'jobsListed', 'unchanged', 'relisted', 'notInJobGroup', 'notFinal', 'leadsRecalled', 'leadsFound',
+  'leadsChecked', 'final', 'describedJobs', 'answersLost',
+] as const;
+
+/** Every name a step may count under: one list, so /stuck's rule and the run history read the same names. */
+export type StepCount = ChangeCount | (typeof WORK_COUNTS)[number];
+const isChangeCount = (name: string): name is ChangeCount => (CHANGE_COUNTS as readonly string[]).includes(name);
 
 export function changedAnything(reports: StepReport[]): boolean {
-  return reports.some((r) => r.errors.length > 0 || (r.errorsOmitted ?? 0) > 0 || Object.entries(r.counts).some(([name, n]) => n > 0 && CHANGE_COUNTS.has(name)));
+  return reports.some((r) => r.errors.length > 0 || (r.errorsOmitted ?? 0) > 0 || Object.entries(r.counts).some(([name, n]) => n > 0 && isChangeCount(name)));
 }
 
 export function startStep(step: StepName, now: () => number = Date.now) {
@@ -63,7 +74,7 @@ export function startStep(step: StepName, now: () => number = Date.now) {
   return {
     counts,
     errors,
-    add(name: string, n = 1) {
+    add(name: StepCount, n = 1) {
       counts[name] = (counts[name] ?? 0) + n;
     },
     /** Records what was thrown, classified: a business error is marked so it is not re-run (DESIGN §3.9). */

@@ -14,7 +14,7 @@ import { toCrmDateTime } from '../crm-time.ts';
 import type { PipelineDeps } from './deps.ts';
 import type { PendingTask } from './find-pending-tasks.ts';
 import { fetchPage, JOB_GROUP_PAGE_SIZE, listJobGroup } from './job-group-listing.ts';
-import { countIf, hasJobId, isUnfollowed, lacksFinalStatus, lacksJobId, leadOfTask } from './lead-conditions.ts';
+import { countIf, hasJobId, isOpen, isUnfollowed, lacksFinalStatus, lacksJobId, leadOfTask } from './lead-conditions.ts';
 import type { JobIdsProgress } from './job-ids-written.ts';
 import type { HeldLease } from './leases.ts';
 import { pairJobsToLeads, type JobMove, type LeadForPairing } from './pair-jobs-to-leads.ts';
@@ -83,7 +83,7 @@ async function storePairing(deps: PipelineDeps, taskId: number, step: ReturnType
 async function countSyncCandidates(deps: PipelineDeps, taskId: number): Promise<{ waiting: number; movable: number }> {
   const [row] = await deps.db
     .select({
-      waiting: countIf(and(lacksJobId, lacksFinalStatus, isNull(lead.leadsFollowId))),
+      waiting: countIf(and(lacksJobId, isOpen)),
       movable: countIf(and(hasJobId, lacksFinalStatus, isUnfollowed)),
     })
     .from(lead)

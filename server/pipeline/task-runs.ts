@@ -1,11 +1,12 @@
 // Run history (af_task_runs): one row per processing of a task, written when the run starts so a
 // crash leaves a visible "running" row behind, and completed with the steps' reports at the end.
-import { and, desc, eq, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
+import type mysql from 'mysql2/promise';
 import type { Db } from '../db/client.ts';
 import { writeResult } from '../db/client.ts';
 import { taskRuns } from '../db/schema/app.ts';
 import { countTaskRun } from '../metrics.ts';
-import { capErrorMessage, type StepReport } from './step-report.ts';
+import { capErrorMessage, type ChangeCount, type StepName, type StepReport } from './step-report.ts';
 
 export type RunOutcome = 'running' | 'ok' | 'partial' | 'failed' | 'lease-lost';
 
@@ -71,6 +72,92 @@ export async function pruneRunHistory(db: Db): Promise<number> {
   return deleted;
 }
 
-export async function lastRuns(db: Db, taskId: number, limit = 5) {
-  return db.select().from(taskRuns).where(eq(taskRuns.taskId, taskId)).orderBy(desc(taskRuns.startedAt), desc(taskRuns.id)).limit(limit);
+export type RunRow = typeof taskRuns.$inferSelect;
+
+/** A run row with its duration (null while it runs). */
+export interface RunFacts extends RunRow {
+  durationMs: number | null;
+}
+
+/**
+ * The latest `perTask` runs of each task (started before `before`, when given), newest first. The
+ * run ids come from one statement of per-task index dives (UNION ALL of ORDER BY ... LIMIT on
+ * idx_af_runs_task), so a task with years of history costs the same as a new one (a window function
+ * would read every run of every task asked for); then the rows themselves by primary key.
+ */
+export async function readLatestRunsByTask(db: Db, taskIds: number[], perTask: number, options: { before?: Date } = {}): Promise<Map<number, RunFacts[]>> {
+  const runs = new Map<number, RunFacts[]>();
+  if (taskIds.length === 0 || perTask <= 0) return runs;
+  const dives = taskIds.map((taskId) => {
+    const dive = db
+      .select({ id: taskRuns.id })
+      .from(taskRuns)
+      .where(and(eq(taskRuns.taskId, taskId), options.before ? lt(taskRuns.startedAt, options.before) : undefined))
+      .orderBy(desc(taskRuns.startedAt), desc(taskRuns.id))
+      .limit(perTask);
+    return sql`(${dive.getSQL()})`;
+  });
+  const [found] = (await db.execute(sql.join(dives, sql` UNION ALL `))) as unknown as [mysql.RowDataPacket[]];
+  if (found.length === 0) return runs;
+  const rows = await db
+    .select()
+    .from(taskRuns)
+    .where(inArray(taskRuns.id, found.map((r) => Number(r.id))))
+    .orderBy(desc(taskRuns.startedAt), desc(taskRuns.id));
+  for (const row of rows) {
+    const run: RunFacts = { ...row, durationMs: row.finishedAt ? row.finishedAt.getTime() - row.startedAt.getTime() : null };
+    runs.set(row.taskId, [...(runs.get(row.taskId) ?? []), run]);
+  }
+  return runs;
+}
+
+/** One task's latest runs, newest first. */
+export async function lastRuns(db: Db, taskId: number, limit = 5): Promise<RunFacts[]> {
+  return (await readLatestRunsByTask(db, [taskId], limit)).get(taskId) ?? [];
+}
+
+/**
+ * The step counts that say a run wrote something (see the pipeline's steps): any above 0 is a move.
+ * Typed: a count renamed in step-report.ts fails to compile here instead of going quiet.
+ */
+export const RUN_WRITES: Record<StepName, readonly ChangeCount[]> = {
+  sync_call_job_ids: ['matched'],
+  query_task_execution: ['statusesStored'],
+  create_leads_follow: ['created', 'succeeded'], // succeeded: retry-analysis rewrote a record
+  default_is_interested: ['defaulted'],
+  check_and_update_task_status: [], // a stage change is in the run row's stage_after
+  launch: ['jobsCreated'],
+  recall: ['jobsCreated'],
+};
+
+/**
+ * Whether a run moved its task (/stuck's "no progress"): it ended 'ok' (a task whose runs keep
+ * succeeding while Outbound Bot is still calling is waiting, not stuck), changed the stage, or its
+ * steps counted writes. Every write autofollow makes to a lead happens inside a recorded run.
+ */
+export function runMoved(run: Pick<RunRow, 'outcome' | 'stageBefore' | 'stageAfter' | 'steps'>): boolean {
+  if (run.outcome === 'ok') return true;
+  if (run.stageAfter !== null && run.stageAfter !== run.stageBefore) return true;
+  return stepsWrote(run.steps);
+}
+
+function stepsWrote(steps: string | null): boolean {
+  if (!steps) return false;
+  let reports: StepReport[];
+  try {
+    reports = JSON.parse(steps) as StepReport[];
+  } catch {
+    return false; // a run row we cannot read tells nothing either way; the task row and other runs still count
+  }
+  if (!Array.isArray(reports)) return false;
+  return reports.some((r) => (RUN_WRITES[r?.step] ?? []).some((name) => Number(r.counts?.[name] ?? 0) > 0));
+}
+
+/** Every run of these tasks started since `since`: a range of idx_af_runs_task per task. */
+export async function readRunsSince(db: Db, taskIds: number[], since: Date): Promise<Map<number, RunRow[]>> {
+  const runs = new Map<number, RunRow[]>();
+  if (taskIds.length === 0) return runs;
+  const rows = await db.select().from(taskRuns).where(and(inArray(taskRuns.taskId, taskIds), gte(taskRuns.startedAt, since)));
+  for (const row of rows) runs.set(row.taskId, [...(runs.get(row.taskId) ?? []), row]);
+  return runs;
 }

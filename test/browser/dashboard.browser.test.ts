@@ -80,15 +80,15 @@ describe('an operator in a browser', () => {
     await page.click(`a[href="/tasks/${task.id}"]`);
     await page.waitForURL(`${server.address}/tasks/${task.id}`);
     const card = page.locator(`#task-card-${task.id}`);
-    expect(await card.locator('[data-bar="followed"]').innerText()).toBe(`0/${task.leads}`);
-    expect(await card.locator('.bar.followed > span').getAttribute('class')).toMatch(/\bw0\b/);
+    expect(await card.locator('[data-bar="withFollow"]').innerText()).toBe(`0/${task.leads}`);
+    expect(await card.locator('.bar.withFollow > span').getAttribute('class')).toMatch(/\bw0\b/);
 
     await card.locator('button[data-action="process"]').click();
     await page.locator(`#task-card-${task.id}-message .alert`).waitFor();
     // The card refreshes itself (polling every 5 s while visible) until the task is followed up.
     await card.locator('.badge.stage-4').waitFor({ timeout: 45_000 });
-    expect(await card.locator('[data-bar="followed"]').innerText()).toBe(`${task.leads}/${task.leads}`);
-    expect(await card.locator('.bar.followed > span').getAttribute('class')).toMatch(/\bw100\b/);
+    expect(await card.locator('[data-bar="withFollow"]').innerText()).toBe(`${task.leads}/${task.leads}`);
+    expect(await card.locator('.bar.withFollow > span').getAttribute('class')).toMatch(/\bw100\b/);
     // The leads table and its filter counts follow on their own next refresh.
     await page.waitForFunction(`document.querySelector('#leads-table nav a[href$="state=followed"]')?.textContent.includes('(${task.leads})')`, undefined, { timeout: 10_000 });
     await page.screenshot({ path: artifactPath('task.png'), fullPage: true });

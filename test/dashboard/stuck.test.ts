@@ -5,7 +5,9 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { taskRuns } from '../../server/db/schema/app.ts';
-import { findStuck, findStuckPage, LOOKBACK_RUNS, type StuckCauseKind, type StuckTask } from '../../server/dashboard/stuck.ts';
+import { findStuck, findStuckPage, LOOKBACK_RUNS, type StuckCause, type StuckCauseKind, type StuckTask } from '../../server/dashboard/stuck.ts';
+import { translator } from '../../server/web/i18n/index.ts';
+import { causeRenderer } from '../../server/web/routes/stuck.ts';
 import type { StepReport } from '../../server/pipeline/step-report.ts';
 import { givenTask } from '../helpers/builders.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
@@ -44,6 +46,11 @@ async function givenRecordedRun(taskId: number, run: { outcome: string; agoSecon
 }
 
 const kinds = (list: StuckTask[], id: number) => list.find((t) => t.id === id)?.causes.map((c) => c.kind) ?? [];
+
+/** A cause's sentences as the English page shows them, and as the Chinese one does. */
+const english = causeRenderer(translator('en'), TZ);
+const chinese = causeRenderer(translator('zh'), TZ);
+const text = (cause: StuckCause) => english(cause.details);
 
 describe('findStuck', () => {
   it('finds nothing when every task is healthy, whatever its stage', async () => {
@@ -105,21 +112,27 @@ describe('findStuck', () => {
 
     const cause = (id: number) => stuck.find((t) => t.id === id)!.causes[0]!;
     expect(cause(expiredLease)).toMatchObject({ action: 'break-lease', count: null });
-    expect(cause(expiredLease).detail).toMatch(/dead-host:1 expired 10 min( \d+ s)? ago/);
+    expect(text(cause(expiredLease))).toMatch(/dead-host:1 expired 10 min( \d+ s)? ago/);
     expect(cause(longLease)).toMatchObject({ action: 'break-lease', count: null });
     expect(cause(idle)).toMatchObject({ action: 'process', count: null });
     expect(Math.abs(Date.now() - cause(idle).since!.getTime() - 3 * 3600_000)).toBeLessThan(120_000);
-    expect(cause(idle).detail).toMatch(/^Nothing has moved for 3 h: /);
+    expect(text(cause(idle))).toMatch(/^Nothing has moved for 3 h: /);
     expect(cause(apiLeads)).toMatchObject({ action: 'process', count: 1 });
     expect(cause(apiRuns)).toMatchObject({ action: 'process', count: null });
-    expect(cause(apiRuns).detail).toMatch(/last 3 runs ended partial, partial, partial \(last: Throttling.User\)/);
+    expect(text(cause(apiRuns))).toMatch(/last 3 runs ended partial, partial, partial\. Last error: Throttling.User\./);
     // Processing fetches the jobs again; a re-sync would only look for job ids.
     expect(cause(noConversation)).toMatchObject({ action: 'process', count: 2 });
     expect(Math.abs(Date.now() - cause(noConversation).since!.getTime() - (STUCK_AFTER + 600) * 1000)).toBeLessThan(120_000);
     expect(cause(notInGroup)).toMatchObject({ action: 'resync', count: 1 });
     expect(cause(cancelled)).toMatchObject({ action: 'none', count: 1 });
     expect(cause(analysisDone)).toMatchObject({ action: 'retry-analysis', count: 1 });
-    for (const task of stuck) for (const c of task.causes) expect(c.detail).toMatch(/^[A-Z0-9].*\.$/);
+    for (const task of stuck) {
+      for (const c of task.causes) {
+        expect(text(c)).toMatch(/^[A-Z0-9]/);
+        // Every fact filled in, in Chinese too: no placeholder left, no English sentence under a Chinese heading.
+        expect(chinese(c.details)).not.toMatch(/\{\w+\}|[A-Za-z]{2,} [a-z]{2,} [a-z]{2,}/);
+      }
+    }
     // Task-level causes come first.
     expect(stuck.slice(0, 2).map((t) => t.id)).toEqual([expiredLease, longLease]);
   });
@@ -169,7 +182,9 @@ describe('findStuck', () => {
     const capped = await findStuckPage(database.db, { ...OPTIONS, limit: 3 });
     expect(capped.tasks).toHaveLength(3);
     expect(capped.total).toBe(4);
-    expect(await findStuck(database.db, { ...OPTIONS, limit: 3 })).toEqual(capped.tasks);
+    // The same tasks and causes (ages move on between the two reads: compared without them).
+    const withoutAges = (tasks: StuckTask[]) => JSON.parse(JSON.stringify(tasks, (key, value) => (key === 'ageMs' ? undefined : value)));
+    expect(withoutAges(await findStuck(database.db, { ...OPTIONS, limit: 3 }))).toEqual(withoutAges(capped.tasks));
   });
 
   it('lists the most urgent first when it caps the list, and counts them all', async () => {
@@ -230,12 +245,12 @@ describe('findStuck', () => {
       const bound = await noProgress(quiet);
       const oldestRead = 3 * 3600 + (LOOKBACK_RUNS - 1) * 600;
       expect(Math.abs(Date.now() - bound!.since!.getTime() - oldestRead * 1000)).toBeLessThan(120_000);
-      expect(bound!.detail).toMatch(new RegExp(`^Nothing has moved for at least .*none of its last ${LOOKBACK_RUNS} runs`));
+      expect(text(bound!)).toMatch(new RegExp(`^Nothing has moved for at least .*none of its last ${LOOKBACK_RUNS} runs`));
 
       await database.db.delete(taskRuns).where(sql`${taskRuns.startedAt} < UTC_TIMESTAMP(3) - INTERVAL ${3 * 3600 + 10 * 600} SECOND AND ${taskRuns.outcome} = 'failed'`);
       const exact = await noProgress(quiet); // now the ok run 20 days ago is within reach
       expect(Math.abs(Date.now() - exact!.since!.getTime() - 20 * 86_400_000)).toBeLessThan(120_000);
-      expect(exact!.detail).toMatch(/^Nothing has moved for 20 d: /);
+      expect(text(exact!)).toMatch(/^Nothing has moved for 20 d: /);
     });
   });
 });

@@ -1,9 +1,10 @@
 // The overview "/" (issue 3 §1): every task with its stage, progress, counts, lease and last run;
 // filter, search and paging in the URL; the table alone for htmx polling; bad values answered 400.
-import { sql } from 'drizzle-orm';
+import { inArray, sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { taskLeases, taskRuns } from '../../server/db/schema/app.ts';
+import { callTasks } from '../../server/db/schema/crm.ts';
 import { pauseTask } from '../../server/pipeline/task-pauses.ts';
 import { OVERVIEW_PAGE_SIZE } from '../../server/web/routes/overview.ts';
 import { givenLeads, givenTask, phones } from '../helpers/builders.ts';
@@ -62,10 +63,10 @@ describe('GET / (the overview page)', () => {
     expect(row).toContain(`href="/tasks/${taskId}"`);
     expect(row).toContain('四月新车外呼');
     expect(row).toContain('2 · 外呼开始');
-    // progress: synced 3 of 4, final 2, followed 1, interested 1 (widths as classes, CSP forbids inline styles)
-    expect(row).toMatch(/data-bar="synced">3\/4</);
-    expect(row).toMatch(/data-bar="final">2\/4</);
-    expect(row).toMatch(/data-bar="followed">1\/4</);
+    // progress: called 3 of 4, withStatus 2, withFollow 1, interested 1 (widths as classes, CSP forbids inline styles)
+    expect(row).toMatch(/data-bar="called">3\/4</);
+    expect(row).toMatch(/data-bar="withStatus">2\/4</);
+    expect(row).toMatch(/data-bar="withFollow">1\/4</);
     expect(row).toMatch(/data-bar="interested">1\/4</);
     expect(row).toContain('class="w75"');
     expect(row).not.toContain('style=');
@@ -145,6 +146,29 @@ describe('GET / (the overview page)', () => {
     expect(page.body).toContain('<!doctype html>');
     expect(page.body).toContain('id="scheduler-panel"');
     expect(page.headers.vary).toMatch(/HX-Request/i);
+  });
+
+  it('refreshes the stage tabs with the rows they count: both come in the polled table', async () => {
+    const first = await givenBusyTask('甲');
+    const second = await givenBusyTask('乙');
+    const session = await open();
+    const tab = (html: string, stage: number) => html.match(new RegExp(`data-stage="${stage}">([^<]*)</a>`))?.[1];
+
+    const before = await session.get('/?fragment=tasks', HTMX);
+    expect(tab(before.body, 2)).toBe('2 · 外呼开始 (2)');
+    expect(tab(before.body, 4)).toBe('4 · 跟进完成 (0)');
+
+    await db.db.update(callTasks).set({ taskType: 4 }).where(inArray(callTasks.id, [first, second]));
+    const after = await session.get('/?fragment=tasks', HTMX);
+    expect(after.body).toContain('4 · 跟进完成</span>'); // the rows say 跟进完成 ...
+    expect(tab(after.body, 2)).toBe('2 · 外呼开始 (0)'); // ... and so do the tabs of the same answer
+    expect(tab(after.body, 4)).toBe('4 · 跟进完成 (2)');
+    expect(tab(after.body, 'all' as unknown as number)).toBe('全部 (2)');
+    // The page shows the tabs once: inside the region the poll replaces.
+    const page = await session.get('/');
+    expect(page.body.match(/class="tabs stage-filter"/g)).toHaveLength(1);
+    const region = page.body.slice(page.body.indexOf('<div id="tasks-table"'));
+    expect(region).toContain('class="tabs stage-filter"');
   });
 
   it('shows paused tasks with who paused them and offers resume instead of process', async () => {

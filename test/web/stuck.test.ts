@@ -75,6 +75,11 @@ describe('GET /stuck', () => {
     expect(body).toContain('租约已过期，但仍未释放');
     expect(body).toContain('2 条线索不在作业组中');
     expect(body).toContain('host-dead:4242'); // the detail names the dead owner
+    // ... in Chinese, with its facts filled in: no English sentence under the Chinese heading (issue 9).
+    expect(body).toMatch(/host-dead:4242 的租约已过期 \d+ (s|min)/);
+    // A lead-level cause says what the task page's diagnosis says, from the same reason code.
+    expect(body).toContain('2 条线索不在作业组中：完整列出作业组后仍找不到这个号码');
+    expect(body).not.toMatch(/probably died|missing from the job group/);
     // The fix: a confirmed form posting to the task actions' route, answering into a slot beside it.
     expect(body).toContain(`hx-post="/tasks/${stuck}/actions/break-lease" hx-target="#stuck-msg-${stuck}-lease-expired" hx-swap="innerHTML"`);
     expect(body).toContain(`<div id="stuck-msg-${stuck}-lease-expired" class="message" hx-preserve></div>`);
@@ -168,6 +173,8 @@ describe('GET /stuck', () => {
     expect(body).toContain('Break lease');
     expect(body).toContain(`Break the lease of task ${stuck}?`);
     expect(body).not.toContain('租约已过期');
+    expect(body).toMatch(/The lease of host-dead:4242 expired \d+ (s|min)[^.]* ago but is still held/);
+    expect(body).toContain('2 leads not in job group: a complete listing of the job group does not contain this phone');
     const empty = await appOver(database);
     await database.reset();
     try {

@@ -85,7 +85,7 @@ describe('GET /tasks/:id', () => {
     expect(body).not.toContain('not in job group');
     expect(body).not.toContain('1 lead');
     const funnel = Object.fromEntries([...body.matchAll(/data-step="(\w+)">(\d+)</g)].map((m) => [m[1], Number(m[2])]));
-    expect(funnel).toEqual({ total: 8, called: 6, final: 5, conversation: 3, followed: 3, interested: 1 });
+    expect(funnel).toEqual({ total: 8, called: 6, withStatus: 5, withConversation: 3, withFollow: 3, interested: 1 });
     // bars: 6 of 8 called = 75 %
     expect(body).toMatch(/funnel-called"><span class="w75">/);
   });

@@ -3,7 +3,10 @@
 // with a sentence in a slot beside the button) and a link to the task's affected leads. Polled.
 import type { FastifyPluginAsync } from 'fastify';
 import type { LeadFilterState } from '../../dashboard/lead-list.ts';
-import { findStuckPage, type FixAction, type StuckCause, type StuckCauseKind, type StuckTask } from '../../dashboard/stuck.ts';
+import { findStuckPage, type CauseDetail, type DetailValue, type FixAction, type StuckCause, type StuckCauseKind, type StuckTask } from '../../dashboard/stuck.ts';
+import { formatDuration } from '../../format-duration.ts';
+import { toCrmDateTime } from '../../crm-time.ts';
+import { reasonText } from '../i18n/render-reason.ts';
 import type { CloseCause, RecallCause } from '../../pipeline/lead-causes.ts';
 import type { DashboardOptions } from '../dashboard.ts';
 import { isHtmx } from '../dashboard.ts';
@@ -38,6 +41,8 @@ const CAUSE_RECALL: Partial<Record<StuckCauseKind, RecallCause>> = {
 };
 
 export interface StuckCauseView extends StuckCause {
+  /** The cause's sentences in the reader's language. */
+  detailText: string;
   /** The task page, filtered to the leads concerned when a filter shows them. */
   link: string;
   /** The fix as a button posting to /tasks/:id/actions/:action, or null when only a person can fix it. */
@@ -54,13 +59,32 @@ export interface StuckTaskView extends Omit<StuckTask, 'causes'> {
   causes: StuckCauseView[];
 }
 
-export function stuckView(tasks: StuckTask[]): StuckTaskView[] {
+/** A cause's facts as words: ages in whole units, times in the CRM zone, through the i18n catalogue. */
+export function causeRenderer(tr: ReturnType<typeof t>, timeZone: string): (details: CauseDetail[]) => string {
+  const value = (v: DetailValue) =>
+    typeof v === 'object' ? ('at' in v ? toCrmDateTime(v.at.getTime(), timeZone) : age(v.ageMs)) : v;
+  return (details) =>
+    details
+      .map((d) => ('reason' in d
+        ? reasonText({ code: d.reason, count: d.count, leadIds: [] }, tr)
+        : tr(`stuck.detail.${d.key}`, Object.fromEntries(Object.entries(d.vars).map(([k, v]) => [k, value(v)])))))
+      .join(' ');
+}
+
+/** An age in whole units: "45 s", "1 min 30 s", "2 h 5 min" (formatDuration from a minute up). */
+export function age(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  return seconds < 60 ? `${seconds} s` : formatDuration(seconds * 1000);
+}
+
+export function stuckView(tasks: StuckTask[], render: (details: CauseDetail[]) => string): StuckTaskView[] {
   return tasks.map((task) => ({
     ...task,
     causes: task.causes.map((cause) => {
       const filter = CAUSE_FILTER[cause.kind];
       return {
         ...cause,
+        detailText: render(cause.details),
         link: filter ? `/tasks/${task.id}?state=${filter}` : `/tasks/${task.id}`,
         fix: cause.action === 'none' ? null : cause.action,
         slot: `stuck-msg-${task.id}-${cause.kind}`,
@@ -82,7 +106,7 @@ export const stuckRoutes: FastifyPluginAsync<DashboardOptions> = async (app, opt
       limit: STUCK_LISTED,
       timeZone: options.config.timeZone,
     });
-    const data = { tasks: stuckView(stuck.tasks), total: stuck.total, stuckAfterSeconds: options.config.stuckAfterSeconds };
+    const data = { tasks: stuckView(stuck.tasks, causeRenderer(t(reply), options.config.timeZone)), total: stuck.total, stuckAfterSeconds: options.config.stuckAfterSeconds };
     if (fragment === 'list' && isHtmx(request)) return reply.view('partials/stuck-list', data);
     return reply.view('pages/stuck', data);
   });

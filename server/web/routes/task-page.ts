@@ -73,13 +73,14 @@ function found<T>(reply: FastifyReply, taskId: number, value: T | null): T {
 }
 
 /**
- * The task row and its diagnosis, read side by side: both aggregate over the task's leads, which
- * is what costs on a task of tens of thousands of leads (about 0.3-0.5 s each for 50,000).
+ * The task row and its diagnosis. The progress over the task's leads (what costs on a task of tens
+ * of thousands of leads) is read once, by diagnose; the row takes it from there.
  */
 async function loadTaskAndDiagnosis(options: DashboardOptions, reply: FastifyReply, taskId: number): Promise<{ task: TaskListRow; diagnosis: DiagnosisView }> {
-  const [task, diagnosis] = await Promise.all([readTaskRow(options.reads.db, taskId), diagnoseTask(options.reads, taskId)]);
+  const diagnosis = found(reply, taskId, await diagnoseTask(options.reads, taskId));
+  const task = found(reply, taskId, await readTaskRow(options.reads.db, taskId, { progress: diagnosis.progress }));
   const words = { t: t(reply), time: (iso: string) => toCrmDateTime(Date.parse(iso), options.config.timeZone) };
-  return { task: found(reply, taskId, task), diagnosis: diagnosisView(found(reply, taskId, diagnosis), found(reply, taskId, task), words) };
+  return { task, diagnosis: diagnosisView(diagnosis, words) };
 }
 
 async function loadRuns(options: DashboardOptions, taskId: number): Promise<RunView[]> {
@@ -106,7 +107,7 @@ export const taskPageRoutes: FastifyPluginAsync<DashboardOptions> = async (app, 
     const query = parseLeadQuery(reply, request.query);
     reply.header('Vary', 'HX-Request');
     if (fragment === 'leads' && isHtmx(request)) {
-      // The filter tabs poll with the rows, so their counts come along (index-only, see task-batches.ts).
+      // The filter tabs poll with the rows, so their counts come along (index-only, see read-model/task-progress.ts).
       const [task, leads] = await Promise.all([readTaskRow(options.reads.db, taskId), loadLeads(options, taskId, query)]);
       return reply.view('partials/leads-table', { task: found(reply, taskId, task), leads });
     }

@@ -2,7 +2,6 @@
 // polled fragment (diagnosis, leads, runs) render the same thing (STYLE §4). Phones leave this module
 // masked; only an explicit reveal (lead-actions.ts) passes one number through in full.
 import type { LeadFilterState, LeadListRow, LeadState } from '../../dashboard/lead-list.ts';
-import type { TaskListRow } from '../../dashboard/task-list.ts';
 import { maskPhone } from '../../phone.ts';
 import type { Diagnosis, LeadReason, ReasonCode } from '../../pipeline/diagnose.ts';
 import type { CloseCause, RecallCause } from '../../pipeline/lead-causes.ts';
@@ -110,12 +109,12 @@ export interface DiagnosisView {
   leadReasons: Array<{ reason: LeadReason; n: number; filter: LeadFilterState | null; closeCause: CloseCause | null; recallCause: RecallCause | null }>;
 }
 
-/** diagnoseTask's output for people: the funnel total -> called -> final -> conversation -> followed -> interested. */
-export function diagnosisView(diagnosis: Diagnosis, task: TaskListRow, words: { t: Translate; time: FormatTime }): DiagnosisView {
+/** diagnoseTask's output for people: the funnel total -> called -> final -> conversation -> followed -> interested, from one read. */
+export function diagnosisView(diagnosis: Diagnosis, words: { t: Translate; time: FormatTime }): DiagnosisView {
   const s = diagnosis.stats;
   const steps: Array<[string, number]> = [
-    ['total', s.total], ['called', s.called], ['final', s.withStatus], ['conversation', s.withConversation],
-    ['followed', s.withFollow], ['interested', task.progress.interested],
+    ['total', s.total], ['called', s.called], ['withStatus', s.withStatus], ['withConversation', s.withConversation],
+    ['withFollow', s.withFollow], ['interested', diagnosis.progress.interested],
   ];
   return {
     eligible: diagnosis.eligible,

@@ -6,7 +6,7 @@ import { and, eq, isNotNull, not, sql, type SQL } from 'drizzle-orm';
 import { leadStates } from '../db/schema/app.ts';
 import { leadsTaskList as lead } from '../db/schema/crm.ts';
 import {
-  hasFinalStatus, hasJobId, isHandledOutside, isNotInJobGroup, isUnfollowed, lacksFinalStatus, lacksJobId, waitsForConversation,
+  hasFinalStatus, hasJobId, isHandledOutside, isNotInJobGroup, isUnfollowed, isUnsynced, lacksFinalStatus, waitsForConversation,
 } from '../pipeline/lead-conditions.ts';
 
 export const LEAD_FILTERS = ['not-synced', 'calling', 'waiting-conversation', 'followed', 'analysis-failed', 'not-in-group', 'failed-call', 'handled-outside'] as const;
@@ -17,15 +17,13 @@ export function isLeadFilter(value: unknown): value is LeadFilterState {
   return typeof value === 'string' && (LEAD_FILTERS as readonly string[]).includes(value);
 }
 
-const unsynced = and(lacksJobId, lacksFinalStatus)!;
-
 /**
  * The leads each filter shows. Filters are sets and may overlap (a Failed call is also followed once
  * its record is written); the badge below picks one state per lead.
  */
 export const LEAD_FILTER_CONDITIONS: Record<LeadFilterState, SQL> = {
-  'not-synced': and(unsynced, not(isNotInJobGroup))!,
-  'not-in-group': and(unsynced, isNotInJobGroup)!,
+  'not-synced': and(isUnsynced, not(isNotInJobGroup))!,
+  'not-in-group': and(isUnsynced, isNotInJobGroup)!,
   calling: and(hasJobId, lacksFinalStatus)!,
   'waiting-conversation': and(waitsForConversation, isUnfollowed)!,
   followed: isNotNull(lead.leadsFollowId),
