@@ -52,13 +52,18 @@ export async function syncCallJobIds(deps: PipelineDeps, task: PendingTask, leas
   try {
     await copyLeadsForPairing(deps, task.id, scratch, lease);
     const listing = await listJobGroup(deps, jobGroupId, lease, step, scratch, firstPage ?? undefined);
+    const fresh: JobMove[] = [];
     for await (const range of scratch.ranges({ withHeld: !listing.complete })) {
       lease.check();
       const { moves, absent } = pairJobsToLeads(range.leads, range.jobs, listing.complete, range.held);
-      await storePairing(deps, task.id, step, moves, listing.complete ? absent : null);
+      fresh.push(...moves.filter((m) => m.fromJobId === null));
+      await storePairing(deps, task.id, step, moves.filter((m) => m.fromJobId !== null), listing.complete ? absent : null);
     }
-    // Leads are paired by phone range, not in lead-id order: only now is every job id of the pass
-    // written, and query_task_execution (waiting on this mark) may read them.
+    // Ranges are phones, not lead ids: the new job ids wait until every range is paired and then go
+    // in lead-id order, so query_task_execution can read each batch's leads while the rest are written.
+    const assigned = await assignNewJobs(deps, task.id, fresh, progress);
+    if (assigned.length > 0) step.add('matched', assigned.length);
+    await clearNotInGroupMarks(deps, assigned);
     progress?.writtenThrough(Infinity);
     if (listing.complete) await rememberListing(deps, task.id, jobGroupId, listing.totalCount!);
   } finally {
@@ -67,12 +72,10 @@ export async function syncCallJobIds(deps: PipelineDeps, task: PendingTask, leas
   return step.finish();
 }
 
-/** One range's moves and, after a complete listing, its absent leads. */
-async function storePairing(deps: PipelineDeps, taskId: number, step: ReturnType<typeof startStep>, moves: JobMove[], absent: number[] | null): Promise<void> {
-  const { assigned, moved } = await storeMoves(deps, taskId, moves);
-  if (assigned.length > 0) step.add('matched', assigned.length);
+/** One range's moves to newer jobs and, after a complete listing, its absent leads. */
+async function storePairing(deps: PipelineDeps, taskId: number, step: ReturnType<typeof startStep>, changes: JobMove[], absent: number[] | null): Promise<void> {
+  const moved = await moveToNewerJobs(deps, taskId, changes); // their not-in-group marks go with the move
   if (moved.length > 0) step.add('followNewerJob', moved.length);
-  await clearNotInGroupMarks(deps, assigned); // the moved ones were cleared with their move
   if (absent) {
     const { absent: absentCount, newlyMarked } = await markNotInJobGroup(deps, taskId, absent);
     step.add('notInJobGroup', absentCount);
@@ -122,15 +125,14 @@ async function readLeadsForPairing(deps: PipelineDeps, taskId: number, afterId: 
 }
 
 /**
- * Two kinds of write, each conditional on what the pairing saw, so a lead another pass or a person
- * changed meanwhile is left alone: a lead without a job gets one (the spec's guard), and an open lead
- * without a final status moves from the job it had to the newer one.
+ * A lead without a job gets one, conditional on what the pairing saw (the spec's guard), so a lead
+ * another pass or a person changed meanwhile is left alone. In lead-id order, raising `progress`
+ * after each batch: every lead below the next batch is settled for this pass.
  */
-async function storeMoves(deps: PipelineDeps, taskId: number, moves: JobMove[]): Promise<{ assigned: number[]; moved: JobMove[] }> {
+async function assignNewJobs(deps: PipelineDeps, taskId: number, fresh: JobMove[], progress?: JobIdsProgress): Promise<number[]> {
   const updatedTime = toCrmDateTime(deps.clock.now(), deps.config.timeZone);
   const assigned: number[] = [];
-  const moved: JobMove[] = [];
-  const fresh = moves.filter((m) => m.fromJobId === null);
+  fresh.sort((a, b) => a.leadRowId - b.leadRowId);
   for (let i = 0; i < fresh.length; i += WRITE_BATCH) {
     const batch = fresh.slice(i, i + WRITE_BATCH);
     const ids = batch.map((m) => m.leadRowId);
@@ -141,15 +143,24 @@ async function storeMoves(deps: PipelineDeps, taskId: number, moves: JobMove[]):
     // Every row matched the guard: all got their job, no need to read them back (the usual case).
     if (writeResult(result).affectedRows === batch.length) assigned.push(...ids);
     else assigned.push(...(await leadsNowOn(deps, batch)));
+    if (i + WRITE_BATCH < fresh.length) progress?.writtenThrough(fresh[i + WRITE_BATCH]!.leadRowId - 1);
   }
-  const changes = moves.filter((m) => m.fromJobId !== null);
+  return assigned;
+}
+
+/**
+ * An open lead without a final status moves from the job it had to the newer one, conditional on
+ * still holding the job the pairing saw. One transaction per batch: a lead never sits on its new job
+ * with its old job's state (a Cancelled there would stop its new job from ever being read).
+ */
+async function moveToNewerJobs(deps: PipelineDeps, taskId: number, changes: JobMove[]): Promise<JobMove[]> {
+  const updatedTime = toCrmDateTime(deps.clock.now(), deps.config.timeZone);
+  const moved: JobMove[] = [];
   for (let i = 0; i < changes.length; i += WRITE_BATCH) {
     const batch = changes.slice(i, i + WRITE_BATCH);
-    // One transaction per batch: a lead never sits on its new job with its old job's state (a
-    // Cancelled there would stop its new job from ever being read), whatever stops the process.
     moved.push(...(await deps.db.transaction(async (tx) => moveBatch({ ...deps, db: tx as unknown as Db }, taskId, batch, updatedTime))));
   }
-  return { assigned, moved };
+  return moved;
 }
 
 /** Moves one batch of open leads to their newer jobs, keeping the old job and clearing its state. */
