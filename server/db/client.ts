@@ -22,17 +22,17 @@ export interface OpenDatabaseOptions {
 }
 
 export function openDatabase(url: string, options: OpenDatabaseOptions = {}): Database {
-  const pool = mysql.createPool({
+  const connection = {
     uri: url,
     ...(options.databaseName ? { database: options.databaseName } : {}),
-    connectionLimit: options.connectionLimit ?? 10,
     // App tables hold UTC; CRM DATETIMEs are read and written as zone-less strings (crm-time.ts).
     timezone: 'Z',
     dateStrings: true,
     charset: 'utf8mb4',
     connectTimeout: 5000,
     enableKeepAlive: true,
-  });
+  } satisfies mysql.ConnectionOptions;
+  const pool = mysql.createPool({ ...connection, connectionLimit: options.connectionLimit ?? 10 });
   // READ COMMITTED: no gap locks, and rows a scan does not match are not kept locked, so one task's
   // writes never deadlock with another task's next to it in the same index (seen with two
   // processes under REPEATABLE READ). Correctness rests on row locks and conditional updates,
@@ -46,8 +46,11 @@ export function openDatabase(url: string, options: OpenDatabaseOptions = {}): Da
     mode: 'default',
     ...(onQuery ? { logger: { logQuery: (sql: string, params: unknown[]) => onQuery(sql, params) } } : {}),
   });
+  sessions.set(db, () => mysql.createConnection(connection));
   return { db, pool, close: () => pool.end() };
 }
+
+const sessions = new WeakMap<Db, () => Promise<mysql.Connection>>();
 
 /** mysql2 result header of an UPDATE/INSERT/DELETE run through drizzle. */
 export interface WriteResult {
@@ -85,9 +88,13 @@ export function isLockConflict(error: unknown): boolean {
 }
 
 /**
- * One connection of the pool to itself, for work that needs one session (temporary tables,
- * pairing-scratch.ts). Release it with `release()`, or `destroy()` it when its session is in doubt.
+ * A connection of its own, beside the pool, for work that needs one session (temporary tables,
+ * pairing-scratch.ts). Not taken from the pool: work holding a session also needs pool connections
+ * (lease renewals, writes), and enough such sessions at once would leave none and wait for ever.
+ * `end()` it, or `destroy()` it when its session is in doubt.
  */
-export async function sessionOf(db: Db): Promise<mysql.PoolConnection> {
-  return (db as unknown as { $client: mysql.Pool }).$client.getConnection();
+export async function sessionOf(db: Db): Promise<mysql.Connection> {
+  const open = sessions.get(db);
+  if (!open) throw new Error('sessionOf: this Db was not opened by openDatabase');
+  return open();
 }

@@ -10,7 +10,7 @@
 //
 // Rows go through mysql2 directly: drizzle's builder costs microseconds per value, and a listing of
 // 100,000 jobs brings hundreds of thousands of values.
-import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
+import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { sessionOf, type Db } from '../db/client.ts';
 import type { GroupJob } from '../outboundbot/types.ts';
 import { normalizePhone } from '../phone.ts';
@@ -120,8 +120,7 @@ export async function openPairingScratch(db: Db, { chunk = PAIRING_CHUNK }: { ch
 
     async close() {
       try {
-        await session.query(`DROP TEMPORARY TABLE IF EXISTS ${LEADS}, ${JOBS}`);
-        session.release();
+        await session.end(); // its temporary tables go with it
       } catch {
         session.destroy(); // its temporary tables go with it
       }
@@ -129,7 +128,7 @@ export async function openPairingScratch(db: Db, { chunk = PAIRING_CHUNK }: { ch
   };
 }
 
-async function createTables(session: PoolConnection): Promise<void> {
+async function createTables(session: Connection): Promise<void> {
   await session.query(`DROP TEMPORARY TABLE IF EXISTS ${LEADS}, ${JOBS}`);
   // phone: normalised (phone.ts); raw_phone: as stored or listed, handed to the pairing unchanged.
   // Binary collation: ids and phones compare as the pairing compares them, byte for byte.

@@ -2,6 +2,8 @@
 // bounded by the range, not the task). Whatever the ranges, the pairing must be exactly the one the
 // pure rules give for the whole task at once: same moves, same absent leads, same distinct count.
 import { describe, expect, it } from 'vitest';
+import { openDatabase } from '../../server/db/client.ts';
+import { within } from '../../server/net/within.ts';
 import type { GroupJob } from '../../server/outboundbot/types.ts';
 import { listingInMemory } from '../../server/pipeline/job-group-listing.ts';
 import { pairJobsToLeads, type JobMove, type LeadForPairing, type Pairing } from '../../server/pipeline/pair-jobs-to-leads.ts';
@@ -96,6 +98,21 @@ describe('pairing a task one range of phones at a time', () => {
       expect(await scratch.distinctJobs()).toBe(0);
     } finally {
       await scratch.close();
+    }
+  });
+});
+
+describe('the scratch session', () => {
+  it('never takes a connection from the pool, so syncs holding one cannot starve the rest of the process', async () => {
+    const small = openDatabase(database.url, { connectionLimit: 1 });
+    const scratches = await Promise.all([openPairingScratch(small.db), openPairingScratch(small.db)]);
+    try {
+      // With sessions from the pool, this query would wait for ever behind the held scratches.
+      const answered = await within(small.pool.query('SELECT 1 AS one'), 3000);
+      expect(answered).toBeDefined();
+    } finally {
+      await Promise.all(scratches.map((s) => s.close()));
+      await small.close();
     }
   });
 });
