@@ -50,6 +50,8 @@ export interface CallResultWrite {
 interface LeadStateWrite {
   leadRowId: number;
   taskId: number;
+  /** The job the state was read from: written only while the lead is still on it. */
+  jobId: string;
   lastJobStatus: string | null;
   jobFailureReason: string | null;
   lastTaskStatus: string | null;
@@ -57,6 +59,8 @@ interface LeadStateWrite {
 
 interface ApiErrorWrite {
   id: number;
+  /** The job that could not be read: recorded only while the lead is still on it. */
+  jobId: string;
   code: string;
   message: string;
 }
@@ -113,7 +117,7 @@ async function fetchPage(deps: PipelineDeps, task: PendingTask, step: Step, page
     const message = (error as Error).message;
     step.failed(error, page);
     step.add('pagesFailed');
-    const apiErrors = leads.filter((l) => l.apiErrorCode !== code).map((l) => ({ id: l.id, code, message }));
+    const apiErrors = leads.filter((l) => l.apiErrorCode !== code).map((l) => ({ id: l.id, jobId: l.jobId, code, message }));
     await writes.add({ leads: [], results: [], states: [], apiErrors });
     return; // the other pages go on (spec 3.2 error handling)
   }
@@ -129,7 +133,8 @@ async function storePages(deps: PipelineDeps, task: PendingTask, step: Step, pag
   // made from (follow-up-remarks.ts), whatever happens between the two writes.
   const stored = await retryOnLockConflict(() => deps.db.transaction(async (tx) => {
     const db = tx as unknown as Db;
-    await writeLeadStates(db, states);
+    const onJob = await lockLeadsStillOn(db, states.map((s) => ({ id: s.leadRowId, jobId: s.jobId })));
+    await writeLeadStates(db, states.filter((s) => onJob.has(s.leadRowId)));
     if (results.length === 0) return 0;
     const written = await writeCallResults(db, deps, task.id, results);
     // A call finishes when its status is first stored (a later write only brings the conversation).
@@ -176,7 +181,7 @@ function interpretPage(deps: PipelineDeps, taskId: number, leads: LeadToFetch[],
     const job = byJobId.get(l.jobId);
     if (!job) {
       if (l.apiErrorCode !== 'JobNotFound') {
-        apiErrors.push({ id: l.id, code: 'JobNotFound', message: `Outbound Bot does not return job ${l.jobId}` });
+        apiErrors.push({ id: l.id, jobId: l.jobId, code: 'JobNotFound', message: `Outbound Bot does not return job ${l.jobId}` });
       }
       continue;
     }
@@ -190,6 +195,7 @@ function interpretPage(deps: PipelineDeps, taskId: number, leads: LeadToFetch[],
       states.push({
         leadRowId: l.id,
         taskId,
+        jobId: l.jobId,
         lastJobStatus: job.status,
         jobFailureReason: failureReason,
         lastTaskStatus: taskStatus,
@@ -236,7 +242,7 @@ async function writeLeadStates(db: Db, states: LeadStateWrite[]): Promise<void> 
   if (states.length === 0) return;
   await db
     .insert(leadStates)
-    .values(states.map((state) => ({ ...state, apiErrorCode: null, apiErrorMessage: null, apiErrorAt: null })))
+    .values(states.map(({ jobId: _readFrom, ...state }) => ({ ...state, apiErrorCode: null, apiErrorMessage: null, apiErrorAt: null })))
     .onDuplicateKeyUpdate({
       set: {
         lastJobStatus: valuesOf(leadStates.lastJobStatus),
@@ -253,17 +259,39 @@ async function writeLeadStates(db: Db, states: LeadStateWrite[]): Promise<void> 
 async function writeApiErrors(deps: PipelineDeps, taskId: number, errors: ApiErrorWrite[]): Promise<number> {
   if (errors.length === 0) return 0;
   const at = new Date(deps.clock.now());
-  await deps.db
-    .insert(leadStates)
-    .values(errors.map((e) => ({ leadRowId: e.id, taskId, apiErrorCode: e.code, apiErrorMessage: capErrorMessage(e.message), apiErrorAt: at })))
-    .onDuplicateKeyUpdate({
-      set: {
-        apiErrorCode: valuesOf(leadStates.apiErrorCode),
-        apiErrorMessage: valuesOf(leadStates.apiErrorMessage),
-        apiErrorAt: valuesOf(leadStates.apiErrorAt),
-      },
-    });
-  return errors.length;
+  return deps.db.transaction(async (tx) => {
+    const db = tx as unknown as Db;
+    const onJob = await lockLeadsStillOn(db, errors);
+    const current = errors.filter((e) => onJob.has(e.id));
+    if (current.length === 0) return 0;
+    await db
+      .insert(leadStates)
+      .values(current.map((e) => ({ leadRowId: e.id, taskId, apiErrorCode: e.code, apiErrorMessage: capErrorMessage(e.message), apiErrorAt: at })))
+      .onDuplicateKeyUpdate({
+        set: {
+          apiErrorCode: valuesOf(leadStates.apiErrorCode),
+          apiErrorMessage: valuesOf(leadStates.apiErrorMessage),
+          apiErrorAt: valuesOf(leadStates.apiErrorAt),
+        },
+      });
+    return current.length;
+  });
+}
+
+/**
+ * Of these leads, those still on the job their answer came from, locked until the transaction ends:
+ * after a broken lease another pass may have moved a lead to a newer job (and cleared its old job's
+ * state), and the old job's Cancelled written back would stop the new job from ever being read.
+ */
+async function lockLeadsStillOn(db: Db, leads: ReadonlyArray<{ id: number; jobId: string }>): Promise<Set<number>> {
+  if (leads.length === 0) return new Set();
+  const rows = await db
+    .select({ id: lead.id })
+    .from(lead)
+    .where(and(inArray(lead.id, leads.map((l) => l.id)), eq(lead.callJobId, caseById(lead.id, leads.map((l) => ({ id: l.id, value: l.jobId }))))))
+    .orderBy(lead.id)
+    .for('update');
+  return new Set(rows.map((r) => r.id));
 }
 
 /** call_conversation keeps the API's own utterance list (DESIGN §2), in the API's field names. */

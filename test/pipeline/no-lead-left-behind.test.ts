@@ -3,11 +3,11 @@
 // growing while it is listed, one job for two rows, cancelled and re-issued jobs, a conversation that
 // never arrives.
 import { eq } from 'drizzle-orm';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { jobGroupListings, supersededJobs, taskLeases } from '../../server/db/schema/app.ts';
 import { diagnoseTask } from '../../server/pipeline/diagnose.ts';
 import { processTask } from '../../server/pipeline/process-task.ts';
-import { writeCallResults } from '../../server/pipeline/sync-call-results.ts';
+import { syncCallResults, writeCallResults } from '../../server/pipeline/sync-call-results.ts';
 import { diagnosisJson } from '../../server/web/i18n/render-reason.ts';
 import { followsOf, givenLeads, givenTask, leadsOf, phones, runsOf, stageOf, statesOf } from '../helpers/builders.ts';
 import { usePipelineHarness } from '../helpers/pipeline.ts';
@@ -138,6 +138,25 @@ describe('cancelled jobs (DESIGN §3.1, §3.7)', () => {
 });
 
 describe('re-issued jobs (DESIGN §3.6)', () => {
+  it('never writes an old job\'s state onto a lead moved to a newer job while the answer was on its way', async () => {
+    // After a broken lease: pass A asked for job 1 (cancelled), pass B moved the lead to job 2 before
+    // A's answer was written. Job 1's Cancelled must not land on the lead: it would stop job 2 from being read.
+    const group = h.sim.createJobGroup();
+    const taskId = await givenTask(h.database.db, { jobGroupId: group });
+    const [phone] = phones(1, 92_000);
+    const [oldJob, newJob] = h.sim.assignJobs(group, [{ phone: phone! }, { phone: phone! }]);
+    h.sim.cancelJob(oldJob!);
+    const [id] = await givenLeads(h.database.db, taskId, [{ phone: phone!, callJobId: oldJob! }]);
+    const release = h.sim.holdAnswers();
+    const lease = { taskId, check() {}, async renew() {}, stop() {} };
+    const run = syncCallResults(h.deps(), { id: taskId, name: 't', taskType: 2, jobGroupId: group }, lease);
+    await vi.waitFor(() => expect(h.sim.requests.some((r) => r.action === 'ListJobs')).toBe(true), { timeout: 5000, interval: 10 });
+    await h.database.pool.query('UPDATE leads_task_list SET call_job_id = ? WHERE id = ?', [newJob, id]);
+    release();
+    await run;
+    expect((await statesOf(h.database.db, taskId)).filter((s) => s.lastJobStatus !== null)).toEqual([]);
+  });
+
   it('never writes a call result onto a lead that has left the job it was read from', async () => {
     // A pass that read job-old's result while another (after a broken lease) moved the lead to job-new.
     const taskId = await givenTask(h.database.db, { jobGroupId: 'jg-moved' });
