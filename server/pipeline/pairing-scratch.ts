@@ -22,6 +22,7 @@ export const PAIRING_CHUNK = 2000;
 
 const LEADS = 'af_tmp_pairing_leads';
 const JOBS = 'af_tmp_pairing_jobs';
+const NEW_JOBS = 'af_tmp_pairing_new_jobs';
 
 export interface PhoneRange {
   leads: LeadForPairing[];
@@ -35,6 +36,10 @@ export interface PairingScratch extends ListingSink {
   /** Before any page: the leads decide which phone owns a job. */
   addLeads(leads: LeadForPairing[]): Promise<void>;
   ranges(options: { withHeld: boolean }): AsyncGenerator<PhoneRange>;
+  /** Jobs the pairing gave to leads that had none, kept until every range is paired. */
+  addNewJobs(moves: ReadonlyArray<{ leadRowId: number; toJobId: string }>): Promise<void>;
+  /** Those new jobs back in lead-id order, `size` at a time. */
+  newJobsInLeadOrder(size: number): AsyncGenerator<Array<{ leadRowId: number; toJobId: string }>>;
   close(): Promise<void>;
 }
 
@@ -118,6 +123,21 @@ export async function openPairingScratch(db: Db, { chunk = PAIRING_CHUNK }: { ch
       }
     },
 
+    async addNewJobs(moves) {
+      if (moves.length === 0) return;
+      await session.query(`INSERT INTO ${NEW_JOBS} (lead_row_id, job_id) VALUES ?`, [moves.map((m) => [m.leadRowId, m.toJobId])]);
+    },
+
+    async *newJobsInLeadOrder(size) {
+      let after = 0;
+      for (;;) {
+        const rows = await query<RowDataPacket>(`SELECT lead_row_id, job_id FROM ${NEW_JOBS} WHERE lead_row_id > ? ORDER BY lead_row_id LIMIT ?`, [after, size]);
+        if (rows.length === 0) return;
+        after = rows[rows.length - 1]!.lead_row_id as number;
+        yield rows.map((r) => ({ leadRowId: r.lead_row_id as number, toJobId: r.job_id as string }));
+      }
+    },
+
     async close() {
       try {
         await session.end(); // its temporary tables go with it
@@ -129,7 +149,7 @@ export async function openPairingScratch(db: Db, { chunk = PAIRING_CHUNK }: { ch
 }
 
 async function createTables(session: Connection): Promise<void> {
-  await session.query(`DROP TEMPORARY TABLE IF EXISTS ${LEADS}, ${JOBS}`);
+  await session.query(`DROP TEMPORARY TABLE IF EXISTS ${LEADS}, ${JOBS}, ${NEW_JOBS}`);
   // phone: normalised (phone.ts); raw_phone: as stored or listed, handed to the pairing unchanged.
   // Binary collation: ids and phones compare as the pairing compares them, byte for byte.
   await session.query(`CREATE TEMPORARY TABLE ${LEADS} (
@@ -141,5 +161,8 @@ async function createTables(session: Connection): Promise<void> {
   await session.query(`CREATE TEMPORARY TABLE ${JOBS} (
     page INT NOT NULL, idx INT NOT NULL, job_id VARCHAR(128) NOT NULL, phone VARCHAR(128) NULL, raw_phone VARCHAR(128) NULL,
     PRIMARY KEY (page, idx), KEY by_phone (phone, page, idx)
+  ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`);
+  await session.query(`CREATE TEMPORARY TABLE ${NEW_JOBS} (
+    lead_row_id INT UNSIGNED NOT NULL PRIMARY KEY, job_id VARCHAR(128) NOT NULL
   ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`);
 }

@@ -52,18 +52,22 @@ export async function syncCallJobIds(deps: PipelineDeps, task: PendingTask, leas
   try {
     await copyLeadsForPairing(deps, task.id, scratch, lease);
     const listing = await listJobGroup(deps, jobGroupId, lease, step, scratch, firstPage ?? undefined);
-    const fresh: JobMove[] = [];
     for await (const range of scratch.ranges({ withHeld: !listing.complete })) {
       lease.check();
       const { moves, absent } = pairJobsToLeads(range.leads, range.jobs, listing.complete, range.held);
-      fresh.push(...moves.filter((m) => m.fromJobId === null));
+      await scratch.addNewJobs(moves.filter((m) => m.fromJobId === null));
       await storePairing(deps, task.id, step, moves.filter((m) => m.fromJobId !== null), listing.complete ? absent : null);
     }
-    // Ranges are phones, not lead ids: the new job ids wait until every range is paired and then go
-    // in lead-id order, so query_task_execution can read each batch's leads while the rest are written.
-    const assigned = await assignNewJobs(deps, task.id, fresh, progress);
-    if (assigned.length > 0) step.add('matched', assigned.length);
-    await clearNotInGroupMarks(deps, assigned);
+    // Ranges are phones, not lead ids: the new job ids wait in the scratch until every range is
+    // paired and then go in lead-id order, so query_task_execution reads each batch's leads while
+    // the rest are written.
+    for await (const batch of scratch.newJobsInLeadOrder(WRITE_BATCH)) {
+      lease.check();
+      const assigned = await assignNewJobs(deps, task.id, batch);
+      if (assigned.length > 0) step.add('matched', assigned.length);
+      await clearNotInGroupMarks(deps, assigned);
+      progress?.writtenThrough(batch[batch.length - 1]!.leadRowId); // every lead up to it is settled
+    }
     progress?.writtenThrough(Infinity);
     if (listing.complete) await rememberListing(deps, task.id, jobGroupId, listing.totalCount!);
   } finally {
@@ -125,27 +129,19 @@ async function readLeadsForPairing(deps: PipelineDeps, taskId: number, afterId: 
 }
 
 /**
- * A lead without a job gets one, conditional on what the pairing saw (the spec's guard), so a lead
- * another pass or a person changed meanwhile is left alone. In lead-id order, raising `progress`
- * after each batch: every lead below the next batch is settled for this pass.
+ * One batch of leads without a job get theirs, conditional on what the pairing saw (the spec's
+ * guard), so a lead another pass or a person changed meanwhile is left alone.
  */
-async function assignNewJobs(deps: PipelineDeps, taskId: number, fresh: JobMove[], progress?: JobIdsProgress): Promise<number[]> {
+async function assignNewJobs(deps: PipelineDeps, taskId: number, batch: ReadonlyArray<{ leadRowId: number; toJobId: string }>): Promise<number[]> {
   const updatedTime = toCrmDateTime(deps.clock.now(), deps.config.timeZone);
-  const assigned: number[] = [];
-  fresh.sort((a, b) => a.leadRowId - b.leadRowId);
-  for (let i = 0; i < fresh.length; i += WRITE_BATCH) {
-    const batch = fresh.slice(i, i + WRITE_BATCH);
-    const ids = batch.map((m) => m.leadRowId);
-    const result = await deps.db
-      .update(lead)
-      .set({ callJobId: caseById(lead.id, batch.map((m) => ({ id: m.leadRowId, value: m.toJobId }))), updatedTime })
-      .where(and(leadOfTask(taskId), inArray(lead.id, ids), lacksJobId, isNull(lead.leadsFollowId)));
-    // Every row matched the guard: all got their job, no need to read them back (the usual case).
-    if (writeResult(result).affectedRows === batch.length) assigned.push(...ids);
-    else assigned.push(...(await leadsNowOn(deps, batch)));
-    if (i + WRITE_BATCH < fresh.length) progress?.writtenThrough(fresh[i + WRITE_BATCH]!.leadRowId - 1);
-  }
-  return assigned;
+  const ids = batch.map((m) => m.leadRowId);
+  const result = await deps.db
+    .update(lead)
+    .set({ callJobId: caseById(lead.id, batch.map((m) => ({ id: m.leadRowId, value: m.toJobId }))), updatedTime })
+    .where(and(leadOfTask(taskId), inArray(lead.id, ids), lacksJobId, isNull(lead.leadsFollowId)));
+  // Every row matched the guard: all got their job, no need to read them back (the usual case).
+  if (writeResult(result).affectedRows === batch.length) return ids;
+  return leadsNowOn(deps, batch);
 }
 
 /**
@@ -184,7 +180,7 @@ async function moveBatch(deps: PipelineDeps, taskId: number, batch: JobMove[], u
 }
 
 /** The leads of the batch that now hold the job the batch gave them. */
-async function leadsNowOn(deps: PipelineDeps, batch: JobMove[]): Promise<number[]> {
+async function leadsNowOn(deps: PipelineDeps, batch: ReadonlyArray<Pick<JobMove, 'leadRowId' | 'toJobId'>>): Promise<number[]> {
   const wanted = new Map(batch.map((m) => [m.leadRowId, m.toJobId]));
   const rows = await deps.db.select({ id: lead.id, jobId: lead.callJobId }).from(lead).where(inArray(lead.id, [...wanted.keys()]));
   return rows.filter((r) => r.jobId === wanted.get(r.id)).map((r) => r.id);
