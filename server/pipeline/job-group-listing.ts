@@ -22,8 +22,6 @@ export interface JobGroupListing {
   /** True only when the jobs seen add up to an unchanging TotalCount: only then may a lead be called absent. */
   complete: boolean;
   totalCount: number | null;
-  /** The first page, for a caller that only wanted to know the total. */
-  firstPage: GroupJobPage | null;
 }
 
 /** Where the pages of a listing go as they arrive. */
@@ -76,7 +74,7 @@ export async function listJobGroup(
   firstPage?: GroupJobPage,
 ): Promise<JobGroupListing> {
   let given = firstPage;
-  let last: JobGroupListing = { complete: false, totalCount: null, firstPage: null };
+  let last: JobGroupListing = { complete: false, totalCount: null };
   for (let attempt = 1; attempt <= LISTING_ATTEMPTS; attempt++) {
     const { outcome, ...listing } = await listOnce(deps, jobGroupId, lease, step, sink, given);
     given = undefined;
@@ -98,7 +96,7 @@ async function listOnce(
   given: GroupJobPage | undefined,
 ): Promise<JobGroupListing & { outcome: 'done' | 'changed' }> {
   const first = given ?? (await fetchPage(deps, jobGroupId, 1, JOB_GROUP_PAGE_SIZE, lease, step));
-  if (!first) return { complete: false, totalCount: null, firstPage: null, outcome: 'done' };
+  if (!first) return { complete: false, totalCount: null, outcome: 'done' };
   const total = first.totalCount;
   // Pages answer in any order when fetched side by side; the sink keeps them by page number.
   await sink.addPage(1, first.jobs);
@@ -107,7 +105,7 @@ async function listOnce(
   const pageSize = answeredPageSize(first);
   if (pageSize === null) {
     step.fail({ code: 'EmptyPage', message: `page 1 of the job group listed no job although its TotalCount is ${total}`, page: 1 });
-    return { complete: false, totalCount: total, firstPage: first, outcome: 'done' };
+    return { complete: false, totalCount: total, outcome: 'done' };
   }
   let failed = false;
   let changedTo: number | null = null;
@@ -125,14 +123,14 @@ async function listOnce(
     if (answer.totalCount !== total) changedTo ??= answer.totalCount;
     else await sink.addPage(page, answer.jobs);
   }, deps.config.outboundbotMaxInFlight);
-  if (changedTo !== null) return { complete: false, totalCount: changedTo, firstPage: first, outcome: 'changed' };
+  if (changedTo !== null) return { complete: false, totalCount: changedTo, outcome: 'changed' };
   const distinct = await sink.distinctJobs();
   const complete = !failed && distinct === total;
   if (!failed && distinct !== total) {
     // Jobs moved between pages (or the API pages differently than it says): not proof of absence.
     step.fail({ code: 'ListingShort', message: `the job group listing showed ${distinct} distinct jobs of its TotalCount ${total}` });
   }
-  return { complete, totalCount: total, firstPage: first, outcome: 'done' };
+  return { complete, totalCount: total, outcome: 'done' };
 }
 
 /**
