@@ -21,7 +21,6 @@ import { pairJobsToLeads, type JobMove, type LeadForPairing } from './pair-jobs-
 import { openPairingScratch, type PairingScratch } from './pairing-scratch.ts';
 import { startStep, type StepReport } from './step-report.ts';
 
-
 /** Leads written per UPDATE. */
 const WRITE_BATCH = 500;
 
