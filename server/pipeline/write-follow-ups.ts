@@ -120,7 +120,10 @@ async function writeInOneTransaction(db: Db, decisions: FollowUpDecision[], now:
       .for('update');
     const open = new Set(stillOpen.map((row) => row.id));
     const toWrite = decisions.filter((d) => open.has(d.leadRowId));
-    if (toWrite.length === 0) return { created: 0, alreadyDone: decisions.length, written: [] };
+    if (toWrite.length === 0) {
+      await countPaidAnalyses(tx as unknown as Db, decisions, toWrite);
+      return { created: 0, alreadyDone: decisions.length, written: [] };
+    }
 
     const firstFollowTimes = await earliestFollowTimes(tx as unknown as Db, toWrite.map((d) => d.leadsId));
     const rows = toWrite.map((d) => ({
@@ -147,10 +150,7 @@ async function writeInOneTransaction(db: Db, decisions: FollowUpDecision[], now:
     // In this transaction, so the message commits with the record or not at all (issue 11).
     const hot = toWrite.flatMap((d, i) => (d.isInterested === HOT_INTEREST ? [{ taskId: d.taskId, leadRowId: d.leadRowId, followId: insertedIds[i]! }] : []));
     await enqueueHotLeads(tx as unknown as Db, hot);
-    for (const taskId of new Set(toWrite.map((d) => d.taskId))) {
-      const ofTask = toWrite.filter((d) => d.taskId === taskId);
-      await countActivity(tx as unknown as Db, taskId, { followsWritten: ofTask.length, ...analysisCounts(ofTask.map((d) => d.analysis?.usage)) });
-    }
+    await countPaidAnalyses(tx as unknown as Db, decisions, toWrite);
     const analysed = toWrite.filter((d) => d.analysis !== null);
     if (analysed.length > 0) {
       await tx
@@ -191,6 +191,17 @@ function stillDecidable(decisions: FollowUpDecision[]): SQL | undefined {
     byPipeline.length > 0 ? inArray(lead.id, byPipeline) : undefined,
     ...[...causes].map((cause) => and(inArray(lead.id, idsOf((d) => d.closed?.cause === cause)), CLOSE_CAUSE_CONDITIONS[cause])),
   );
+}
+
+/**
+ * Per task: the records written, and every analysis of the batch with its tokens, written or not: an
+ * answer dropped because someone else finished the lead meanwhile was paid for all the same.
+ */
+async function countPaidAnalyses(tx: Db, decisions: FollowUpDecision[], written: FollowUpDecision[]): Promise<void> {
+  for (const taskId of new Set(decisions.map((d) => d.taskId))) {
+    const ofTask = (list: FollowUpDecision[]) => list.filter((d) => d.taskId === taskId);
+    await countActivity(tx, taskId, { followsWritten: ofTask(written).length, ...analysisCounts(ofTask(decisions).map((d) => d.analysis?.usage)) });
+  }
 }
 
 /** frist_follow_time (CRM spelling): the earliest follow time the lead already has (DESIGN §2). */

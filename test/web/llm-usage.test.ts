@@ -2,7 +2,10 @@
 // both from the hourly counts written with each analysis (af_task_activity).
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { eq, sql } from 'drizzle-orm';
 import { toCrmDateTime } from '../../server/crm-time.ts';
+import { taskActivity } from '../../server/db/schema/app.ts';
+import { leadsTaskList } from '../../server/db/schema/crm.ts';
 import { writeFollowUps } from '../../server/pipeline/write-follow-ups.ts';
 import { givenLeads, givenTask } from '../helpers/builders.ts';
 import { useTestDatabase } from '../helpers/database.ts';
@@ -82,5 +85,22 @@ describe('LLM tokens and cost', () => {
     expect(page.body).toContain('输入每千 token ¥1，输出每千 token ¥2');
     expect(page.body).toContain('<a href="/usage" class="active">LLM 用量</a>');
     expect(page.body).not.toMatch(/style=|<script>/);
+  });
+});
+
+describe('tokens of an answer that came too late', () => {
+  it('counts an analysis whose lead was finished meanwhile: its tokens were paid for', async () => {
+    const taskId = await givenAnalysedTask('已跟进', [{ inputTokens: 500, outputTokens: 50 }]);
+    const [leadRowId] = (await db.db.select({ id: leadsTaskList.id }).from(leadsTaskList).where(eq(leadsTaskList.taskId, taskId))).map((r) => r.id);
+    const late = await writeFollowUps(db.db, [{
+      leadRowId: leadRowId!, taskId, leadsId: 900, remark: '第二次', isInterested: 0, nextFollowTime: null,
+      analysis: { status: 'ok', error: null, usage: { inputTokens: 700, outputTokens: 70 } },
+    }], '2031-05-01 11:00:00', new Date());
+    expect(late).toMatchObject({ created: 0, alreadyDone: 1 });
+    const [counts] = await db.db
+      .select({ follows: sql<number>`SUM(${taskActivity.followsWritten})`, analyses: sql<number>`SUM(${taskActivity.analyses})`, input: sql<number>`SUM(${taskActivity.inputTokens})` })
+      .from(taskActivity)
+      .where(eq(taskActivity.taskId, taskId));
+    expect([Number(counts!.follows), Number(counts!.analyses), Number(counts!.input)]).toEqual([1, 2, 1200]);
   });
 });
