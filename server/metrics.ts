@@ -221,7 +221,7 @@ export function countLlmError(reason: string): void {
 export function llmErrorKind(reason: string): string {
   if (reason === 'timeout') return 'timeout';
   if (reason === 'connection error') return 'connection';
-  if (reason === 'invalid response body' || reason === 'empty answer') return 'invalid_body';
+  if (reason === 'invalid response body' || reason === 'empty answer' || reason === 'answer too large') return 'invalid_body';
   if (reason === 'no api key') return 'no_api_key';
   const status = /^http (\d{3})$/.exec(reason)?.[1];
   if (status) return status === '429' ? 'http_429' : `http_${status[0]}xx`;

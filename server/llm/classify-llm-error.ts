@@ -1,8 +1,9 @@
 // Errors of one chat.completions attempt, classified at the edge (STYLE §2, DESIGN §3.9):
 // timeouts, connection failures, 408/409, throttling (429) and 5xx are worth another attempt;
-// bad requests, auth and anything we cannot name are not, because repeating them gives the same answer.
+// bad requests, auth, an answer too large to read and anything we cannot name are not, because
+// repeating them gives the same answer.
 import type { IncomingHttpHeaders } from 'node:http';
-import { LlmConnectionError, LlmHttpError, LlmTimeoutError } from './chat-completions.ts';
+import { LlmAnswerTooLargeError, LlmConnectionError, LlmHttpError, LlmTimeoutError } from './chat-completions.ts';
 
 export interface LlmFailure {
   /** Short, operator-readable, free of secrets: "timeout", "http 500", "invalid response body". */
@@ -26,6 +27,8 @@ export function classifyLlmError(error: unknown): LlmFailure {
   }
   // A 200 whose body is not JSON (chat-completions.ts lets JSON.parse's SyntaxError through).
   if (error instanceof SyntaxError) return { reason: 'invalid response body', retryable: false };
+  // Most likely LLM_BASE_URL points at something that is not a chat.completions server.
+  if (error instanceof LlmAnswerTooLargeError) return { reason: 'answer too large', retryable: false };
   return { reason: `unexpected error (${error instanceof Error ? error.name : typeof error})`, retryable: false };
 }
 
