@@ -67,14 +67,17 @@ export async function processTask(
 
 async function runSteps(deps: PipelineDeps, { task, lease, log, record }: RunContext, steps: readonly TaskStep[]): Promise<number> {
   const reports: StepReport[] = [];
+  const keep = (report: StepReport) => {
+    reports.push(report);
+    record(report);
+  };
   for (let i = 0; i < steps.length; i++) {
     if (i > 0) await lease.renew();
-    const overlapped = steps[i] === syncCallJobIds && steps[i + 1] === syncCallResults;
-    const done = overlapped ? await syncJobIdsAlongsideResults(deps, task, lease) : [await steps[i]!(deps, task, lease)];
-    if (overlapped) i++;
-    for (const report of done) {
-      reports.push(report);
-      record(report);
+    if (steps[i] === syncCallJobIds && steps[i + 1] === syncCallResults) {
+      await syncJobIdsAlongsideResults(deps, task, lease, keep);
+      i++;
+    } else {
+      keep(await steps[i]!(deps, task, lease));
     }
   }
 
@@ -95,10 +98,11 @@ async function runSteps(deps: PipelineDeps, { task, lease, log, record }: RunCon
 
 /**
  * The two sync steps at once (issue 12): query_task_execution asks for the leads whose job ids are
- * written while sync_call_job_ids writes the rest (job-ids-written.ts). Their reports keep the spec's
- * order. When the first fails, the second stops taking pages, and both have ended before this throws.
+ * written while sync_call_job_ids writes the rest (job-ids-written.ts). Their reports are kept in the
+ * spec's order, the first one's also when the second fails. When the first fails, the second stops
+ * taking pages, and both have ended before this throws.
  */
-async function syncJobIdsAlongsideResults(deps: PipelineDeps, task: PendingTask, lease: HeldLease): Promise<StepReport[]> {
+async function syncJobIdsAlongsideResults(deps: PipelineDeps, task: PendingTask, lease: HeldLease, keep: (report: StepReport) => void): Promise<void> {
   const jobIds = createJobIdsWritten();
   const [ids, results] = await Promise.allSettled([
     syncCallJobIds(deps, task, lease, jobIds).then(
@@ -111,8 +115,9 @@ async function syncJobIdsAlongsideResults(deps: PipelineDeps, task: PendingTask,
     syncCallResults(deps, task, lease, jobIds),
   ]);
   if (ids.status === 'rejected') throw ids.reason;
+  keep(ids.value);
   if (results.status === 'rejected') throw results.reason;
-  return [ids.value, results.value];
+  keep(results.value);
 }
 
 /** The spec's delay for the earliest failing step; nothing when the run went through. */
