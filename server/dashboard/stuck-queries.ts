@@ -13,6 +13,7 @@ import type { PIPELINE_INDEXES } from '../db/migrate.ts';
 import { leadStates, taskLeases, taskPauses } from '../db/schema/app.ts';
 import { leadsTaskList as lead } from '../db/schema/crm.ts';
 import { CLOSE_CAUSE_CONDITIONS } from '../pipeline/lead-causes.ts';
+import { hasNotInGroupMark, isNotInJobGroup } from '../pipeline/lead-conditions.ts';
 import { LEAD_FILTER_CONDITIONS, leadStatesJoin } from '../read-model/lead-states.ts';
 
 export async function databaseNow(db: Db): Promise<Date> {
@@ -53,7 +54,7 @@ const TASK_PROGRESS_INDEX = 'af_idx_task_progress' satisfies (typeof PIPELINE_IN
 
 /**
  * How a lead the pipeline never synced looks: every column of af_idx_task_progress NULL. Such a
- * lead is unsynced (the lead's part of LEAD_FILTER_CONDITIONS['not-in-group']), and with its task
+ * lead, marked, is not in its job group (isNotInJobGroup: open, no job, no interest), and with its task
  * and row id it is one point of that index, found without reading the row.
  */
 const neverTouched = and(isNull(lead.callStatus), isNull(lead.leadsFollowId), isNull(lead.isInterested), isNull(lead.callJobId))!;
@@ -61,7 +62,7 @@ const neverTouched = and(isNull(lead.callStatus), isNull(lead.leadsFollowId), is
 export type MissingLeads = { taskId: number; count: number; since: Date | null };
 
 /**
- * Leads marked missing from their job group and still without a job id, at every stage. Marks stay
+ * Leads not in their job group (isNotInJobGroup, as diagnose and close-leads count them), at every stage. Marks stay
  * on finished tasks, so there can be thousands: reading each one's lead row (a random page of a big
  * table) took 0.7 s at 1,000,000 leads. So each mark is first looked up as an untouched lead in
  * af_idx_task_progress (task, NULLs, row id: an index-only point, forced because the optimiser
@@ -69,7 +70,6 @@ export type MissingLeads = { taskId: number; count: number; since: Date | null }
  * since, e.g. a job id stored outside the pipeline: rare) have their lead rows read.
  */
 export async function readLeadsNotInGroup(db: Db): Promise<MissingLeads[]> {
-  const marked = isNotNull(leadStates.notInGroupSince);
   const found = and(eq(lead.taskId, leadStates.taskId), leadStatesJoin, neverTouched);
   const first = await db
     .select({
@@ -80,7 +80,7 @@ export async function readLeadsNotInGroup(db: Db): Promise<MissingLeads[]> {
     })
     .from(leadStates)
     .leftJoin(lead, found, { forceIndex: TASK_PROGRESS_INDEX })
-    .where(marked)
+    .where(hasNotInGroupMark)
     .groupBy(leadStates.taskId);
   const byTask = new Map(first.map((r) => [r.taskId, { taskId: r.taskId, count: Number(r.count), since: r.since }]));
   const rest = first.filter((r) => Number(r.marks) > Number(r.count)).map((r) => r.taskId);
@@ -89,7 +89,7 @@ export async function readLeadsNotInGroup(db: Db): Promise<MissingLeads[]> {
       .select({ taskId: leadStates.taskId, count: sql<number>`CAST(COUNT(*) AS SIGNED)`, since: min(leadStates.notInGroupSince) })
       .from(leadStates)
       .innerJoin(lead, leadStatesJoin)
-      .where(and(inArray(leadStates.taskId, rest), CLOSE_CAUSE_CONDITIONS['not-in-group'], not(and(eq(lead.taskId, leadStates.taskId), neverTouched)!)))
+      .where(and(inArray(leadStates.taskId, rest), isNotInJobGroup, not(and(eq(lead.taskId, leadStates.taskId), neverTouched)!)))
       .groupBy(leadStates.taskId);
     for (const r of others) {
       const entry = byTask.get(r.taskId)!;

@@ -19,7 +19,8 @@ export function callsAreDone(p: TaskProgress): boolean {
 /**
  * 3 -> 4: every lead with a final status has its follow record or was handled by a person, and no
  * lead can still come in: none is calling, none waits for a job id that its group may yet list.
- * Leads a complete listing showed absent from the group do not hold the task (diagnose names them).
+ * Leads a complete listing showed absent from the group do not hold the task (diagnose names them),
+ * nor does a lead a person closed, with or without its mark (notSynced counts open leads only).
  */
 export function followUpsAreDone(p: TaskProgress): boolean {
   return callsAreDone(p) && p.finalUnfollowed === 0 && p.notSynced === 0;

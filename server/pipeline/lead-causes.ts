@@ -4,7 +4,7 @@
 import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { leadsTaskList as lead } from '../db/schema/crm.ts';
 import {
-  hasJobId, isConversationMissing, isJobCancelled, isNotInJobGroup, isUnfollowed, isUnsynced, lacksFinalStatus,
+  hasJobId, isConversationMissing, isJobCancelled, isNotInJobGroup, isUnfollowed, lacksFinalStatus,
 } from './lead-conditions.ts';
 
 export const CLOSE_CAUSES = ['cancelled', 'not-in-group', 'no-conversation'] as const;
@@ -14,7 +14,7 @@ export const CLOSE_CAUSE_CONDITIONS: Record<CloseCause, SQL> = {
   /** Outbound Bot cancelled the job: it will never be called (DESIGN §3.1). */
   cancelled: and(hasJobId, lacksFinalStatus, isUnfollowed, isJobCancelled)!,
   /** A complete listing of the job group does not contain the lead: it was never called (DESIGN §3.6). */
-  'not-in-group': and(isUnsynced, isUnfollowed, isNotInJobGroup)!,
+  'not-in-group': isNotInJobGroup,
   /** Succeeded, but neither ListJobs nor DescribeJob after STUCK_AFTER gave a conversation (DESIGN §3.4). */
   'no-conversation': isConversationMissing,
 };

@@ -1,6 +1,6 @@
 // The conditions on leads_task_list that the steps, the stage check and diagnose share. Each is
 // written once here (STYLE §3) so "final", "followed" and "synced" mean the same thing everywhere.
-import { and, eq, inArray, isNotNull, isNull, ne, notInArray, or, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, isNull, ne, not, notInArray, or, sql } from 'drizzle-orm';
 import { leadStates } from '../db/schema/app.ts';
 import { leadsTaskList as lead } from '../db/schema/crm.ts';
 
@@ -23,9 +23,6 @@ export const lacksFinalStatus = or(isNull(lead.callStatus), notInArray(lead.call
 export const hasConversation = and(isNotNull(lead.callConversation), ne(lead.callConversation, ''))!;
 export const lacksConversation = or(isNull(lead.callConversation), eq(lead.callConversation, ''))!;
 
-/** No job id and no final status: Outbound Bot has not given the lead a job we know of (yet). */
-export const isUnsynced = and(lacksJobId, lacksFinalStatus)!;
-
 /** No final status and no follow record: its call has not settled and no one closed it. */
 export const isOpen = and(lacksFinalStatus, isNull(lead.leadsFollowId))!;
 
@@ -44,8 +41,28 @@ export const needsCallResult = and(hasJobId, isNull(lead.leadsFollowId), or(lack
 /** Leads a follow record can be written for now: Failed, or Succeeded with its conversation. */
 export const isReadyForFollowUp = and(hasFinalStatus, isUnfollowed, or(eq(lead.callStatus, 'Failed'), hasConversation))!;
 
-/** A complete listing of the job group did not contain the lead (DESIGN §3.6). */
-export const isNotInJobGroup = isNotNull(leadStates.notInGroupSince);
+/**
+ * A complete listing of the job group did not contain the lead (DESIGN §3.6): the mark alone, which
+ * stays on a lead closed since and goes when "re-sync job ids" clears it. Read it through the two below.
+ */
+export const hasNotInGroupMark = isNotNull(leadStates.notInGroupSince);
+
+/** No job id, no final status, no follow record: not at Outbound Bot, and no one closed it. */
+export const isOpenWithoutJob = and(lacksJobId, isOpen)!;
+
+/**
+ * Still waiting for a job id its group may yet list (no mark): holds the task at stage 3 (DESIGN §3.7).
+ * A lead closed by a person (follow record) never does, with or without its mark.
+ */
+export const isAwaitingJobId = and(isOpenWithoutJob, not(hasNotInGroupMark))!;
+
+/**
+ * Not in job group (DESIGN §3.6, §3.12): open, without a job, absent from a complete listing, and no
+ * person decided about it (no interest): the pipeline cannot finish it, a person closes or re-calls
+ * it. The one definition of diagnose's reason, /stuck's cause, close-leads' candidates, the lead
+ * filter and progress.notInJobGroup. An absent lead whose interest a person set is handled outside.
+ */
+export const isNotInJobGroup = and(isOpenWithoutJob, hasNotInGroupMark, isNull(lead.isInterested))!;
 
 /**
  * Outbound Bot cancelled the lead's job: terminal, but not a call result (DESIGN §3.1). Read from

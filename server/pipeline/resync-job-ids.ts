@@ -2,7 +2,8 @@
 // in Outbound Bot, look for them again now. A run like processTask's (same lease, same stage check,
 // same run history) whose only step is sync_call_job_ids, preceded by forgetting the task's "not in
 // job group" marks (DESIGN §3.6): until a complete listing has been read again, those leads count as
-// not synced, so the task cannot move to stage 4 on the strength of an old listing.
+// not synced, so the task cannot move to stage 4 on the strength of an old listing. A lead a person
+// closed loses its mark too and is never marked again, but it waits for no job id (isAwaitingJobId).
 import { and, eq, isNotNull } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { writeResult } from '../db/client.ts';

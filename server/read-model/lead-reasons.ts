@@ -7,8 +7,8 @@ import type { Db } from '../db/client.ts';
 import { leadStates } from '../db/schema/app.ts';
 import { leadsTaskList as lead } from '../db/schema/crm.ts';
 import {
-  hasFinalStatus, isHandledOutside, isJobCancelled, isNotInJobGroup, isOpen, isUnfollowed, lacksJobId, leadOfTask,
-  waitsForConversation,
+  hasFinalStatus, isAwaitingJobId, isHandledOutside, isJobCancelled, isNotInJobGroup, isOpen, isOpenWithoutJob, isUnfollowed,
+  leadOfTask, waitsForConversation,
 } from '../pipeline/lead-conditions.ts';
 import { leadStatesJoin } from './lead-states.ts';
 
@@ -26,11 +26,13 @@ const apiError = isNotNull(leadStates.apiErrorCode);
 
 /**
  * The one reason a lead is listed under, or NULL. Reads leads_task_list LEFT JOIN af_lead_states
- * (leadStatesJoin), so a lead without a state row gets its reason too.
+ * (leadStatesJoin), so a lead without a state row gets its reason too. An open lead without a job
+ * that is neither of the first two is absent from its group with its interest set by a person.
  */
 export const leadReasonColumn = sql<LeadReason | null>`CASE
-  WHEN ${and(lacksJobId, isOpen, isNotInJobGroup)} THEN 'not-in-job-group'
-  WHEN ${and(lacksJobId, isOpen)} THEN 'not-synced'
+  WHEN ${isNotInJobGroup} THEN 'not-in-job-group'
+  WHEN ${isAwaitingJobId} THEN 'not-synced'
+  WHEN ${isOpenWithoutJob} THEN 'handled-outside'
   WHEN ${and(isOpen, apiError)} THEN 'api-error'
   WHEN ${and(isOpen, isJobCancelled)} THEN 'job-cancelled'
   WHEN ${isOpen} THEN 'still-calling'

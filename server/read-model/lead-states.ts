@@ -2,11 +2,11 @@
 // (pipeline/lead-conditions.ts), so the count shown next to a filter on the task list and the rows
 // that filter shows on the task page are the same leads. Every condition reads leads_task_list
 // joined (LEFT JOIN) with af_lead_states.
-import { and, eq, isNotNull, not, sql, type SQL } from 'drizzle-orm';
+import { and, eq, isNotNull, sql, type SQL } from 'drizzle-orm';
 import { leadStates } from '../db/schema/app.ts';
 import { leadsTaskList as lead } from '../db/schema/crm.ts';
 import {
-  hasFinalStatus, hasJobId, isHandledOutside, isNotInJobGroup, isUnfollowed, isUnsynced, lacksFinalStatus, waitsForConversation,
+  hasFinalStatus, hasJobId, isAwaitingJobId, isHandledOutside, isNotInJobGroup, isUnfollowed, lacksFinalStatus, waitsForConversation,
 } from '../pipeline/lead-conditions.ts';
 
 export const LEAD_FILTERS = ['not-synced', 'calling', 'waiting-conversation', 'followed', 'analysis-failed', 'not-in-group', 'failed-call', 'handled-outside'] as const;
@@ -22,8 +22,8 @@ export function isLeadFilter(value: unknown): value is LeadFilterState {
  * its record is written); the badge below picks one state per lead.
  */
 export const LEAD_FILTER_CONDITIONS: Record<LeadFilterState, SQL> = {
-  'not-synced': and(isUnsynced, not(isNotInJobGroup))!,
-  'not-in-group': and(isUnsynced, isNotInJobGroup)!,
+  'not-synced': isAwaitingJobId,
+  'not-in-group': isNotInJobGroup,
   calling: and(hasJobId, lacksFinalStatus)!,
   'waiting-conversation': and(waitsForConversation, isUnfollowed)!,
   followed: isNotNull(lead.leadsFollowId),
@@ -35,7 +35,8 @@ export const LEAD_FILTER_CONDITIONS: Record<LeadFilterState, SQL> = {
 /**
  * The one state a lead is in, most urgent first: not yet at Outbound Bot, being called, handled by a
  * person, waiting for its conversation, owed a follow record, then the kinds of finished lead. Every
- * lead falls in exactly one branch: after the first three, its call_status is final.
+ * lead falls in exactly one branch: after the first three, its call_status is final, or a person
+ * decided about it (its interest or its follow record: a closed lead shows as followed).
  */
 export const leadStateColumn = sql<LeadState>`CASE
   WHEN ${LEAD_FILTER_CONDITIONS['not-in-group']} THEN 'not-in-group'

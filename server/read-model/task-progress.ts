@@ -14,8 +14,8 @@ import type { Db } from '../db/client.ts';
 import { leadStates } from '../db/schema/app.ts';
 import { leadsTaskList as lead } from '../db/schema/crm.ts';
 import {
-  countIf, hasConversation, hasFinalStatus, hasJobId, isHandledOutside, isJobCancelled, isNotInJobGroup, isOpen, isUnfollowed,
-  isUnsynced, lacksFinalStatus, lacksJobId, waitsForConversation,
+  countIf, hasConversation, hasFinalStatus, hasJobId, hasNotInGroupMark, isHandledOutside, isJobCancelled, isNotInJobGroup, isOpen,
+  isOpenWithoutJob, isUnfollowed, lacksFinalStatus, lacksJobId, waitsForConversation,
 } from '../pipeline/lead-conditions.ts';
 import { leadStatesJoin } from './lead-states.ts';
 
@@ -47,9 +47,12 @@ export interface TaskProgress {
   waitingForConversation: number;
   /** is_interested set by someone else, no follow record (DESIGN §3.7). */
   handledOutside: number;
-  /** No job id, no final status, and no complete listing has shown it absent from the group yet. */
+  /**
+   * No job id, no final status, no follow record, and no complete listing has shown it absent from
+   * the group (isAwaitingJobId): the lead filter "not-synced", diagnose's not-synced. A closed lead never counts.
+   */
   notSynced: number;
-  /** No job id, and a complete listing of the job group did not contain it (DESIGN §3.6). */
+  /** Not in job group as diagnose, /stuck and close-leads mean it (isNotInJobGroup, DESIGN §3.6, §3.12). */
   notInJobGroup: number;
   analysisFailed: number;
 }
@@ -92,7 +95,7 @@ export async function readProgressByTask(db: Db, taskIds: number[], options: Pro
         calledNotFinal: ofShapes(and(hasJobId, isOpen)!),
         finalUnfollowed: ofShapes(and(hasFinalStatus, isUnfollowed)!),
         handledOutside: ofShapes(isHandledOutside),
-        unsynced: ofShapes(isUnsynced),
+        openWithoutJob: ofShapes(isOpenWithoutJob),
       })
       .from(shapes)
       .groupBy(shapes.taskId),
@@ -100,13 +103,14 @@ export async function readProgressByTask(db: Db, taskIds: number[], options: Pro
       .select({
         taskId: leadStates.taskId,
         analysisFailed: countIf(eq(leadStates.analysisStatus, 'failed')),
-        notInJobGroup: countIf(and(isUnsynced, isNotInJobGroup)),
+        notInJobGroup: countIf(isNotInJobGroup),
+        absentOpen: countIf(and(isOpenWithoutJob, hasNotInGroupMark)),
       })
       // Forced (our own index, always there): left alone, the optimiser merges the global
       // analysis and not-in-group indexes over every task, 0.4 s instead of 0.07 at 1,000,000 leads.
       .from(leadStates, { forceIndex: 'idx_af_lead_states_task' })
       .innerJoin(lead, leadStatesJoin)
-      .where(and(inArray(leadStates.taskId, taskIds), or(eq(leadStates.analysisStatus, 'failed'), isNotInJobGroup)))
+      .where(and(inArray(leadStates.taskId, taskIds), or(eq(leadStates.analysisStatus, 'failed'), hasNotInGroupMark)))
       .groupBy(leadStates.taskId),
     db
       // As calledNotFinal counts them (no follow record), a person's interest or not: a cancelled
@@ -130,16 +134,17 @@ export async function readProgressByTask(db: Db, taskIds: number[], options: Pro
   const waitingOf = new Map(waiting.map((r) => [r.taskId, Number(r.waitingForConversation)]));
   const conversationsOf = new Map(conversations.map((r) => [r.taskId, Number(r.withConversation)]));
   return new Map(
-    columns.map(({ taskId, unsynced, ...counts }) => {
-      const notInJobGroup = Number(marksOf.get(taskId)?.notInJobGroup ?? 0);
+    columns.map(({ taskId, openWithoutJob, ...counts }) => {
+      const marked = marksOf.get(taskId);
       const progress: TaskProgress = {
         ...numbers(counts),
         withConversation: options.withConversation ? (conversationsOf.get(taskId) ?? 0) : null,
         cancelled: cancelledOf.get(taskId) ?? 0,
         waitingForConversation: waitingOf.get(taskId) ?? 0,
-        analysisFailed: Number(marksOf.get(taskId)?.analysisFailed ?? 0),
-        notInJobGroup,
-        notSynced: Number(unsynced) - notInJobGroup,
+        analysisFailed: Number(marked?.analysisFailed ?? 0),
+        notInJobGroup: Number(marked?.notInJobGroup ?? 0),
+        // isAwaitingJobId, counted as the open leads without a job minus the marked ones among them.
+        notSynced: Number(openWithoutJob) - Number(marked?.absentOpen ?? 0),
       };
       return [taskId, progress];
     }),

@@ -6,11 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leadStates } from '../../server/db/schema/app.ts';
 import { leadsTaskList as lead } from '../../server/db/schema/crm.ts';
 import {
-  countIf, hasConversation, hasFinalStatus, hasJobId, isHandledOutside, isJobCancelled, isNotInJobGroup, isOpen, isUnfollowed, isUnsynced,
-  lacksFinalStatus, leadOfTask, waitsForConversation,
+  countIf, hasConversation, hasFinalStatus, hasJobId, isAwaitingJobId, isHandledOutside, isJobCancelled, isNotInJobGroup, isOpen,
+  isUnfollowed, lacksFinalStatus, leadOfTask, waitsForConversation,
 } from '../../server/pipeline/lead-conditions.ts';
 import { countLeadReasons, LEAD_REASONS, leadReasonColumn } from '../../server/read-model/lead-reasons.ts';
-import { leadStatesJoin } from '../../server/read-model/lead-states.ts';
+import { LEAD_FILTER_CONDITIONS, leadStatesJoin } from '../../server/read-model/lead-states.ts';
 import { readProgressByTask } from '../../server/read-model/task-progress.ts';
 import { givenTask } from '../helpers/builders.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
@@ -115,8 +115,8 @@ describe('the read model adds up', () => {
           finalUnfollowed: countIf(and(hasFinalStatus, isUnfollowed)),
           handledOutside: countIf(isHandledOutside),
           withConversation: countIf(hasConversation),
-          unsynced: countIf(isUnsynced),
-          notInJobGroup: countIf(and(isUnsynced, isNotInJobGroup)),
+          notSynced: countIf(isAwaitingJobId),
+          notInJobGroup: countIf(isNotInJobGroup),
           cancelled: countIf(and(hasJobId, isOpen, isJobCancelled)),
           analysisFailed: countIf(eq(leadStates.analysisStatus, 'failed')),
           waitingForConversation: countIf(and(waitsForConversation, isUnfollowed)),
@@ -129,11 +129,26 @@ describe('the read model adds up', () => {
         total: p.total, called: p.called, withStatus: p.withStatus, succeeded: p.succeeded, failed: p.failed, withFollow: p.withFollow,
         withInterest: p.withInterest, interested: p.interested, calling: p.calling, calledNotFinal: p.calledNotFinal,
         finalUnfollowed: p.finalUnfollowed, handledOutside: p.handledOutside, withConversation: p.withConversation,
-        unsynced: p.notSynced + p.notInJobGroup, notInJobGroup: p.notInJobGroup, cancelled: p.cancelled,
+        notSynced: p.notSynced, notInJobGroup: p.notInJobGroup, cancelled: p.cancelled,
         analysisFailed: p.analysisFailed, waitingForConversation: p.waitingForConversation,
       }, seeded).toEqual(Object.fromEntries(Object.entries(plain!).map(([k, v]) => [k, Number(v)])));
       expect(p.total, seeded).toBe(124);
       expect(p.withConversation, seeded).toBeGreaterThan(0);
+    }
+  });
+
+  it("gives diagnose's not-synced and not-in-job-group leads the counts the progress and the lead filters show", async () => {
+    const progress = await readProgressByTask(database.db, tasks);
+    for (const taskId of tasks) {
+      const reasons = await countLeadReasons(database.db, taskId, STUCK_BEFORE);
+      const p = progress.get(taskId)!;
+      const [filters] = await database.db
+        .select({ notSynced: countIf(LEAD_FILTER_CONDITIONS['not-synced']), notInGroup: countIf(LEAD_FILTER_CONDITIONS['not-in-group']) })
+        .from(lead)
+        .leftJoin(leadStates, leadStatesJoin)
+        .where(leadOfTask(taskId));
+      expect([p.notSynced, Number(filters!.notSynced)], seeded).toEqual([reasons['not-synced'], reasons['not-synced']]);
+      expect([p.notInJobGroup, Number(filters!.notInGroup)], seeded).toEqual([reasons['not-in-job-group'], reasons['not-in-job-group']]);
     }
   });
 });

@@ -4,7 +4,9 @@ import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { readAudit } from '../../server/audit-log.ts';
 import { leadStates } from '../../server/db/schema/app.ts';
+import { findStuck } from '../../server/dashboard/stuck.ts';
 import { closeLeadsOperation } from '../../server/operations/close-leads.ts';
+import { diagnoseTask } from '../../server/pipeline/diagnose.ts';
 import { writeFollowUps } from '../../server/pipeline/write-follow-ups.ts';
 import { toCrmDateTime } from '../../server/crm-time.ts';
 import { followsOf, givenLeads, givenTask, leadsOf } from '../helpers/builders.ts';
@@ -92,6 +94,29 @@ describe('closeLeadsOperation', () => {
     const outcome = await writeFollowUps(database.db, [decision(ids[0]!), decision(ids[1]!)], toCrmDateTime(Date.now(), 'Asia/Shanghai'), new Date());
     expect(outcome).toMatchObject({ created: 1, alreadyDone: 1, createdIds: [ids[1]] });
     expect((await leadsOf(database.db, taskId)).map((l) => l.leadsFollowId !== null)).toEqual([false, true, false, false, false]);
+  });
+
+  it("agrees with diagnose and /stuck on which leads are not in their job group: never one a person decided about", async () => {
+    // Four leads absent from a complete listing: one no one decided about, one whose interest a person
+    // set outside autofollow, one closed here, and one closed then its mark cleared by a re-sync.
+    const taskId = await givenTask(database.db, { jobGroupId: 'jg-absent' });
+    const ids = await givenLeads(database.db, taskId, [
+      { phone: '13900000011' }, { phone: '13900000012', isInterested: 1 }, { phone: '13900000013' }, { phone: '13900000014' },
+      { phone: '13900000015', callJobId: 'job-15' },
+    ]);
+    await database.db.insert(leadStates).values(ids.slice(0, 4).map((id) => ({ leadRowId: id, taskId, notInGroupSince: new Date() })));
+    expect(await close(taskId, { cause: 'not-in-group', remark: '空号', interest: 0, leadIds: [ids[2], ids[3]] }, 'alice'))
+      .toMatchObject({ data: { closedIds: [ids[2], ids[3]] } });
+    await database.db.update(leadStates).set({ notInGroupSince: null }).where(eq(leadStates.leadRowId, ids[3]!));
+
+    const diagnosis = (await diagnoseTask({ db: database.db, config, clock: { now: () => Date.now() } }, taskId))!;
+    expect(diagnosis.reasonCodes.find((r) => r.code === 'not-in-job-group')).toMatchObject({ count: 1, leadIds: [ids[0]] });
+    expect(diagnosis.blockedLeads.find((l) => l.leadRowId === ids[1])?.reason).toBe('handled-outside');
+    expect(diagnosis.leadReasons['not-synced']).toBe(0);
+    expect(diagnosis.progress).toMatchObject({ notInJobGroup: 1, notSynced: 0 });
+    const stuck = await findStuck(database.db, { stuckAfterSeconds: 7200, leaseSeconds: 300, limit: 50, timeZone: config.timeZone });
+    expect(stuck.find((t) => t.id === taskId)?.causes.find((c) => c.kind === 'not-in-group')).toMatchObject({ count: 1 });
+    expect(await close(taskId, { cause: 'not-in-group', remark: '号码有误', interest: 0 }, 'bob')).toMatchObject({ data: { closedIds: [ids[0]] } });
   });
 
   it.each([

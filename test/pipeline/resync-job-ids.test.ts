@@ -1,6 +1,7 @@
 // The dashboard's "re-sync job ids": only the sync step and the stage check, under the task's lease,
 // recorded as a run; leads marked "not in job group" are looked for again (DESIGN §3.6).
 import { describe, expect, it } from 'vitest';
+import { closeLeadsOperation } from '../../server/operations/close-leads.ts';
 import { claimLease } from '../../server/pipeline/leases.ts';
 import { processTask } from '../../server/pipeline/process-task.ts';
 import { resyncJobIds } from '../../server/pipeline/resync-job-ids.ts';
@@ -68,6 +69,27 @@ describe('resyncJobIds', () => {
     expect(clean).toMatchObject({ status: 'processed', outcome: 'ok', stageBefore: 3, stageAfter: 4 });
     expect((await statesOf(h.database.db, taskId)).find((s) => s.leadRowId === absentId)?.notInGroupSince).toBeInstanceOf(Date);
     expect((await runsOf(h.database.db, taskId)).map((r) => r.outcome)).toEqual(['partial', 'ok']);
+  });
+
+  it('lets a task finish after a lead a person closed as not in group loses its mark to a re-sync', async () => {
+    // The closed lead keeps no job id and no final status, and a re-sync clears its mark (the sync
+    // never marks a lead with a follow record again): it must not count as waiting for a job id.
+    const group = h.sim.createJobGroup();
+    const [called, absent] = randomPhones(2);
+    const taskId = await givenTask(h.database.db, { jobGroupId: group });
+    const [, absentId] = await givenLeads(h.database.db, taskId, [{ phone: called! }, { phone: absent! }]);
+    const [calledJob] = h.sim.assignJobs(group, [{ phone: called! }]);
+    await processTask(h.deps(), taskId, { trigger: 'cli' });
+    const closed = await closeLeadsOperation(
+      { pipeline: h.deps() }, { name: 'alice', role: 'operator', via: 'cli' }, taskId, { cause: 'not-in-group', remark: '号码有误', interest: 0 },
+    );
+    expect(closed).toMatchObject({ status: 'done', data: { closedIds: [absentId] } });
+
+    h.sim.finishJob(calledJob!, { status: 'Failed', failureReason: 'NoAnswer' });
+    expect(await resync(taskId)).toMatchObject({ outcome: 'ok' });
+    expect((await statesOf(h.database.db, taskId)).find((s) => s.leadRowId === absentId)?.notInGroupSince).toBeNull();
+    expect(await processTask(h.deps(), taskId, { trigger: 'cli' })).toMatchObject({ outcome: 'ok', stageAfter: 4 });
+    expect(await stageOf(h.database.db, taskId)).toBe(4);
   });
 
   it('refuses a task at stage 1 or 4, a paused task, and one another process holds, without a run', async () => {
