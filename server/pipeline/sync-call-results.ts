@@ -6,8 +6,8 @@
 // concurrently, up to OUTBOUNDBOT_MAX_IN_FLIGHT (issue 12), and the answers are written as they
 // arrive, behind the requests (net/write-behind.ts): a slow write never holds a request slot, and a
 // failed page is recorded on its own leads and never holds the others back.
-import { and, asc, eq, gt, inArray, lte } from 'drizzle-orm';
-import { caseById, valuesOf } from '../db/batch-update.ts';
+import { and, asc, eq, gt, lte } from 'drizzle-orm';
+import { caseById, inIds, upsertRows, valuesOf } from '../db/batch-update.ts';
 import { retryOnLockConflict, writeResult, type Db } from '../db/client.ts';
 import { leadStates } from '../db/schema/app.ts';
 import { leadsTaskList as lead } from '../db/schema/crm.ts';
@@ -234,25 +234,20 @@ export async function writeCallResults(db: Db, deps: Pick<PipelineDeps, 'clock' 
       updatedTime,
     })
     // Re-checked in the WHERE: a lead another pass completed, or moved to a newer job, meanwhile is left alone.
-    .where(and(leadOfTask(taskId), inArray(lead.id, results.map((r) => r.id)), needsCallResult, eq(lead.callJobId, column('jobId'))));
+    .where(and(leadOfTask(taskId), inIds(lead.id, results.map((r) => r.id)), needsCallResult, eq(lead.callJobId, column('jobId'))));
   return writeResult(result).affectedRows;
 }
 
 async function writeLeadStates(db: Db, states: LeadStateWrite[]): Promise<void> {
   if (states.length === 0) return;
-  await db
-    .insert(leadStates)
-    .values(states.map(({ jobId: _readFrom, ...state }) => ({ ...state, apiErrorCode: null, apiErrorMessage: null, apiErrorAt: null })))
-    .onDuplicateKeyUpdate({
-      set: {
-        lastJobStatus: valuesOf(leadStates.lastJobStatus),
-        jobFailureReason: valuesOf(leadStates.jobFailureReason),
-        lastTaskStatus: valuesOf(leadStates.lastTaskStatus),
-        apiErrorCode: null,
-        apiErrorMessage: null,
-        apiErrorAt: null,
-      },
-    });
+  const s = leadStates;
+  await db.execute(upsertRows(
+    s,
+    [s.leadRowId, s.taskId, s.lastJobStatus, s.jobFailureReason, s.lastTaskStatus],
+    states.map((state) => [state.leadRowId, state.taskId, state.lastJobStatus, state.jobFailureReason, state.lastTaskStatus]),
+    [s.lastJobStatus, s.jobFailureReason, s.lastTaskStatus],
+    [s.apiErrorCode, s.apiErrorMessage, s.apiErrorAt],
+  ));
 }
 
 /** Remembers, per lead, the API error that kept its job from being read (diagnose names it). */
@@ -288,7 +283,7 @@ async function lockLeadsStillOn(db: Db, leads: ReadonlyArray<{ id: number; jobId
   const rows = await db
     .select({ id: lead.id })
     .from(lead)
-    .where(and(inArray(lead.id, leads.map((l) => l.id)), eq(lead.callJobId, caseById(lead.id, leads.map((l) => ({ id: l.id, value: l.jobId }))))))
+    .where(and(inIds(lead.id, leads.map((l) => l.id)), eq(lead.callJobId, caseById(lead.id, leads.map((l) => ({ id: l.id, value: l.jobId }))))))
     .orderBy(lead.id)
     .for('update');
   return new Set(rows.map((r) => r.id));

@@ -4,7 +4,7 @@
 // A lead another worker completed meanwhile is dropped, so no crash, retry or second process can
 // create a duplicate, and a rollback leaves no orphan.
 import { and, eq, inArray, isNull, min, or, sql, type SQL } from 'drizzle-orm';
-import { caseById, valuesOf } from '../db/batch-update.ts';
+import { caseById, inIds, insertRows, upsertRows, valuesOf } from '../db/batch-update.ts';
 import type { Db } from '../db/client.ts';
 import { isLockConflict, writeResult } from '../db/client.ts';
 import { leadStates } from '../db/schema/app.ts';
@@ -67,6 +67,9 @@ export async function writeFollowUps(
 const LOCK_CONFLICT_ATTEMPTS = 3;
 
 type FollowRow = typeof follow.$inferInsert;
+/** The fields of a follow record autofollow writes, in column order (its id comes from AUTO_INCREMENT). */
+const FOLLOW_FIELDS = ['leadsId', 'followTime', 'leadsRemark', 'firstFollowTime', 'newFollowTime', 'nextFollowTime'] as const satisfies ReadonlyArray<keyof FollowRow>;
+const FOLLOW_COLUMNS = FOLLOW_FIELDS.map((field) => follow[field]);
 /** Inserts the follow records and returns their ids, in order. */
 export type Inserter = (tx: Db, rows: FollowRow[]) => Promise<number[]>;
 
@@ -79,13 +82,13 @@ export class InterleavedIdsError extends Error {}
  * the ids are proven: every expected id must hold the row we wrote, in order, or we roll back.
  */
 export const insertPage: Inserter = async (tx, rows) => {
-  const result = writeResult(await tx.insert(follow).values(rows));
+  const result = writeResult(await tx.execute(insertRows(follow, FOLLOW_COLUMNS, rows.map((r) => FOLLOW_FIELDS.map((field) => r[field] ?? null)))));
   const step = (autoIncrementStep ??= Number(((await tx.execute(sql`SELECT @@auto_increment_increment AS step`)) as unknown as [[{ step: number }]])[0][0].step));
   const ids = rows.map((_, i) => result.insertId + i * step);
   const written = await tx
     .select({ id: follow.id, leadsId: follow.leadsId, remark: follow.leadsRemark, followTime: follow.followTime })
     .from(follow)
-    .where(inArray(follow.id, ids))
+    .where(inIds(follow.id, ids))
     .orderBy(follow.id);
   const ours = written.length === rows.length && written.every((w, i) => w.id === ids[i] && w.leadsId === rows[i]!.leadsId && w.remark === rows[i]!.leadsRemark && String(w.followTime).slice(0, 19) === rows[i]!.followTime);
   if (!ours) {
@@ -115,7 +118,7 @@ async function writeInOneTransaction(db: Db, decisions: FollowUpDecision[], now:
       .select({ id: lead.id })
       .from(lead)
       .leftJoin(leadStates, eq(leadStates.leadRowId, lead.id))
-      .where(and(inArray(lead.id, ids), isUnfollowed, stillDecidable(decisions)))
+      .where(and(inIds(lead.id, ids), isUnfollowed, stillDecidable(decisions)))
       .orderBy(lead.id)
       .for('update');
     const open = new Set(stillOpen.map((row) => row.id));
@@ -142,7 +145,7 @@ async function writeInOneTransaction(db: Db, decisions: FollowUpDecision[], now:
         leadsFollowId: caseById(lead.id, followIds),
         isInterested: caseById(lead.id, toWrite.map((d) => ({ id: d.leadRowId, value: d.isInterested }))),
       })
-      .where(and(inArray(lead.id, followIds.map((f) => f.id)), isNull(lead.leadsFollowId), isNull(lead.isInterested)));
+      .where(and(inIds(lead.id, followIds.map((f) => f.id)), isNull(lead.leadsFollowId), isNull(lead.isInterested)));
     if (writeResult(updated).affectedRows !== toWrite.length) {
       // Cannot happen while the rows are locked; if it does, roll back rather than leave orphans.
       throw new Error(`follow-up write matched ${writeResult(updated).affectedRows} of ${toWrite.length} locked leads; rolled back`);
@@ -153,18 +156,14 @@ async function writeInOneTransaction(db: Db, decisions: FollowUpDecision[], now:
     await countPaidAnalyses(tx as unknown as Db, decisions, toWrite);
     const analysed = toWrite.filter((d) => d.analysis !== null);
     if (analysed.length > 0) {
-      await tx
-        .insert(leadStates)
-        .values(analysed.map((d) => ({
-          leadRowId: d.leadRowId, taskId: d.taskId, analysisStatus: d.analysis!.status, analysisError: d.analysis!.error, analysedAt,
-          inputTokens: d.analysis!.usage?.inputTokens ?? null, outputTokens: d.analysis!.usage?.outputTokens ?? null,
-        })))
-        .onDuplicateKeyUpdate({
-          set: {
-            analysisStatus: valuesOf(leadStates.analysisStatus), analysisError: valuesOf(leadStates.analysisError), analysedAt: valuesOf(leadStates.analysedAt),
-            inputTokens: valuesOf(leadStates.inputTokens), outputTokens: valuesOf(leadStates.outputTokens),
-          },
-        });
+      const s = leadStates;
+      const analysisColumns = [s.analysisStatus, s.analysisError, s.analysedAt, s.inputTokens, s.outputTokens];
+      await tx.execute(upsertRows(
+        s,
+        [s.leadRowId, s.taskId, ...analysisColumns],
+        analysed.map((d) => [d.leadRowId, d.taskId, d.analysis!.status, d.analysis!.error, analysedAt, d.analysis!.usage?.inputTokens ?? null, d.analysis!.usage?.outputTokens ?? null]),
+        analysisColumns,
+      ));
     }
     const closed = toWrite.filter((d) => d.closed);
     if (closed.length > 0) {
@@ -209,7 +208,7 @@ async function earliestFollowTimes(db: Db, leadsIds: number[]): Promise<Map<numb
   const rows = await db
     .select({ leadsId: follow.leadsId, earliest: min(follow.followTime) })
     .from(follow)
-    .where(inArray(follow.leadsId, [...new Set(leadsIds)]))
+    .where(inIds(follow.leadsId, [...new Set(leadsIds)]))
     .groupBy(follow.leadsId);
   return new Map(rows.filter((r) => r.earliest).map((r) => [r.leadsId, String(r.earliest).slice(0, 19)]));
 }

@@ -4,7 +4,7 @@
 // never arrives.
 import { eq } from 'drizzle-orm';
 import { describe, expect, it, vi } from 'vitest';
-import { jobGroupListings, supersededJobs, taskLeases } from '../../server/db/schema/app.ts';
+import { jobGroupListings, leadStates, supersededJobs, taskLeases } from '../../server/db/schema/app.ts';
 import { diagnoseTask } from '../../server/pipeline/diagnose.ts';
 import { processTask } from '../../server/pipeline/process-task.ts';
 import { syncCallResults, writeCallResults } from '../../server/pipeline/sync-call-results.ts';
@@ -102,6 +102,19 @@ describe('shared phones (DESIGN §3.6)', () => {
     await process(taskId);
     // Two jobs for three rows: one each for the first two, the third shares the latest.
     expect((await leadsOf(h.database.db, taskId)).map((l) => l.callJobId)).toEqual([jobIds[0], jobIds[1], jobIds[1]]);
+  });
+});
+
+describe('API errors on a lead', () => {
+  it('are cleared when its job is read again, which stores the state the job then has', async () => {
+    const { taskId, jobIds } = await givenCallingTask(2);
+    await process(taskId);
+    const waiting = (await statesOf(h.database.db, taskId))[1]!.lastJobStatus;
+    await h.database.db.update(leadStates).set({ apiErrorCode: 'Throttling.User', apiErrorMessage: "it's \\ busy", apiErrorAt: new Date() }).where(eq(leadStates.taskId, taskId));
+    h.sim.finishJob(jobIds[0]!, { status: 'Failed', failureReason: 'NoAnswer' });
+    await process(taskId);
+    const states = (await statesOf(h.database.db, taskId)).map((s) => [s.lastJobStatus, s.jobFailureReason, s.apiErrorCode, s.apiErrorMessage, s.apiErrorAt]);
+    expect(states).toEqual([['Failed', 'NoAnswer', null, null, null], [waiting, null, null, null, null]]);
   });
 });
 
