@@ -72,7 +72,7 @@ export async function createFollowUps(deps: PipelineDeps, task: PendingTask, lea
     await pipelined(next, async (rows) => {
       const crmNow = toCrmDateTime(deps.clock.now(), deps.config.timeZone);
       const reading = rows[0]!.callStatus === 'Failed' ? null : analyseConversation(deps, rows[0]!, crmNow);
-      batches.add(await Promise.all(rows.map((l, i) => decide(l, crmNow, () => reading!, i === 0))));
+      await batches.add(await Promise.all(rows.map((l, i) => decide(l, crmNow, () => reading!, i === 0))));
     }, deps.config.llmConcurrency * QUEUED_PER_LLM_PLACE);
   } finally {
     const outcome = await batches.close();

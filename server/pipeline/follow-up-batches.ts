@@ -1,8 +1,9 @@
 // Follow-up decisions are written in small batches as their LLM answers arrive (issue 12), so a
 // slow answer never holds the others back and no page waits for its slowest lead. Each batch goes
 // through the one exactly-once write (write-follow-ups.ts, DESIGN §3.2); batches are written one at
-// a time, never inside an LLM call. A decision waits at most FLUSH_AFTER_MS in memory: a crash loses
-// no more than that many answers, which the next pass asks for again.
+// a time, never inside an LLM call. A decision waits at most FLUSH_AFTER_MS before its write is
+// queued, and at most FOLLOW_UP_WAITING_MAX wait at once: a crash loses no more than those answers,
+// which the next pass asks for again.
 import type { Db } from '../db/client.ts';
 import { writeFollowUps, type FollowUpDecision, type WriteOutcome } from './write-follow-ups.ts';
 
@@ -16,9 +17,16 @@ export const FLUSH_AFTER_MS = 250;
  * CPU whatever its size (issue 12), so fewer, larger ones keep up.
  */
 export const FOLLOW_UP_BATCH_MAX = 100;
+/**
+ * Past this many decisions waiting, `add` makes its caller wait for the writes: answers faster than
+ * the database (an instant LLM, a slow disk) would otherwise pile up with the task's size, and a
+ * crash would lose every paid answer in the pile.
+ */
+export const FOLLOW_UP_WAITING_MAX = 2 * FOLLOW_UP_BATCH_MAX;
 
 export interface FollowUpBatches {
-  add(decisions: FollowUpDecision[]): void;
+  /** Resolves at once, or once the writes queued so far are done when too many decisions wait. */
+  add(decisions: FollowUpDecision[]): Promise<void>;
   /** The first write that failed, if any: the caller stops taking new work. */
   readonly failure: unknown;
   /** Writes what is left and resolves with the totals; rejects with the first write failure. */
@@ -64,6 +72,7 @@ export function createFollowUpBatches(db: Db, now: () => { crmNow: string; at: D
       buffer.push(...decisions);
       if (buffer.length >= FOLLOW_UP_BATCH_SIZE || (closing && buffer.length > 0)) flush();
       else timer ??= setTimeout(flush, FLUSH_AFTER_MS);
+      return buffer.length > FOLLOW_UP_WAITING_MAX ? writing : Promise.resolve();
     },
     get failure() {
       return failure;
