@@ -19,13 +19,15 @@ describe('request limits (DESIGN §3.10)', () => {
     const started = Date.now();
     await Promise.all(Array.from({ length: 10 }, () => client.listJobsByGroup(group, 1, 10)));
     expect(Date.now() - started).toBeGreaterThanOrEqual(400); // 9 gaps of 50 ms
-    // Starts are spaced exactly; arrivals jitter (new sockets, signing, a busy CI machine delaying one
-    // request by tens of ms), so check density, not the span: at 20 QPS a 100 ms window holds 2
-    // arrivals, 3 with jitter; unlimited, all 10 would land within a few ms.
+    // Starts are spaced exactly; arrivals jitter (new sockets, signing, a busy CI machine stalling the
+    // process for 100 ms and more, which lands the stalled requests together), so check density, not
+    // the span: at 20 QPS a 100 ms window holds 2 arrivals, up to 5 after such a stall (CI saw 4);
+    // unlimited, all 10 land within a few ms. The per-second ceiling is checked at the limiter itself
+    // (test/pipeline/quotas.test.ts).
     const arrivals = sim.requests.map((r) => r.at).sort((a, b) => a - b);
     expect(arrivals).toHaveLength(10);
     const densest = Math.max(...arrivals.map((at) => arrivals.filter((other) => other >= at && other < at + 100).length));
-    expect(densest).toBeLessThanOrEqual(3);
+    expect(densest).toBeLessThanOrEqual(5);
   });
 
   it('keeps at most `concurrency` requests in flight', async () => {
