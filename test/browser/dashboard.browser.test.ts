@@ -14,7 +14,7 @@ import { startLlmSimulator, type LlmSimulator } from '../../server/simulator/llm
 import { startOutboundBotSimulator, type OutboundBotSimulator } from '../../server/simulator/outboundbot.ts';
 import { latestTask, type SimulatedJob } from '../../server/simulator/simulated-jobs.ts';
 import { simulatorEnv } from '../../server/simulator/simulator-env.ts';
-import { artifactPath, launchChromium } from '../helpers/browser.ts';
+import { artifactPath, launchChromium, submitLogin } from '../helpers/browser.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { log } from '../helpers/web-app.ts';
 import { until } from '../helpers/until.ts';
@@ -64,10 +64,7 @@ describe('an operator in a browser', () => {
   it('logs in and sees every task on the overview', async () => {
     await page.goto(`${server.address}/`);
     await page.waitForURL(/\/login\?next=/);
-    await page.fill('input[name="name"]', '王芳');
-    await page.fill('input[name="password"]', PASSWORD);
-    await page.click('button[type="submit"]');
-    await page.waitForURL(`${server.address}/`);
+    await submitLogin(page, '王芳', PASSWORD, `${server.address}/`);
     for (const task of tasks) await page.getByText(task.name).first().waitFor();
     await page.screenshot({ path: artifactPath('overview.png'), fullPage: true });
     await page.setViewportSize({ width: 800, height: 1100 }); // a tablet held upright

@@ -10,7 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { taskActivity } from '../../server/db/schema/app.ts';
 import { writeFollowUps } from '../../server/pipeline/write-follow-ups.ts';
-import { artifactPath, launchChromium } from '../helpers/browser.ts';
+import { artifactPath, launchChromium, submitLogin } from '../helpers/browser.ts';
 import { givenLeads, givenTask } from '../helpers/builders.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { appOver } from '../helpers/web-app.ts';
@@ -71,10 +71,7 @@ beforeAll(async () => {
   address = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
   page = await browser.newPage({ viewport: { width: 1366, height: 900 }, acceptDownloads: true });
   await page.goto(`${address}/login`);
-  await page.fill('input[name="name"]', '王经理');
-  await page.fill('input[name="password"]', PASSWORD);
-  await page.click('button[type="submit"]');
-  await page.waitForURL(`${address}/`);
+  await submitLogin(page, '王经理', PASSWORD, `${address}/`);
 }, 60_000);
 
 afterAll(async () => {

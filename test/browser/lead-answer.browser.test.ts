@@ -7,7 +7,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processTask } from '../../server/pipeline/process-task.ts';
 import { buildApp } from '../../server/web/build-app.ts';
-import { launchChromium } from '../helpers/browser.ts';
+import { launchChromium, submitLogin } from '../helpers/browser.ts';
 import { givenLeads, givenTask, phones, statesOf } from '../helpers/builders.ts';
 import { startPipelineHarness, type PipelineHarness } from '../helpers/pipeline.ts';
 import { until } from '../helpers/until.ts';

@@ -10,7 +10,7 @@ import { runServe, type ServeHandle } from '../../server/cli/serve.ts';
 import { loadConfigWith } from '../../server/config.ts';
 import { auditLog } from '../../server/db/schema/app.ts';
 import { givenTask } from '../helpers/builders.ts';
-import { launchChromium } from '../helpers/browser.ts';
+import { launchChromium, submitLogin } from '../helpers/browser.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { FAKE_LIVE_ENV } from '../helpers/run-cli.ts';
 import { log } from '../helpers/web-app.ts';
@@ -41,10 +41,7 @@ async function logIn(login: string): Promise<{ context: BrowserContext; page: Pa
   page.on('dialog', (dialog) => void dialog.accept());
   await page.goto(`${server.address}/tasks/${taskId}`);
   await page.waitForURL(/\/login\?next=/);
-  await page.fill('input[name="name"]', login);
-  await page.fill('input[name="password"]', PASSWORD);
-  await page.click('button[type="submit"]');
-  await page.waitForURL(`${server.address}/tasks/${taskId}`);
+  await submitLogin(page, login, PASSWORD, `${server.address}/tasks/${taskId}`);
   return { context, page };
 }
 
