@@ -1,11 +1,12 @@
 // The task page's trends (issue 11): calls finished and follow records written per hour over the
 // last 48 hours (af_task_activity, a primary-key range of at most 48 rows) and the interest split
-// (af_idx_task_progress, index only), shaped for server-rendered SVG: no script, nothing inline.
-import { and, eq, gte, sql } from 'drizzle-orm';
+// (the read model's progress: the task page passes the one diagnose read), shaped for server-rendered
+// SVG: no script, nothing inline.
+import { and, eq, gte } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { taskActivity } from '../db/schema/app.ts';
-import { leadsTaskList as lead } from '../db/schema/crm.ts';
 import { toCrmDateTime } from '../crm-time.ts';
+import { readTaskProgress, type TaskProgress } from '../read-model/task-progress.ts';
 
 export const TREND_HOURS = 48;
 const HOUR_MS = 3_600_000;
@@ -35,18 +36,17 @@ export interface TaskTrends {
   total: number;
 }
 
-export async function readTaskTrends(db: Db, taskId: number, nowMs: number, timeZone: string): Promise<TaskTrends> {
+type InterestCounts = Pick<TaskProgress, 'total' | 'interested' | 'notInterested' | 'interestUnclear'>;
+
+/** The task's trends; its interest split from `progress` when the caller has read it already. */
+export async function readTaskTrends(db: Db, taskId: number, nowMs: number, timeZone: string, progress?: InterestCounts): Promise<TaskTrends> {
   const firstHourMs = Math.floor(nowMs / HOUR_MS) * HOUR_MS - (TREND_HOURS - 1) * HOUR_MS;
-  const [activity, interests] = await Promise.all([
+  const [activity, counts] = await Promise.all([
     db
       .select({ hour: taskActivity.hour, calls: taskActivity.callsFinished, follows: taskActivity.followsWritten })
       .from(taskActivity)
       .where(and(eq(taskActivity.taskId, taskId), gte(taskActivity.hour, new Date(firstHourMs)))),
-    db
-      .select({ interest: lead.isInterested, n: sql<number>`COUNT(*)` })
-      .from(lead)
-      .where(eq(lead.taskId, taskId))
-      .groupBy(lead.isInterested),
+    progress ?? readTaskProgress(db, taskId),
   ]);
   const byHour = new Map(activity.map((a) => [a.hour.getTime(), a]));
   const peak = Math.max(1, ...activity.map((a) => Math.max(a.calls, a.follows)));
@@ -66,12 +66,12 @@ export async function readTaskTrends(db: Db, taskId: number, nowMs: number, time
       tick: i % 12 === 0 ? label : null,
     };
   });
-  const count = (v: number | null) => Number(interests.find((r) => r.interest === v)?.n ?? 0);
   const parts = [
-    { key: '1' as const, n: count(1) },
-    { key: '2' as const, n: count(2) },
-    { key: '0' as const, n: count(0) },
-    { key: 'none' as const, n: interests.filter((r) => r.interest === null || ![0, 1, 2].includes(r.interest)).reduce((s, r) => s + Number(r.n), 0) },
+    { key: '1' as const, n: counts.interested },
+    { key: '2' as const, n: counts.notInterested },
+    { key: '0' as const, n: counts.interestUnclear },
+    // Not yet decided, or a value the CRM set outside 0-2.
+    { key: 'none' as const, n: counts.total - counts.interested - counts.notInterested - counts.interestUnclear },
   ];
   const total = parts.reduce((s, p) => s + p.n, 0);
   let x = 0;

@@ -1,15 +1,13 @@
 // Spec 2.1.4 diagnose_task: whether a task is eligible for processing, why not, its statistics, and a
 // reason for every lead that is not progressing (DESIGN §4 "Diagnose JSON"). Reads only.
-import { and, asc, eq, sql } from 'drizzle-orm';
-import { leadStates, supersededJobs } from '../db/schema/app.ts';
-import { leadsTaskList as lead } from '../db/schema/crm.ts';
+import { asc, eq } from 'drizzle-orm';
+import { supersededJobs } from '../db/schema/app.ts';
 import { maskPhone } from '../log.ts';
-import { countLeadReasons, LEAD_REASONS, leadReasonColumn, type LeadReason } from '../read-model/lead-reasons.ts';
+import { countLeadReasons, LEAD_REASONS, listLeadsWithReasons, type LeadReason, type LeadWithReason } from '../read-model/lead-reasons.ts';
 import { readTaskProgress, type TaskProgress } from '../read-model/task-progress.ts';
 import { toCrmDateTime } from '../crm-time.ts';
 import type { PipelineDeps } from './deps.ts';
 import { isPending, loadTask } from './find-pending-tasks.ts';
-import { leadOfTask } from './lead-conditions.ts';
 import { readLease } from './leases.ts';
 import type { StepReport } from './step-report.ts';
 import { readTaskPause } from './task-pauses.ts';
@@ -88,15 +86,25 @@ export const BLOCKED_LEADS_LISTED = 200;
 
 type DiagnoseDeps = Pick<PipelineDeps, 'db' | 'config' | 'clock'>;
 
-export async function diagnoseTask(deps: DiagnoseDeps, taskId: number): Promise<Diagnosis | null> {
+export interface DiagnoseOptions {
+  /**
+   * List the blocked leads and superseded jobs (default). The task page shows the counts and
+   * sentences only (its leads table lists the leads, by filter), so it skips the lists: then
+   * blockedLeads and supersededJobs are empty and no reason carries lead ids.
+   */
+  listLeads?: boolean;
+}
+
+export async function diagnoseTask(deps: DiagnoseDeps, taskId: number, options: DiagnoseOptions = {}): Promise<Diagnosis | null> {
   const task = await loadTask(deps.db, taskId);
   if (!task) return null;
+  const listLeads = options.listLeads ?? true;
   const stuckBefore = toCrmDateTime(deps.clock.now() - deps.config.stuckAfterSeconds * 1000, deps.config.timeZone);
   const [progress, { stuck, ...leadReasons }, blockedLeads, superseded, lease, runs, pending, pause] = await Promise.all([
     readTaskProgress(deps.db, taskId, { withConversation: true }),
     countLeadReasons(deps.db, taskId, stuckBefore),
-    listBlockedLeads(deps, taskId, stuckBefore),
-    listSupersededJobs(deps, taskId),
+    listLeads ? listBlockedLeads(deps, taskId, stuckBefore) : [],
+    listLeads ? listSupersededJobs(deps, taskId) : [],
     readLease(deps.db, taskId),
     lastRuns(deps.db, taskId, 5),
     isPending(deps.db, task),
@@ -163,31 +171,15 @@ function progressReasons(p: TaskProgress, counts: Record<LeadReason, number>, bl
 }
 
 async function listBlockedLeads(deps: DiagnoseDeps, taskId: number, stuckBefore: string): Promise<BlockedLead[]> {
-  const rows = await deps.db
-    .select({
-      id: lead.id, leadsId: lead.leadsId, name: lead.leadsName, phone: lead.leadsPhone, jobId: lead.callJobId, status: lead.callStatus,
-      interest: lead.isInterested, updatedTime: lead.updatedTime, reason: leadReasonColumn,
-      notInGroupSince: leadStates.notInGroupSince, lastJobStatus: leadStates.lastJobStatus, apiErrorCode: leadStates.apiErrorCode,
-      apiErrorMessage: leadStates.apiErrorMessage, analysisError: leadStates.analysisError, conversationCheckedAt: leadStates.conversationCheckedAt,
-    })
-    .from(lead)
-    .leftJoin(leadStates, eq(leadStates.leadRowId, lead.id))
-    .where(and(leadOfTask(taskId), sql`${leadReasonColumn} IS NOT NULL`))
-    .orderBy(asc(lead.id))
-    .limit(BLOCKED_LEADS_LISTED);
+  const rows = await listLeadsWithReasons(deps.db, taskId, BLOCKED_LEADS_LISTED);
   return rows.map((row) => ({
     leadRowId: row.id, leadsId: row.leadsId, name: row.name, phone: maskPhone(row.phone), jobId: row.jobId || null,
-    reason: row.reason!, detail: detailOf(row as LeadRow, deps.config.timeZone, stuckBefore),
+    reason: row.reason, detail: detailOf(row, deps.config.timeZone, stuckBefore),
   }));
 }
 
-type LeadRow = {
-  reason: LeadReason; jobId: string | null; status: string | null; interest: number | null; updatedTime: string | null;
-  notInGroupSince: Date | null; lastJobStatus: string | null; apiErrorCode: string | null; apiErrorMessage: string | null;
-  analysisError: string | null; conversationCheckedAt: Date | null;
-};
 
-function detailOf(row: LeadRow, timeZone: string, stuckBefore: string): string | null {
+function detailOf(row: LeadWithReason, timeZone: string, stuckBefore: string): string | null {
   const at = (date: Date) => toCrmDateTime(date.getTime(), timeZone);
   switch (row.reason) {
     case 'not-in-job-group':

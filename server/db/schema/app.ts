@@ -68,8 +68,9 @@ export const leadStates = mysqlTable(
     closedAt: datetime('closed_at', { mode: 'date', fsp: 3 }),
   },
   (t) => [
-    // Covering for the per-task counts of failed analyses and leads missing from their job group.
-    index('idx_af_lead_states_task').on(t.taskId, t.analysisStatus, t.notInGroupSince),
+    // A task's leads missing from their job group: one narrow range (task, mark IS NOT NULL). Its failed
+    // analyses are the range ('failed', task) of idx_af_lead_states_analysis.
+    index('idx_af_lead_states_task').on(t.taskId, t.notInGroupSince, t.analysisStatus),
     // /stuck counts failed analyses of every task without reading lead rows (covering: task, time).
     index('idx_af_lead_states_analysis').on(t.analysisStatus, t.taskId, t.analysedAt),
     // /stuck finds leads missing from their job group at every stage (they were never called).

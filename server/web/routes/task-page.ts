@@ -10,6 +10,7 @@ import { readTaskTrends } from '../../dashboard/task-trends.ts';
 import { toCrmDateTime } from '../../crm-time.ts';
 import { pricesOf } from '../../metrics.ts';
 import { diagnoseTask } from '../../pipeline/diagnose.ts';
+import type { TaskProgress } from '../../read-model/task-progress.ts';
 import { loadTask } from '../../pipeline/find-pending-tasks.ts';
 import { lastRuns } from '../../pipeline/task-runs.ts';
 import type { DashboardOptions } from '../dashboard.ts';
@@ -76,11 +77,11 @@ function found<T>(reply: FastifyReply, taskId: number, value: T | null): T {
  * The task row and its diagnosis. The progress over the task's leads (what costs on a task of tens
  * of thousands of leads) is read once, by diagnose; the row takes it from there.
  */
-async function loadTaskAndDiagnosis(options: DashboardOptions, reply: FastifyReply, taskId: number): Promise<{ task: TaskListRow; diagnosis: DiagnosisView }> {
-  const diagnosis = found(reply, taskId, await diagnoseTask(options.reads, taskId));
+async function loadTaskAndDiagnosis(options: DashboardOptions, reply: FastifyReply, taskId: number): Promise<{ task: TaskListRow; diagnosis: DiagnosisView; progress: TaskProgress }> {
+  const diagnosis = found(reply, taskId, await diagnoseTask(options.reads, taskId, { listLeads: false }));
   const task = found(reply, taskId, await readTaskRow(options.reads.db, taskId, { progress: diagnosis.progress }));
   const words = { t: t(reply), time: (iso: string) => toCrmDateTime(Date.parse(iso), options.config.timeZone) };
-  return { task, diagnosis: diagnosisView(diagnosis, words) };
+  return { task, diagnosis: diagnosisView(diagnosis, words), progress: diagnosis.progress };
 }
 
 async function loadRuns(options: DashboardOptions, taskId: number): Promise<RunView[]> {
@@ -111,9 +112,12 @@ export const taskPageRoutes: FastifyPluginAsync<DashboardOptions> = async (app, 
       const [task, leads] = await Promise.all([readTaskRow(options.reads.db, taskId), loadLeads(options, taskId, query)]);
       return reply.view('partials/leads-table', { task: found(reply, taskId, task), leads });
     }
+    const taskAndDiagnosis = loadTaskAndDiagnosis(options, reply, taskId);
     const [{ task, diagnosis }, leads, runs, audit, trends, launches, usage] = await Promise.all([
-      loadTaskAndDiagnosis(options, reply, taskId), loadLeads(options, taskId, query), loadRuns(options, taskId), loadAudit(options, taskId),
-      readTaskTrends(options.reads.db, taskId, options.reads.clock.now(), options.config.timeZone), loadLaunches(options, taskId),
+      taskAndDiagnosis, loadLeads(options, taskId, query), loadRuns(options, taskId), loadAudit(options, taskId),
+      // The interest split is diagnose's progress: no second pass over the task's leads.
+      taskAndDiagnosis.then(({ progress }) => readTaskTrends(options.reads.db, taskId, options.reads.clock.now(), options.config.timeZone, progress)),
+      loadLaunches(options, taskId),
       readTaskLlmUsage(options.reads.db, taskId, pricesOf(options.config)).then(usageView),
     ]);
     // Only a stage-1 task, for someone who may launch it, asks Outbound Bot for its scripts.
