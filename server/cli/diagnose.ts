@@ -9,7 +9,7 @@ import { toCrmDateTime } from '../crm-time.ts';
 import { systemClock } from '../pipeline/deps.ts';
 import { diagnoseTask, type Diagnosis } from '../pipeline/diagnose.ts';
 import { translator, type Lang } from '../web/i18n/index.ts';
-import { diagnosisJson, reasonTexts } from '../web/i18n/render-reason.ts';
+import { diagnosisJson, leadDetailText, reasonTexts } from '../web/i18n/render-reason.ts';
 import { checkDatabase } from './check-database.ts';
 
 export interface DiagnoseOptions {
@@ -69,7 +69,7 @@ export function formatDiagnosis(d: Diagnosis, timeZone: string, lang: Lang = 'en
     lines.push(
       ...table(
         cols('row', 'leadsId', 'name', 'phone', 'job', 'reason', 'detail'),
-        shown.map((lead) => [String(lead.leadRowId), String(lead.leadsId), lead.name ?? '', lead.phone, lead.jobId ?? '', t(`leadReason.${lead.reason}`), oneLine(lead.detail ?? '')]),
+        shown.map((lead) => [String(lead.leadRowId), String(lead.leadsId), lead.name ?? '', lead.phone, lead.jobId ?? '', t(`leadReason.${lead.reason}`), oneLine(leadDetailText(lead.detail, t) ?? '')]),
       ),
     );
   }

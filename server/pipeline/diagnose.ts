@@ -19,7 +19,7 @@ export { LEAD_REASONS, type LeadReason } from '../read-model/lead-reasons.ts';
 /**
  * Why a task is or is not moving, as a code with the facts its sentence needs (DESIGN §4 reasonCodes).
  * The sentences, in the reader's language, come from the catalogue in web/i18n/reasons.ts, not from
- * here (a blocked lead's `detail` is still an English note). Times are ISO instants.
+ * here. Times are ISO instants.
  */
 export type DiagnosisReason =
   | { code: 'paused'; by: string; since: string }
@@ -50,8 +50,30 @@ export interface BlockedLead {
   /** The job the lead follows now, if any. */
   jobId: string | null;
   reason: LeadReason;
-  detail: string | null;
+  /** What more there is to say about it, as facts (rendered by web/i18n/render-reason.ts); the JSON's `detail` is its English text. */
+  detail: LeadDetail | null;
 }
+
+/** A blocked lead's detail as a code with facts; times are CRM-zone text, errors as recorded (not translated). */
+export type LeadDetail =
+  | { code: 'not-in-job-group'; since: string }
+  | { code: 'api-error'; errorCode: string; message: string | null }
+  | { code: 'job-cancelled'; jobId: string }
+  | { code: 'still-calling'; jobStatus: string }
+  | { code: 'not-fetched' }
+  | { code: 'handled-outside'; interest: number }
+  | { code: 'no-conversation'; succeededAt: string; checkedAt: string | null }
+  | { code: 'waiting-for-conversation'; succeededAt: string }
+  | { code: 'waiting-stuck'; succeededAt: string }
+  | { code: 'follow-pending'; status: string }
+  | { code: 'analysis-failed'; error: string };
+
+export type LeadDetailCode = LeadDetail['code'];
+
+export const LEAD_DETAIL_CODES: readonly LeadDetailCode[] = [
+  'not-in-job-group', 'api-error', 'job-cancelled', 'still-calling', 'not-fetched', 'handled-outside', 'no-conversation',
+  'waiting-for-conversation', 'waiting-stuck', 'follow-pending', 'analysis-failed',
+];
 
 /** A job a lead followed before a newer job for its phone appeared in its group (DESIGN §3.6). */
 export interface SupersededJob {
@@ -179,31 +201,32 @@ async function listBlockedLeads(deps: DiagnoseDeps, taskId: number, stuckBefore:
 }
 
 
-function detailOf(row: LeadWithReason, timeZone: string, stuckBefore: string): string | null {
+function detailOf(row: LeadWithReason, timeZone: string, stuckBefore: string): LeadDetail | null {
   const at = (date: Date) => toCrmDateTime(date.getTime(), timeZone);
   switch (row.reason) {
     case 'not-in-job-group':
-      return row.notInGroupSince ? `since ${at(row.notInGroupSince)}` : null;
+      return row.notInGroupSince ? { code: 'not-in-job-group', since: at(row.notInGroupSince) } : null;
     case 'not-synced':
       return null;
     case 'api-error':
-      return `${row.apiErrorCode}${row.apiErrorMessage ? `: ${row.apiErrorMessage}` : ''}`;
+      return row.apiErrorCode ? { code: 'api-error', errorCode: row.apiErrorCode, message: row.apiErrorMessage } : null;
     case 'job-cancelled':
-      return `job ${row.jobId}`;
+      return row.jobId ? { code: 'job-cancelled', jobId: row.jobId } : null;
     case 'still-calling':
-      return row.lastJobStatus ? `job status ${row.lastJobStatus}` : 'not fetched yet';
+      return row.lastJobStatus ? { code: 'still-calling', jobStatus: row.lastJobStatus } : { code: 'not-fetched' };
     case 'handled-outside':
-      return `is_interested=${row.interest}`;
+      return row.interest !== null ? { code: 'handled-outside', interest: row.interest } : null;
     case 'no-conversation':
-      return `Succeeded at ${row.updatedTime}; DescribeJob asked at ${row.conversationCheckedAt ? at(row.conversationCheckedAt) : '?'}`;
-    case 'waiting-for-conversation': {
-      const stuck = row.updatedTime !== null && row.updatedTime < stuckBefore;
-      return row.updatedTime ? `Succeeded at ${row.updatedTime}${stuck ? ' (stuck: longer than STUCK_AFTER)' : ''}` : null;
-    }
+      return row.updatedTime
+        ? { code: 'no-conversation', succeededAt: row.updatedTime, checkedAt: row.conversationCheckedAt ? at(row.conversationCheckedAt) : null }
+        : null;
+    case 'waiting-for-conversation':
+      if (!row.updatedTime) return null;
+      return { code: row.updatedTime < stuckBefore ? 'waiting-stuck' : 'waiting-for-conversation', succeededAt: row.updatedTime };
     case 'follow-pending':
-      return row.status;
+      return row.status ? { code: 'follow-pending', status: row.status } : null;
     case 'analysis-failed':
-      return row.analysisError;
+      return row.analysisError ? { code: 'analysis-failed', error: row.analysisError } : null;
   }
 }
 

@@ -82,6 +82,18 @@ describe('diagnose', () => {
     expect(chinese.stdout).not.toMatch(/Eligible|Leads|Lease|Last runs|times in/);
   });
 
+  it("says a blocked lead's detail in the report's language; the JSON keeps it English beside its code", async () => {
+    const taskId = await givenTask(2, 2);
+    await db.pool.query("UPDATE leads_task_list SET call_job_id = 'job-cli-1' WHERE task_id = ? AND leads_id = 1000", [taskId]);
+    const json = JSON.parse((await runCli(['diagnose', String(taskId), '--json', '--lang', 'zh'], { DATABASE_URL: db.url })).stdout);
+    expect(json.blockedLeads[0]).toMatchObject({ reason: 'still-calling', detail: 'not fetched yet', detailCode: { code: 'not-fetched' } });
+    const english = await runCli(['diagnose', String(taskId)], { DATABASE_URL: db.url });
+    expect(english.stdout).toMatch(/still calling \(no final status\)\s+not fetched yet/);
+    const chinese = await runCli(['diagnose', String(taskId), '--lang', 'zh'], { DATABASE_URL: db.url });
+    expect(chinese.stdout).toMatch(/外呼中（尚无最终状态）\s+尚未读取任务/);
+    expect(chinese.stdout).not.toContain('not fetched');
+  });
+
   it('exits 0 and says "no" for a task that is not eligible', async () => {
     const taskId = await givenTask(4, 1);
     const result = await runCli(['diagnose', String(taskId)], { DATABASE_URL: db.url });

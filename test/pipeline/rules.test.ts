@@ -140,7 +140,7 @@ describe('DESIGN §3.4 Succeeded without conversation; Failed not fetched again'
     await h.database.pool.query('UPDATE leads_task_list SET updated_time = updated_time - INTERVAL 3 HOUR WHERE id = ?', [leadIds[0]]);
     diagnosis = await diagnoseTask(h.deps(), taskId);
     expect(diagnosis!.stuckWaitingForConversation).toBe(1);
-    expect(diagnosis!.blockedLeads.find((b) => b.leadRowId === leadIds[0])?.detail).toMatch(/stuck/);
+    expect(diagnosis!.blockedLeads.find((b) => b.leadRowId === leadIds[0])?.detail).toMatchObject({ code: 'waiting-stuck' });
     expect(diagnosis!.reasonCodes).toContainEqual({ code: 'stuck-waiting', count: 1, stuckAfterSeconds: h.deps().config.stuckAfterSeconds });
   });
 });

@@ -1,10 +1,10 @@
 // diagnose's reasons are codes with facts; their sentences come from one catalogue in two languages.
 // Every code must read in Chinese and in English, and every fact its sentence needs must show.
 import { describe, expect, it } from 'vitest';
-import { LEAD_REASONS, REASON_CODES, type DiagnosisReason, type ReasonCode } from '../../server/pipeline/diagnose.ts';
+import { LEAD_DETAIL_CODES, LEAD_REASONS, REASON_CODES, type DiagnosisReason, type LeadDetail, type LeadDetailCode, type ReasonCode } from '../../server/pipeline/diagnose.ts';
 import { translator, type Lang } from '../../server/web/i18n/index.ts';
 import { reasonMessages } from '../../server/web/i18n/reasons.ts';
-import { reasonTexts, reasonVars } from '../../server/web/i18n/render-reason.ts';
+import { leadDetailText, leadDetailVars, reasonTexts, reasonVars } from '../../server/web/i18n/render-reason.ts';
 
 const leadSample = (code: (typeof LEAD_REASONS)[number]): DiagnosisReason => ({ code, count: 37, leadIds: [901, 902] });
 
@@ -22,6 +22,21 @@ const SAMPLES: Record<ReasonCode, DiagnosisReason> = {
   'no-leads': { code: 'no-leads' },
   'stuck-waiting': { code: 'stuck-waiting', count: 41, stuckAfterSeconds: 7211 },
   'last-run': { code: 'last-run', outcome: 'partial', errorCode: 'Throttling.User', errorMessage: 'Request was denied' },
+};
+
+/** One detail per code, its facts distinct enough to find in the text. */
+const DETAILS: Record<LeadDetailCode, LeadDetail> = {
+  'not-in-job-group': { code: 'not-in-job-group', since: '2031-04-05 14:07:08' },
+  'api-error': { code: 'api-error', errorCode: 'Throttling.User', message: 'Request was denied' },
+  'job-cancelled': { code: 'job-cancelled', jobId: 'job-7781' },
+  'still-calling': { code: 'still-calling', jobStatus: 'Executing' },
+  'not-fetched': { code: 'not-fetched' },
+  'handled-outside': { code: 'handled-outside', interest: 2 },
+  'no-conversation': { code: 'no-conversation', succeededAt: '2031-04-05 09:10:11', checkedAt: '2031-04-05 11:12:13' },
+  'waiting-for-conversation': { code: 'waiting-for-conversation', succeededAt: '2031-04-05 09:10:12' },
+  'waiting-stuck': { code: 'waiting-stuck', succeededAt: '2031-04-05 09:10:13' },
+  'follow-pending': { code: 'follow-pending', status: 'Failed' },
+  'analysis-failed': { code: 'analysis-failed', error: 'LLM timeout after 30000 ms' },
 };
 
 const placeholders = (text: string | undefined) => [...(text ?? '').matchAll(/\{(\w+)\}/g)].map((m) => m[1]!).sort();
@@ -67,5 +82,26 @@ describe('diagnose reason catalogue', () => {
     ]);
     const lang: Lang = 'zh';
     expect(reasonTexts([lease], lang, (iso) => `<${iso.slice(0, 10)}>`)).toEqual(['正在由 host-a 处理（租约到 <2031-04-05>）']);
+  });
+
+  it("says a blocked lead's detail in Chinese and English, every fact shown; the English as the JSON has always said it", () => {
+    expect(new Set(LEAD_DETAIL_CODES)).toEqual(new Set(Object.keys(DETAILS)));
+    for (const code of LEAD_DETAIL_CODES) {
+      const detail = DETAILS[code];
+      for (const lang of ['zh', 'en'] as const) {
+        const template = reasonMessages[lang][`leadDetail.${code}`];
+        expect(template, `${lang} leadDetail.${code}`).toBeTruthy();
+        expect(placeholders(template), `${lang} leadDetail.${code}`).toEqual(Object.keys(leadDetailVars(detail)).sort());
+        const text = leadDetailText(detail, translator(lang))!;
+        expect(text, `${lang} ${code}`).not.toMatch(/[{}]/);
+        for (const [, fact] of Object.entries(detail).filter(([name]) => name !== 'code')) expect(text, `${lang} ${code}`).toContain(String(fact));
+      }
+    }
+    const en = translator('en');
+    expect(leadDetailText(DETAILS['api-error'], en)).toBe('Throttling.User: Request was denied');
+    expect(leadDetailText({ code: 'api-error', errorCode: 'JobNotFound', message: null }, en)).toBe('JobNotFound');
+    expect(leadDetailText(DETAILS['waiting-stuck'], en)).toBe('Succeeded at 2031-04-05 09:10:13 (stuck: longer than STUCK_AFTER)');
+    expect(leadDetailText({ code: 'no-conversation', succeededAt: '2031-04-05 09:10:11', checkedAt: null }, en)).toBe('Succeeded at 2031-04-05 09:10:11; DescribeJob asked at ?');
+    expect(leadDetailText(DETAILS['still-calling'], translator('zh'))).toBe('任务状态 Executing');
   });
 });

@@ -1,7 +1,8 @@
 // diagnose's reasons (pipeline/diagnose.ts DiagnosisReason) in both languages: one sentence per code,
 // `reason.<code>`, filled with that code's facts by render-reason.ts; and a short label per lead
-// reason, `leadReason.<code>`, for lists and tables. The English sentences are also the JSON's
-// `reasons`, which scripts read: change them only on purpose.
+// reason, `leadReason.<code>`, for lists and tables; a blocked lead's detail, `leadDetail.<code>`.
+// The English sentences are also the JSON's `reasons` and `detail`, which scripts read: change them
+// only on purpose.
 import type { Catalogue } from './index.ts';
 
 export const reasonMessages: Catalogue = {
@@ -39,6 +40,17 @@ export const reasonMessages: Catalogue = {
     'leadReason.follow-pending': '待写跟进记录（下一轮写入）',
     'leadReason.analysis-failed': 'AI 分析失败（已写基础跟进记录）',
     'leadReason.handled-outside': '已由人工处理（意向由他人填写）',
+    'leadDetail.not-in-job-group': '自 {since} 起',
+    'leadDetail.api-error': '{errorCode}{message}',
+    'leadDetail.job-cancelled': '任务 {jobId}',
+    'leadDetail.still-calling': '任务状态 {jobStatus}',
+    'leadDetail.not-fetched': '尚未读取任务',
+    'leadDetail.handled-outside': 'is_interested={interest}',
+    'leadDetail.no-conversation': '{succeededAt} 接通；{checkedAt} 已再次查询（DescribeJob）',
+    'leadDetail.waiting-for-conversation': '{succeededAt} 接通',
+    'leadDetail.waiting-stuck': '{succeededAt} 接通（已卡住：超过 STUCK_AFTER）',
+    'leadDetail.follow-pending': '{status}',
+    'leadDetail.analysis-failed': '{error}',
   },
   en: {
     'reason.leads.one': '{count} lead',
@@ -74,5 +86,16 @@ export const reasonMessages: Catalogue = {
     'leadReason.follow-pending': 'follow record due (next pass)',
     'leadReason.analysis-failed': 'analysis failed (basic follow record written)',
     'leadReason.handled-outside': 'handled by a person (interest set outside)',
+    'leadDetail.not-in-job-group': 'since {since}',
+    'leadDetail.api-error': '{errorCode}{message}',
+    'leadDetail.job-cancelled': 'job {jobId}',
+    'leadDetail.still-calling': 'job status {jobStatus}',
+    'leadDetail.not-fetched': 'not fetched yet',
+    'leadDetail.handled-outside': 'is_interested={interest}',
+    'leadDetail.no-conversation': 'Succeeded at {succeededAt}; DescribeJob asked at {checkedAt}',
+    'leadDetail.waiting-for-conversation': 'Succeeded at {succeededAt}',
+    'leadDetail.waiting-stuck': 'Succeeded at {succeededAt} (stuck: longer than STUCK_AFTER)',
+    'leadDetail.follow-pending': '{status}',
+    'leadDetail.analysis-failed': '{error}',
   },
 };

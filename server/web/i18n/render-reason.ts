@@ -1,7 +1,7 @@
 // One diagnose reason (a code with its facts) as a sentence in a language, from the catalogue in
 // reasons.ts: the task page's diagnosis, `autofollow diagnose` (--lang) and the JSON's English
 // `reasons` all come through here, so they say the same thing.
-import type { Diagnosis, DiagnosisReason } from '../../pipeline/diagnose.ts';
+import type { Diagnosis, DiagnosisReason, LeadDetail } from '../../pipeline/diagnose.ts';
 import { translator, type Lang, type Translate } from './index.ts';
 
 /** ISO instant -> text. The JSON keeps ISO; people get the CRM zone. */
@@ -47,8 +47,27 @@ export function reasonVars(reason: DiagnosisReason, t: Translate, time: FormatTi
   }
 }
 
-/** The diagnose JSON (DESIGN §4) for the API and `diagnose --json`: `reasons` in English for scripts, beside the codes. */
+/** A blocked lead's detail as text, from `leadDetail.<code>` (null stays null). */
+export function leadDetailText(detail: LeadDetail | null, t: Translate): string | null {
+  return detail ? t(`leadDetail.${detail.code}`, leadDetailVars(detail)) : null;
+}
+
+/** The placeholders of `leadDetail.<code>`: the facts, an absent one as '?' (an error's message after ': '). */
+export function leadDetailVars(detail: LeadDetail): Record<string, string | number> {
+  const { code: _code, ...facts } = detail;
+  if (detail.code === 'api-error') return { errorCode: detail.errorCode, message: detail.message ? `: ${detail.message}` : '' };
+  return Object.fromEntries(Object.entries(facts).map(([name, value]) => [name, value ?? '?']));
+}
+
+/**
+ * The diagnose JSON (DESIGN §4) for the API and `diagnose --json`: `reasons` in English for scripts,
+ * beside the codes; each blocked lead's `detail` in English too, beside its `detailCode`.
+ */
 export function diagnosisJson(diagnosis: Diagnosis) {
-  const { task, eligible, ...rest } = diagnosis;
-  return { task, eligible, reasons: reasonTexts(diagnosis.reasonCodes, 'en'), ...rest };
+  const { task, eligible, blockedLeads, ...rest } = diagnosis;
+  const en = translator('en');
+  return {
+    task, eligible, reasons: reasonTexts(diagnosis.reasonCodes, 'en'), ...rest,
+    blockedLeads: blockedLeads.map((lead) => ({ ...lead, detail: leadDetailText(lead.detail, en), detailCode: lead.detail })),
+  };
 }
