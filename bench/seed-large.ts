@@ -213,7 +213,7 @@ async function seedLeadChunk(connection: mysql.PoolConnection, fromTask: number,
   );
   await connection.query(
     `INSERT INTO af_lead_states (lead_row_id, task_id, last_job_status, job_failure_reason, last_task_status, analysis_status,
-        analysis_error, analysed_at, not_in_group_since, api_error_code, api_error_message, api_error_at)
+        analysis_error, analysed_at, not_in_group_since, api_error_code, api_error_message, api_error_at, has_conversation)
      SELECT c.id, c.task_id,
        CASE WHEN c.cat = 'nig' THEN NULL WHEN c.cat IN ('failed', 'pending') THEN 'Failed' WHEN c.cat = 'cancelled' THEN 'Cancelled'
             WHEN c.cat IN ('calling', 'apierr') THEN 'Executing' ELSE 'Succeeded' END,
@@ -225,7 +225,9 @@ async function seedLeadChunk(connection: mysql.PoolConnection, fromTask: number,
        IF(c.cat = 'nig', @now_utc - INTERVAL (c.idle_minutes + 30) MINUTE, NULL),
        IF(c.cat = 'apierr', 'JobNotFound', NULL),
        IF(c.cat = 'apierr', CONCAT('Outbound Bot does not return job job-', c.id), NULL),
-       IF(c.cat = 'apierr', @now_utc - INTERVAL c.idle_minutes MINUTE, NULL)
+       IF(c.cat = 'apierr', @now_utc - INTERVAL c.idle_minutes MINUTE, NULL),
+       -- as writeCallResults marks the conversations it writes (above: succ, anfail, outside)
+       c.cat IN ('succ', 'anfail', 'outside')
      FROM bench_chunk c WHERE c.cat <> 'unsynced'`,
   );
   await connection.query(

@@ -60,9 +60,10 @@ export async function countTasksByStage(db: Db): Promise<Record<Stage, number>> 
  * One task in the list's shape (task page header, fragment refresh); null when it does not exist.
  * `progress`: the task's progress already read (the task page's diagnosis), not read again.
  */
-export async function readTaskRow(db: Db, taskId: number, known: { progress?: TaskProgress } = {}): Promise<TaskListRow | null> {
+/** One task's row; its progress from `known.progress` when the caller reads it anyway (it may still be on its way). */
+export async function readTaskRow(db: Db, taskId: number, known: { progress?: Promise<TaskProgress> } = {}): Promise<TaskListRow | null> {
   const found = await db.select(taskColumns).from(task).where(eq(task.id, taskId));
-  const [row] = await withTaskFacts(db, found, known.progress ? new Map([[taskId, known.progress]]) : undefined);
+  const [row] = await withTaskFacts(db, found, known.progress?.then((progress) => new Map([[taskId, progress]])));
   return row ?? null;
 }
 
@@ -86,7 +87,7 @@ function taskFilter(filter: TaskListFilter): SQL | undefined {
   );
 }
 
-async function withTaskFacts(db: Db, tasks: TaskBase[], knownProgress?: Map<number, TaskProgress>): Promise<TaskListRow[]> {
+async function withTaskFacts(db: Db, tasks: TaskBase[], knownProgress?: Promise<Map<number, TaskProgress>>): Promise<TaskListRow[]> {
   const ids = tasks.map((t) => t.id);
   const [progress, leases, runs, pauses] = await Promise.all([
     knownProgress ?? readProgressByTask(db, ids),

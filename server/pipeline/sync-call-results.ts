@@ -6,7 +6,7 @@
 // concurrently, up to OUTBOUNDBOT_MAX_IN_FLIGHT (issue 12), and the answers are written as they
 // arrive, behind the requests (net/write-behind.ts): a slow write never holds a request slot, and a
 // failed page is recorded on its own leads and never holds the others back.
-import { and, asc, eq, gt, lte } from 'drizzle-orm';
+import { and, asc, eq, gt, lte, sql } from 'drizzle-orm';
 import { caseById, inIds, upsertRows, valuesOf } from '../db/batch-update.ts';
 import { retryOnLockConflict, writeResult, type Db } from '../db/client.ts';
 import { leadStates } from '../db/schema/app.ts';
@@ -18,7 +18,7 @@ import { LIST_JOBS_MAX_IDS, type JobDetail, type Utterance } from '../outboundbo
 import { toCrmDateTime } from '../crm-time.ts';
 import type { PipelineDeps } from './deps.ts';
 import type { PendingTask } from './find-pending-tasks.ts';
-import { isFinalStatus, isNotJobCancelled, leadOfTask, needsCallResult } from './lead-conditions.ts';
+import { hasConversation, isFinalStatus, isNotJobCancelled, leadOfTask, needsCallResult } from './lead-conditions.ts';
 import { ALL_JOB_IDS_WRITTEN, type JobIdsWritten } from './job-ids-written.ts';
 import type { HeldLease } from './leases.ts';
 import { recheckMissingConversations } from './recheck-missing-conversations.ts';
@@ -223,19 +223,33 @@ export function callResultOf(deps: Pick<PipelineDeps, 'config'>, leadRowId: numb
 export async function writeCallResults(db: Db, deps: Pick<PipelineDeps, 'clock' | 'config'>, taskId: number, results: CallResultWrite[]): Promise<number> {
   const updatedTime = toCrmDateTime(deps.clock.now(), deps.config.timeZone);
   const column = <K extends keyof CallResultWrite>(key: K) => caseById(lead.id, results.map((r) => ({ id: r.id, value: r[key] })));
-  const result = await db
-    .update(lead)
-    .set({
-      callStatus: column('status'),
-      callConversation: column('conversation'),
-      callTaskId: column('callTaskId'),
-      callingNumber: column('callingNumber'),
-      planedTime: column('planedTime'),
-      updatedTime,
-    })
-    // Re-checked in the WHERE: a lead another pass completed, or moved to a newer job, meanwhile is left alone.
-    .where(and(leadOfTask(taskId), inIds(lead.id, results.map((r) => r.id)), needsCallResult, eq(lead.callJobId, column('jobId'))));
-  return writeResult(result).affectedRows;
+  const withConversation = results.filter((r) => r.conversation !== null).map((r) => r.id);
+  // One transaction (a savepoint inside the caller's): a conversation is never written without its mark.
+  return db.transaction(async (tx) => {
+    const result = await tx
+      .update(lead)
+      .set({
+        callStatus: column('status'),
+        callConversation: column('conversation'),
+        callTaskId: column('callTaskId'),
+        callingNumber: column('callingNumber'),
+        planedTime: column('planedTime'),
+        updatedTime,
+      })
+      // Re-checked in the WHERE: a lead another pass completed, or moved to a newer job, meanwhile is left alone.
+      .where(and(leadOfTask(taskId), inIds(lead.id, results.map((r) => r.id)), needsCallResult, eq(lead.callJobId, column('jobId'))));
+    if (withConversation.length > 0) await markConversations(tx as unknown as Db, taskId, withConversation);
+    return writeResult(result).affectedRows;
+  });
+}
+
+/** af_lead_states.has_conversation for those of these leads whose row now holds a conversation (read back, so only what was written). */
+async function markConversations(db: Db, taskId: number, leadIds: number[]): Promise<void> {
+  const s = leadStates;
+  const name = (column: typeof s.leadRowId | typeof s.taskId | typeof s.hasConversation) => sql.identifier(column.name);
+  await db.execute(sql`INSERT INTO ${s} (${name(s.leadRowId)}, ${name(s.taskId)}, ${name(s.hasConversation)})
+    SELECT ${lead.id}, ${lead.taskId}, 1 FROM ${lead} WHERE ${and(leadOfTask(taskId), inIds(lead.id, leadIds), hasConversation)}
+    ON DUPLICATE KEY UPDATE ${name(s.hasConversation)} = 1`);
 }
 
 async function writeLeadStates(db: Db, states: LeadStateWrite[]): Promise<void> {

@@ -8,15 +8,14 @@
 //   (idx_af_lead_states_task: task, mark), joined only for those;
 // - cancelled jobs (idx_af_lead_states_job_status), joined only for those;
 // - Succeeded leads still owed a record, whose conversation (not indexed) is then checked row by row.
-// withConversation alone needs every lead row (the conversation is TEXT, in no index): it is read
-// only when asked for (diagnose's stats), never by the polled overview or the stage check, and in
-// primary-key order when it can (countConversations).
-import { and, between, eq, inArray, isNotNull, sql, type SQL } from 'drizzle-orm';
+// - withConversation from af_lead_states.has_conversation (the conversation is TEXT, in no index),
+//   only when asked for (diagnose's stats).
+import { and, eq, inArray, isNotNull, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { leadStates } from '../db/schema/app.ts';
 import { leadsTaskList as lead } from '../db/schema/crm.ts';
 import {
-  countIf, hasConversation, hasFinalStatus, hasJobId, hasNotInGroupMark, isHandledOutside, isJobCancelled, isNotInJobGroup, isOpen,
+  countIf, hasFinalStatus, hasJobId, hasNotInGroupMark, isHandledOutside, isJobCancelled, isNotInJobGroup, isOpen,
   isOpenWithoutJob, isUnfollowed, lacksFinalStatus, lacksJobId, waitsForConversation,
 } from '../pipeline/lead-conditions.ts';
 import { leadStatesJoin } from './lead-states.ts';
@@ -84,7 +83,7 @@ export async function readProgressByTask(db: Db, taskIds: number[], options: Pro
   if (taskIds.length === 0) return new Map();
   const shapes = leadShapes(db, taskIds);
   const ofShapes = (condition: SQL) => sql<number>`CAST(COALESCE(SUM(CASE WHEN ${condition} THEN ${shapes.leads} ELSE 0 END), 0) AS SIGNED)`;
-  const [columns, failedAnalyses, marks, cancelled, waiting] = await Promise.all([
+  const [columns, failedAnalyses, marks, cancelled, waiting, conversationsOf] = await Promise.all([
     db
       .select({
         taskId: shapes.taskId,
@@ -130,8 +129,8 @@ export async function readProgressByTask(db: Db, taskIds: number[], options: Pro
       .from(lead)
       .where(and(inArray(lead.taskId, taskIds), waitsForConversation, isUnfollowed))
       .groupBy(lead.taskId),
+    options.withConversation ? countConversations(db, taskIds) : new Map<number, number>(),
   ]);
-  const conversationsOf = options.withConversation ? await countConversations(db, columns) : new Map<number, number>();
   const failedOf = new Map(failedAnalyses.map((r) => [r.taskId, Number(r.analysisFailed)]));
   const marksOf = new Map(marks.map((r) => [r.taskId, r]));
   const cancelledOf = new Map(cancelled.map((r) => [r.taskId, Number(r.cancelled)]));
@@ -178,23 +177,14 @@ function leadShapes(db: Db, taskIds: number[]) {
     .as('leads_task_list');
 }
 
-/**
- * withConversation per task. The conversation is in no index, so every lead row is read: a task's leads
- * are usually inserted together, and then one walk along the primary key over their id range reads them
- * in order (0.03 s for 50,000 leads) where a lookup per lead through the task index costs 0.09. When
- * other tasks' leads fill more than half of that range, the task index is the cheaper way.
- */
-async function countConversations(db: Db, tasks: Array<{ taskId: number; total: number }>): Promise<Map<number, number>> {
-  const counts = await Promise.all(tasks.map(async ({ taskId, total }) => {
-    // The ends of the task index: no lead is read for them.
-    const [ends] = await db.select({ first: sql<number>`MIN(${lead.id})`, last: sql<number>`MAX(${lead.id})` }).from(lead).where(eq(lead.taskId, taskId));
-    const [first, last] = [Number(ends?.first ?? 0), Number(ends?.last ?? 0)];
-    const [row] = Number(total) * 2 >= last - first + 1
-      ? await db.select({ n: countIf(hasConversation) }).from(lead, { forceIndex: 'PRIMARY' }).where(and(between(lead.id, first, last), eq(lead.taskId, taskId)))
-      : await db.select({ n: countIf(hasConversation) }).from(lead).where(eq(lead.taskId, taskId));
-    return [taskId, Number(row?.n ?? 0)] as const;
-  }));
-  return new Map(counts);
+/** withConversation per task, from the marks writeCallResults leaves beside each conversation (idx_af_lead_states_conversation). */
+async function countConversations(db: Db, taskIds: number[]): Promise<Map<number, number>> {
+  const rows = await db
+    .select({ taskId: leadStates.taskId, n: sql<number>`CAST(COUNT(*) AS SIGNED)` })
+    .from(leadStates)
+    .where(and(inArray(leadStates.taskId, taskIds), eq(leadStates.hasConversation, true)))
+    .groupBy(leadStates.taskId);
+  return new Map(rows.map((r) => [r.taskId, Number(r.n)]));
 }
 
 function numbers<T extends Record<string, unknown>>(row: T): { [K in keyof T]: number } {

@@ -42,7 +42,9 @@ export async function arrangeLeads(db: Db, taskId: number, leads: LeadArrangemen
       .update(leadsTaskList)
       .set({ callConversation: spec.conversation ?? null, updatedTime: spec.updatedTime === undefined ? crmAgo(30) : spec.updatedTime })
       .where(eq(leadsTaskList.id, id!));
-    if (spec.state) await db.insert(leadStates).values({ leadRowId: id!, taskId, ...spec.state });
+    // As writeCallResults leaves a conversation: marked in af_lead_states beside it.
+    const hasConversation = Boolean(spec.conversation);
+    if (spec.state || hasConversation) await db.insert(leadStates).values({ leadRowId: id!, taskId, hasConversation, ...spec.state });
     ids.push(id!);
   }
   return ids;

@@ -82,6 +82,25 @@ describe('migrate on an existing CRM database', () => {
     }
   });
 
+  it('marks the conversations the CRM already holds (af_lead_states.has_conversation), so diagnose counts them', async () => {
+    const other = testDatabaseName('af_migrate_conv');
+    await adminQuery(`CREATE DATABASE \`${other}\``);
+    const crm = await mysql.createConnection({ uri: urlFor(other) });
+    try {
+      for (const statement of CRM_WITH_EXTRAS) await crm.query(statement);
+      await crm.query(`UPDATE leads_task_list SET call_status = 'Succeeded', call_conversation = '[{"Speaker":"Contact","Script":"好的"}]'`);
+      await crm.query("INSERT INTO leads_task_list (task_id, leads_id, leads_phone, call_status, call_conversation) VALUES (1, 6, '13800000002', 'Failed', ''), (1, 7, '13800000003', NULL, NULL)");
+      await migrateDatabase(urlFor(other), other);
+      const [marks] = await crm.query<mysql.RowDataPacket[]>(
+        'SELECT l.leads_id, s.has_conversation FROM leads_task_list l LEFT JOIN af_lead_states s ON s.lead_row_id = l.id ORDER BY l.leads_id',
+      );
+      expect(marks.map((r) => [r.leads_id, r.has_conversation])).toEqual([[5, 1], [6, null], [7, null]]);
+    } finally {
+      await crm.end();
+      await adminQuery(`DROP DATABASE IF EXISTS \`${other}\``);
+    }
+  });
+
   it('creates the database and all tables when nothing exists', async () => {
     const fresh = testDatabaseName('af_migrate_fresh');
     try {

@@ -257,6 +257,8 @@ describe('a conversation that never arrives (DESIGN §3.4)', () => {
     await process(taskId);
     const [lead] = await leadsOf(h.database.db, taskId);
     expect(lead!.callConversation).toContain('Speaker');
+    // Marked beside it, as every conversation write is: diagnose's withConversation counts it.
+    expect((await statesOf(h.database.db, taskId))[0]!.hasConversation).toBe(true);
     await process(taskId);
     expect((await leadsOf(h.database.db, taskId))[0]!.leadsFollowId).not.toBeNull();
     expect(await stageOf(h.database.db, taskId)).toBe(4);

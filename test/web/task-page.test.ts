@@ -57,8 +57,11 @@ async function givenTaskWithEveryState() {
   }
   await db.insert(leadStates).values([
     { leadRowId: notInGroup, taskId, notInGroupSince: new Date('2025-01-01T02:00:00Z') },
-    { leadRowId: analysisFailed, taskId, analysisStatus: 'failed', analysisError: 'LLM timeout after 3 attempts' },
+    { leadRowId: analysisFailed, taskId, analysisStatus: 'failed', analysisError: 'LLM timeout after 3 attempts', hasConversation: true },
     { leadRowId: failedCall, taskId, lastJobStatus: 'Failed', jobFailureReason: 'NoAnswer' },
+    // The conversations above, marked as writeCallResults marks them.
+    { leadRowId: followed, taskId, hasConversation: true },
+    { leadRowId: handledOutside, taskId, hasConversation: true },
   ]);
   return { taskId, notSynced, notInGroup, calling, waiting, followed, analysisFailed, failedCall, handledOutside };
 }

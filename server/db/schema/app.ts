@@ -1,6 +1,6 @@
 // autofollow's own tables, created by its migrations (drizzle/). Times here are UTC (the pool runs
 // with timezone 'Z' and SQL uses UTC_TIMESTAMP), so processes in any zone agree on lease expiry.
-import { bigint, datetime, index, int, mysqlTable, primaryKey, text, tinyint, uniqueIndex, varchar } from 'drizzle-orm/mysql-core';
+import { bigint, boolean, datetime, index, int, mysqlTable, primaryKey, text, tinyint, uniqueIndex, varchar } from 'drizzle-orm/mysql-core';
 
 /** One row per task ever claimed; owner NULL means free (DESIGN §3.8). */
 export const taskLeases = mysqlTable('af_task_leases', {
@@ -57,6 +57,11 @@ export const leadStates = mysqlTable(
     inputTokens: int('input_tokens', { unsigned: true }),
     outputTokens: int('output_tokens', { unsigned: true }),
     notInGroupSince: datetime('not_in_group_since', { mode: 'date', fsp: 3 }),
+    /**
+     * call_conversation was written (writeCallResults, its only writer, sets both together): progress
+     * counts withConversation here, from an index, instead of reading every lead row for the text.
+     */
+    hasConversation: boolean('has_conversation').notNull().default(false),
     apiErrorCode: varchar('api_error_code', { length: 128 }),
     apiErrorMessage: text('api_error_message'),
     apiErrorAt: datetime('api_error_at', { mode: 'date', fsp: 3 }),
@@ -71,6 +76,8 @@ export const leadStates = mysqlTable(
     // A task's leads missing from their job group: one narrow range (task, mark IS NOT NULL). Its failed
     // analyses are the range ('failed', task) of idx_af_lead_states_analysis.
     index('idx_af_lead_states_task').on(t.taskId, t.notInGroupSince, t.analysisStatus),
+    // A task's leads with a conversation: one narrow range (task, has_conversation = 1), index only.
+    index('idx_af_lead_states_conversation').on(t.taskId, t.hasConversation),
     // /stuck counts failed analyses of every task without reading lead rows (covering: task, time).
     index('idx_af_lead_states_analysis').on(t.analysisStatus, t.taskId, t.analysedAt),
     // /stuck finds leads missing from their job group at every stage (they were never called).

@@ -10,7 +10,7 @@ import { readTaskTrends } from '../../dashboard/task-trends.ts';
 import { toCrmDateTime } from '../../crm-time.ts';
 import { pricesOf } from '../../metrics.ts';
 import { diagnoseTask } from '../../pipeline/diagnose.ts';
-import type { TaskProgress } from '../../read-model/task-progress.ts';
+import { EMPTY_PROGRESS, type TaskProgress } from '../../read-model/task-progress.ts';
 import { loadTask } from '../../pipeline/find-pending-tasks.ts';
 import { lastRuns } from '../../pipeline/task-runs.ts';
 import type { DashboardOptions } from '../dashboard.ts';
@@ -78,8 +78,11 @@ function found<T>(reply: FastifyReply, taskId: number, value: T | null): T {
  * of thousands of leads) is read once, by diagnose; the row takes it from there.
  */
 async function loadTaskAndDiagnosis(options: DashboardOptions, reply: FastifyReply, taskId: number): Promise<{ task: TaskListRow; diagnosis: DiagnosisView; progress: TaskProgress }> {
-  const diagnosis = found(reply, taskId, await diagnoseTask(options.reads, taskId, { listLeads: false }));
-  const task = found(reply, taskId, await readTaskRow(options.reads.db, taskId, { progress: diagnosis.progress }));
+  const diagnosing = diagnoseTask(options.reads, taskId, { listLeads: false });
+  // The row's other facts are read while diagnose reads the progress it then shares.
+  const [diagnosed, row] = await Promise.all([diagnosing, readTaskRow(options.reads.db, taskId, { progress: diagnosing.then((d) => d?.progress ?? { ...EMPTY_PROGRESS }) })]);
+  const diagnosis = found(reply, taskId, diagnosed);
+  const task = found(reply, taskId, row);
   const words = { t: t(reply), time: (iso: string) => toCrmDateTime(Date.parse(iso), options.config.timeZone) };
   return { task, diagnosis: diagnosisView(diagnosis, words), progress: diagnosis.progress };
 }
