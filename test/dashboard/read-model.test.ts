@@ -73,9 +73,8 @@ beforeAll(async () => {
     ];
     await arrangeLeads(database.db, taskId, [...leads, ...sure]);
   }
-  // Two tasks whose leads were inserted in turns (one, then two of the other): the first fills a
-  // third of its id range, the second two thirds, so the conversations are counted both ways
-  // (task index; primary-key range with the other task's rows in it).
+  // Two tasks whose leads were inserted in turns (one, then two of the other): no count may take
+  // in the other task's rows that lie between its own.
   const [sparse, dense] = [await givenTask(database.db, { taskType: 3, jobGroupId: 'jg-sparse' }), await givenTask(database.db, { taskType: 3, jobGroupId: 'jg-dense' })];
   interleaved.push(sparse, dense);
   for (let i = 0; i < 30; i++) {
