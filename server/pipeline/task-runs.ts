@@ -106,7 +106,9 @@ export async function readLatestRunsByTask(db: Db, taskIds: number[], perTask: n
     .orderBy(desc(taskRuns.startedAt), desc(taskRuns.id));
   for (const row of rows) {
     const run: RunFacts = { ...row, durationMs: row.finishedAt ? row.finishedAt.getTime() - row.startedAt.getTime() : null };
-    runs.set(row.taskId, [...(runs.get(row.taskId) ?? []), run]);
+    const list = runs.get(row.taskId);
+    if (list) list.push(run);
+    else runs.set(row.taskId, [run]);
   }
   return runs;
 }
