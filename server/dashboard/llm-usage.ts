@@ -42,9 +42,11 @@ export async function readTaskLlmUsage(db: Db, taskId: number, prices: LlmPrices
 
 /** The last USAGE_DAYS days, newest first, every day listed (a day without analyses as zeros), and their total. */
 export async function readDailyLlmUsage(db: Db, nowMs: number, timeZone: string, prices: LlmPrices): Promise<{ days: DailyLlmUsage[]; total: LlmUsage }> {
-  const days = Array.from({ length: USAGE_DAYS }, (_, i) => toCrmDateTime(nowMs - i * DAY_MS, timeZone).slice(0, 10));
-  // Hours are UTC: a day's first local hour may lie up to a day before its UTC midnight.
-  const from = new Date(Math.floor((nowMs - USAGE_DAYS * DAY_MS) / 3_600_000) * 3_600_000);
+  // Calendar days back from today in the CRM's zone (not 24-hour steps: a DST day has 23 or 25 hours).
+  const [y, m, d] = toCrmDateTime(nowMs, timeZone).slice(0, 10).split('-').map(Number) as [number, number, number];
+  const days = Array.from({ length: USAGE_DAYS }, (_, i) => new Date(Date.UTC(y, m - 1, d - i)).toISOString().slice(0, 10));
+  // Hours are UTC: a day's first local hour may lie up to a day before its UTC midnight (and a DST day is longer).
+  const from = new Date(Math.floor((nowMs - (USAGE_DAYS + 1) * DAY_MS) / 3_600_000) * 3_600_000);
   const hours = await db
     .select({ hour: taskActivity.hour, ...sums })
     .from(taskActivity)
