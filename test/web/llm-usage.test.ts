@@ -91,7 +91,7 @@ describe('LLM tokens and cost', () => {
 describe('the days of /usage', () => {
   it('are 30 calendar days in a zone with daylight saving time, the short spring day and its neighbours each once', async () => {
     const { readDailyLlmUsage } = await import('../../server/dashboard/llm-usage.ts');
-    const prices = { input: 1, output: 2 };
+    const prices = { perThousandInput: 1, perThousandOutput: 2 };
     // New York moved to daylight saving time on 2026-03-08 (a 23-hour day); now is 00:15 on the 9th.
     const { days } = await readDailyLlmUsage(db.db, Date.parse('2026-03-09T04:15:00Z'), 'America/New_York', prices);
     expect(days.map((d) => d.day).slice(0, 3)).toEqual(['2026-03-09', '2026-03-08', '2026-03-07']);
