@@ -83,27 +83,24 @@ export interface RunFacts extends RunRow {
  * The latest `perTask` runs of each task (started before `before`, when given), newest first. The
  * run ids come from one statement of per-task index dives (UNION ALL of ORDER BY ... LIMIT on
  * idx_af_runs_task), so a task with years of history costs the same as a new one (a window function
- * would read every run of every task asked for); then the rows themselves by primary key.
+ * would read every run of every task asked for); then the rows themselves by primary key. One
+ * task's runs are one such dive that returns the rows.
  */
 export async function readLatestRunsByTask(db: Db, taskIds: number[], perTask: number, options: { before?: Date } = {}): Promise<Map<number, RunFacts[]>> {
   const runs = new Map<number, RunFacts[]>();
   if (taskIds.length === 0 || perTask <= 0) return runs;
-  const dives = taskIds.map((taskId) => {
-    const dive = db
-      .select({ id: taskRuns.id })
-      .from(taskRuns)
-      .where(and(eq(taskRuns.taskId, taskId), options.before ? lt(taskRuns.startedAt, options.before) : undefined))
-      .orderBy(desc(taskRuns.startedAt), desc(taskRuns.id))
-      .limit(perTask);
-    return sql`(${dive.getSQL()})`;
-  });
-  const [found] = (await db.execute(sql.join(dives, sql` UNION ALL `))) as unknown as [mysql.RowDataPacket[]];
-  if (found.length === 0) return runs;
-  const rows = await db
-    .select()
-    .from(taskRuns)
-    .where(inArray(taskRuns.id, found.map((r) => Number(r.id))))
-    .orderBy(desc(taskRuns.startedAt), desc(taskRuns.id));
+  const ofTask = (taskId: number) => and(eq(taskRuns.taskId, taskId), options.before ? lt(taskRuns.startedAt, options.before) : undefined);
+  const newestFirst = [desc(taskRuns.startedAt), desc(taskRuns.id)];
+  let rows: RunRow[];
+  if (taskIds.length === 1) {
+    // One task (its page, its card): the rows themselves, one round trip.
+    rows = await db.select().from(taskRuns).where(ofTask(taskIds[0]!)).orderBy(...newestFirst).limit(perTask);
+  } else {
+    const dives = taskIds.map((taskId) => sql`(${db.select({ id: taskRuns.id }).from(taskRuns).where(ofTask(taskId)).orderBy(...newestFirst).limit(perTask).getSQL()})`);
+    const [found] = (await db.execute(sql.join(dives, sql` UNION ALL `))) as unknown as [mysql.RowDataPacket[]];
+    if (found.length === 0) return runs;
+    rows = await db.select().from(taskRuns).where(inArray(taskRuns.id, found.map((r) => Number(r.id)))).orderBy(...newestFirst);
+  }
   for (const row of rows) {
     const run: RunFacts = { ...row, durationMs: row.finishedAt ? row.finishedAt.getTime() - row.startedAt.getTime() : null };
     const list = runs.get(row.taskId);
