@@ -80,7 +80,11 @@ function found<T>(reply: FastifyReply, taskId: number, value: T | null): T {
 async function loadTaskAndDiagnosis(options: DashboardOptions, reply: FastifyReply, taskId: number): Promise<{ task: TaskListRow; diagnosis: DiagnosisView; progress: TaskProgress }> {
   const diagnosing = diagnoseTask(options.reads, taskId, { listLeads: false });
   // The row's other facts are read while diagnose reads the progress it then shares.
-  const [diagnosed, row] = await Promise.all([diagnosing, readTaskRow(options.reads.db, taskId, { progress: diagnosing.then((d) => d?.progress ?? { ...EMPTY_PROGRESS }) })]);
+  const progress = diagnosing.then((d) => d?.progress ?? { ...EMPTY_PROGRESS });
+  // Its failure is diagnose's, which the Promise.all below reports; readTaskRow takes this promise up
+  // only after its own first read, and a rejection nobody holds yet would be an unhandled one.
+  progress.catch(() => undefined);
+  const [diagnosed, row] = await Promise.all([diagnosing, readTaskRow(options.reads.db, taskId, { progress })]);
   const diagnosis = found(reply, taskId, diagnosed);
   const task = found(reply, taskId, row);
   const words = { t: t(reply), time: (iso: string) => toCrmDateTime(Date.parse(iso), options.config.timeZone) };
