@@ -1,6 +1,6 @@
 // Run history (af_task_runs): one row per processing of a task, written when the run starts so a
 // crash leaves a visible "running" row behind, and completed with the steps' reports at the end.
-import { and, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, gte, inArray, lt, sql } from 'drizzle-orm';
 import type mysql from 'mysql2/promise';
 import type { Db } from '../db/client.ts';
 import { writeResult } from '../db/client.ts';
@@ -80,34 +80,45 @@ export interface RunFacts extends RunRow {
 }
 
 /**
- * The latest `perTask` runs of each task (started before `before`, when given), newest first. The
- * run ids come from one statement of per-task index dives (UNION ALL of ORDER BY ... LIMIT on
- * idx_af_runs_task), so a task with years of history costs the same as a new one (a window function
- * would read every run of every task asked for); then the rows themselves by primary key. One
- * task's runs are one such dive that returns the rows.
+ * The latest `perTask` runs of each task (started before `before`, when given), newest first: one
+ * statement of per-task index dives (UNION ALL of ORDER BY ... LIMIT on idx_af_runs_task), so a task
+ * with years of history costs the same as a new one (a window function would read every run of every
+ * task asked for). The rows come back raw from the union and are read through the table's own
+ * column mappers, as drizzle reads a select.
  */
 export async function readLatestRunsByTask(db: Db, taskIds: number[], perTask: number, options: { before?: Date } = {}): Promise<Map<number, RunFacts[]>> {
   const runs = new Map<number, RunFacts[]>();
   if (taskIds.length === 0 || perTask <= 0) return runs;
-  const ofTask = (taskId: number) => and(eq(taskRuns.taskId, taskId), options.before ? lt(taskRuns.startedAt, options.before) : undefined);
-  const newestFirst = [desc(taskRuns.startedAt), desc(taskRuns.id)];
-  let rows: RunRow[];
-  if (taskIds.length === 1) {
-    // One task (its page, its card): the rows themselves, one round trip.
-    rows = await db.select().from(taskRuns).where(ofTask(taskIds[0]!)).orderBy(...newestFirst).limit(perTask);
-  } else {
-    const dives = taskIds.map((taskId) => sql`(${db.select({ id: taskRuns.id }).from(taskRuns).where(ofTask(taskId)).orderBy(...newestFirst).limit(perTask).getSQL()})`);
-    const [found] = (await db.execute(sql.join(dives, sql` UNION ALL `))) as unknown as [mysql.RowDataPacket[]];
-    if (found.length === 0) return runs;
-    rows = await db.select().from(taskRuns).where(inArray(taskRuns.id, found.map((r) => Number(r.id)))).orderBy(...newestFirst);
-  }
-  for (const row of rows) {
+  const dives = taskIds.map((taskId) => {
+    const dive = db
+      .select()
+      .from(taskRuns)
+      .where(and(eq(taskRuns.taskId, taskId), options.before ? lt(taskRuns.startedAt, options.before) : undefined))
+      .orderBy(desc(taskRuns.startedAt), desc(taskRuns.id))
+      .limit(perTask);
+    return sql`(${dive.getSQL()})`;
+  });
+  const [found] = (await db.execute(sql.join(dives, sql` UNION ALL `))) as unknown as [mysql.RowDataPacket[]];
+  for (const raw of found) {
+    const row = runRowOf(raw);
     const run: RunFacts = { ...row, durationMs: row.finishedAt ? row.finishedAt.getTime() - row.startedAt.getTime() : null };
     const list = runs.get(row.taskId);
     if (list) list.push(run);
     else runs.set(row.taskId, [run]);
   }
+  // A UNION's order is not its parts' order.
+  for (const list of runs.values()) list.sort((a, b) => b.startedAt.getTime() - a.startedAt.getTime() || b.id - a.id);
   return runs;
+}
+
+const RUN_COLUMNS = Object.entries(getTableColumns(taskRuns));
+
+/** A raw af_task_runs row (column names) as drizzle's select gives it (property names, mapped values). */
+function runRowOf(raw: mysql.RowDataPacket): RunRow {
+  return Object.fromEntries(RUN_COLUMNS.map(([key, column]) => {
+    const value: unknown = raw[column.name];
+    return [key, value === null || value === undefined ? null : column.mapFromDriverValue(value)];
+  })) as RunRow;
 }
 
 /** One task's latest runs, newest first. */
