@@ -84,57 +84,11 @@ export async function readTaskProgress(db: Db, taskId: number, options: Progress
 /** The progress of each of these tasks that has leads. */
 export async function readProgressByTask(db: Db, taskIds: number[], options: ProgressOptions = {}): Promise<Map<number, TaskProgress>> {
   if (taskIds.length === 0) return new Map();
-  const shapes = leadShapes(db, taskIds);
-  const ofShapes = (condition: SQL) => sql<number>`CAST(COALESCE(SUM(CASE WHEN ${condition} THEN ${shapes.leads} ELSE 0 END), 0) AS SIGNED)`;
+  const reads = taskIds.length === 1 ? oneTaskProgress(db, taskIds[0]!) : progressStatements(db, (column) => inArray(column, taskIds));
   const [columns, stateCounts, waiting, conversationsOf] = await Promise.all([
-    db
-      .select({
-        taskId: shapes.taskId,
-        total: sql<number>`CAST(SUM(${shapes.leads}) AS SIGNED)`,
-        called: ofShapes(hasJobId),
-        withStatus: ofShapes(hasFinalStatus),
-        succeeded: ofShapes(eq(lead.callStatus, 'Succeeded')),
-        failed: ofShapes(eq(lead.callStatus, 'Failed')),
-        withFollow: ofShapes(isNotNull(lead.leadsFollowId)),
-        withInterest: ofShapes(isNotNull(lead.isInterested)),
-        interested: ofShapes(eq(lead.isInterested, 1)),
-        notInterested: ofShapes(eq(lead.isInterested, 2)),
-        interestUnclear: ofShapes(eq(lead.isInterested, 0)),
-        calling: ofShapes(and(hasJobId, lacksFinalStatus)!),
-        calledNotFinal: ofShapes(and(hasJobId, isOpen)!),
-        finalUnfollowed: ofShapes(and(hasFinalStatus, isUnfollowed)!),
-        handledOutside: ofShapes(isHandledOutside),
-        openWithoutJob: ofShapes(isOpenWithoutJob),
-      })
-      .from(shapes)
-      .groupBy(shapes.taskId),
-    // Three narrow ranges of our own states in one round trip (the card polls these).
-    unionAll(
-      db
-        .select({ taskId: leadStates.taskId, kind: sql<StateCount>`'failed'`.as('kind'), n: sql<number>`CAST(COUNT(*) AS SIGNED)`.as('n'), m: sql<number>`0`.as('m') })
-        .from(leadStates)
-        .where(and(inArray(leadStates.taskId, taskIds), eq(leadStates.analysisStatus, 'failed')))
-        .groupBy(leadStates.taskId),
-      db
-        .select({ taskId: leadStates.taskId, kind: sql<StateCount>`'marked'`.as('kind'), n: countIf(isNotInJobGroup).as('n'), m: countIf(isOpenWithoutJob).as('m') })
-        .from(leadStates)
-        .innerJoin(lead, leadStatesJoin)
-        .where(and(inArray(leadStates.taskId, taskIds), hasNotInGroupMark))
-        .groupBy(leadStates.taskId),
-      // As calledNotFinal counts them (no follow record), a person's interest or not: a cancelled
-      // job never holds the stage, whoever decided about its lead (DESIGN §3.1).
-      db
-        .select({ taskId: leadStates.taskId, kind: sql<StateCount>`'cancelled'`.as('kind'), n: sql<number>`CAST(COUNT(*) AS SIGNED)`.as('n'), m: sql<number>`0`.as('m') })
-        .from(leadStates)
-        .innerJoin(lead, leadStatesJoin)
-        .where(and(inArray(leadStates.taskId, taskIds), isJobCancelled, hasJobId, isOpen))
-        .groupBy(leadStates.taskId),
-    ),
-    db
-      .select({ taskId: lead.taskId, waitingForConversation: sql<number>`CAST(COUNT(*) AS SIGNED)` })
-      .from(lead)
-      .where(and(inArray(lead.taskId, taskIds), waitsForConversation, isUnfollowed))
-      .groupBy(lead.taskId),
+    reads.columns,
+    reads.stateCounts,
+    reads.waiting,
     options.withConversation ? countConversations(db, taskIds) : new Map<number, number>(),
   ]);
   const counted = (kind: StateCount) => new Map(stateCounts.filter((r) => r.kind === kind).map((r) => [r.taskId, { n: Number(r.n), m: Number(r.m) }]));
@@ -166,7 +120,7 @@ export async function readProgressByTask(db: Db, taskIds: number[], options: Pro
  * with 100,000 leads: about 0.07 s instead of 0.2). The derived table is named after leads_task_list,
  * so the conditions' column references read its columns.
  */
-function leadShapes(db: Db, taskIds: number[]) {
+function leadShapes(db: Db, ofTasks: TaskFilter) {
   return db
     .select({
       taskId: lead.taskId,
@@ -177,9 +131,88 @@ function leadShapes(db: Db, taskIds: number[]) {
       leads: sql<number>`COUNT(*)`.as('leads'),
     })
     .from(lead)
-    .where(inArray(lead.taskId, taskIds))
+    .where(ofTasks(lead.taskId))
     .groupBy(lead.taskId, lead.callStatus, lead.isInterested, sql`${lead.leadsFollowId} IS NULL`, lacksJobId)
     .as('leads_task_list');
+}
+
+type TaskFilter = (column: typeof lead.taskId | typeof leadStates.taskId) => SQL;
+
+/** The three statements of a task's progress, for the tasks `ofTasks` picks. */
+function progressStatements(db: Db, ofTasks: TaskFilter) {
+  const shapes = leadShapes(db, ofTasks);
+  const ofShapes = (condition: SQL) => sql<number>`CAST(COALESCE(SUM(CASE WHEN ${condition} THEN ${shapes.leads} ELSE 0 END), 0) AS SIGNED)`;
+  return {
+    columns:
+      db
+        .select({
+          taskId: shapes.taskId,
+          total: sql<number>`CAST(SUM(${shapes.leads}) AS SIGNED)`,
+          called: ofShapes(hasJobId),
+          withStatus: ofShapes(hasFinalStatus),
+          succeeded: ofShapes(eq(lead.callStatus, 'Succeeded')),
+          failed: ofShapes(eq(lead.callStatus, 'Failed')),
+          withFollow: ofShapes(isNotNull(lead.leadsFollowId)),
+          withInterest: ofShapes(isNotNull(lead.isInterested)),
+          interested: ofShapes(eq(lead.isInterested, 1)),
+          notInterested: ofShapes(eq(lead.isInterested, 2)),
+          interestUnclear: ofShapes(eq(lead.isInterested, 0)),
+          calling: ofShapes(and(hasJobId, lacksFinalStatus)!),
+          calledNotFinal: ofShapes(and(hasJobId, isOpen)!),
+          finalUnfollowed: ofShapes(and(hasFinalStatus, isUnfollowed)!),
+          handledOutside: ofShapes(isHandledOutside),
+          openWithoutJob: ofShapes(isOpenWithoutJob),
+        })
+        .from(shapes)
+        .groupBy(shapes.taskId),
+    stateCounts:
+      // Three narrow ranges of our own states in one round trip (the card polls these).
+      unionAll(
+        db
+          .select({ taskId: leadStates.taskId, kind: sql<StateCount>`'failed'`.as('kind'), n: sql<number>`CAST(COUNT(*) AS SIGNED)`.as('n'), m: sql<number>`0`.as('m') })
+          .from(leadStates)
+          .where(and(ofTasks(leadStates.taskId), eq(leadStates.analysisStatus, 'failed')))
+          .groupBy(leadStates.taskId),
+        db
+          .select({ taskId: leadStates.taskId, kind: sql<StateCount>`'marked'`.as('kind'), n: countIf(isNotInJobGroup).as('n'), m: countIf(isOpenWithoutJob).as('m') })
+          .from(leadStates)
+          .innerJoin(lead, leadStatesJoin)
+          .where(and(ofTasks(leadStates.taskId), hasNotInGroupMark))
+          .groupBy(leadStates.taskId),
+        // As calledNotFinal counts them (no follow record), a person's interest or not: a cancelled
+        // job never holds the stage, whoever decided about its lead (DESIGN §3.1).
+        db
+          .select({ taskId: leadStates.taskId, kind: sql<StateCount>`'cancelled'`.as('kind'), n: sql<number>`CAST(COUNT(*) AS SIGNED)`.as('n'), m: sql<number>`0`.as('m') })
+          .from(leadStates)
+          .innerJoin(lead, leadStatesJoin)
+          .where(and(ofTasks(leadStates.taskId), isJobCancelled, hasJobId, isOpen))
+          .groupBy(leadStates.taskId),
+      ),
+    waiting:
+      db
+        .select({ taskId: lead.taskId, waitingForConversation: sql<number>`CAST(COUNT(*) AS SIGNED)` })
+        .from(lead)
+        .where(and(ofTasks(lead.taskId), waitsForConversation, isUnfollowed))
+        .groupBy(lead.taskId),
+  };
+}
+
+/**
+ * One task's statements, built and prepared once per database with the task id as a placeholder:
+ * the card and the task page poll one task, and building these statements (their conditions are
+ * many) cost more CPU than the database spends on a task of 1,000 leads.
+ */
+const preparedOneTask = new WeakMap<Db, ReturnType<typeof prepareOneTask>>();
+
+function prepareOneTask(db: Db) {
+  const statements = progressStatements(db, (column) => eq(column, sql.placeholder('taskId')));
+  return { columns: statements.columns.prepare(), stateCounts: statements.stateCounts.prepare(), waiting: statements.waiting.prepare() };
+}
+
+function oneTaskProgress(db: Db, taskId: number) {
+  let prepared = preparedOneTask.get(db);
+  if (!prepared) preparedOneTask.set(db, (prepared = prepareOneTask(db)));
+  return { columns: prepared.columns.execute({ taskId }), stateCounts: prepared.stateCounts.execute({ taskId }), waiting: prepared.waiting.execute({ taskId }) };
 }
 
 /** withConversation per task, from the marks writeCallResults leaves beside each conversation (idx_af_lead_states_conversation). */
