@@ -79,24 +79,22 @@ export interface RunFacts extends RunRow {
   durationMs: number | null;
 }
 
+const RUN_COLUMN_LIST = sql.join(Object.values(getTableColumns(taskRuns)).map((column) => sql.identifier(column.name)), sql`, `);
+
 /**
  * The latest `perTask` runs of each task (started before `before`, when given), newest first: one
  * statement of per-task index dives (UNION ALL of ORDER BY ... LIMIT on idx_af_runs_task), so a task
  * with years of history costs the same as a new one (a window function would read every run of every
- * task asked for). The rows come back raw from the union and are read through the table's own
- * column mappers, as drizzle reads a select.
+ * task asked for). The rows come back raw from the union (runRowOf).
  */
 export async function readLatestRunsByTask(db: Db, taskIds: number[], perTask: number, options: { before?: Date } = {}): Promise<Map<number, RunFacts[]>> {
   const runs = new Map<number, RunFacts[]>();
   if (taskIds.length === 0 || perTask <= 0) return runs;
+  // SQL around one column list: a query builder per task rebuilt the selection each time (/stuck asks
+  // about hundreds of tasks, 50 runs each).
   const dives = taskIds.map((taskId) => {
-    const dive = db
-      .select()
-      .from(taskRuns)
-      .where(and(eq(taskRuns.taskId, taskId), options.before ? lt(taskRuns.startedAt, options.before) : undefined))
-      .orderBy(desc(taskRuns.startedAt), desc(taskRuns.id))
-      .limit(perTask);
-    return sql`(${dive.getSQL()})`;
+    const where = and(eq(taskRuns.taskId, taskId), options.before ? lt(taskRuns.startedAt, options.before) : undefined);
+    return sql`(SELECT ${RUN_COLUMN_LIST} FROM ${taskRuns} WHERE ${where} ORDER BY ${taskRuns.startedAt} DESC, ${taskRuns.id} DESC LIMIT ${perTask})`;
   });
   const [found] = (await db.execute(sql.join(dives, sql` UNION ALL `))) as unknown as [mysql.RowDataPacket[]];
   for (const raw of found) {
@@ -111,14 +109,19 @@ export async function readLatestRunsByTask(db: Db, taskIds: number[], perTask: n
   return runs;
 }
 
-const RUN_COLUMNS = Object.entries(getTableColumns(taskRuns));
-
-/** A raw af_task_runs row (column names) as drizzle's select gives it (property names, mapped values). */
+/**
+ * A raw af_task_runs row (column names; DATETIME as text, as the pool returns it to drizzle) as a
+ * select gives it. Field by field, typed as the row: a new column fails to compile here. The times
+ * go through the columns' own mappers.
+ */
 function runRowOf(raw: mysql.RowDataPacket): RunRow {
-  return Object.fromEntries(RUN_COLUMNS.map(([key, column]) => {
-    const value: unknown = raw[column.name];
-    return [key, value === null || value === undefined ? null : column.mapFromDriverValue(value)];
-  })) as RunRow;
+  return {
+    id: Number(raw.id), taskId: Number(raw.task_id), owner: raw.owner, trigger: raw.trigger,
+    startedAt: taskRuns.startedAt.mapFromDriverValue(raw.started_at) as Date,
+    finishedAt: raw.finished_at === null ? null : (taskRuns.finishedAt.mapFromDriverValue(raw.finished_at) as Date),
+    outcome: raw.outcome, stageBefore: Number(raw.stage_before), stageAfter: raw.stage_after === null ? null : Number(raw.stage_after),
+    steps: raw.steps ?? null, errorCode: raw.error_code ?? null, errorMessage: raw.error_message ?? null,
+  };
 }
 
 /** One task's latest runs, newest first. */
