@@ -2,6 +2,8 @@
 // one RPC call. Everything it throws is left raw for classify-error.ts (STYLE §2).
 import * as Core from '@alicloud/openapi-core';
 import { RuntimeOptions } from '@darabonba/typescript';
+import { subscribe } from 'node:diagnostics_channel';
+import type { ClientRequest } from 'node:http';
 
 // The package is CommonJS with __esModule set, and runtimes disagree on its default export: Node's
 // ESM loader (and tsx) gives the whole exports object, so the class sits at .default (reference
@@ -67,6 +69,32 @@ export function createWireCaller(options: WireOptions): WireCaller {
     },
   };
 }
+
+/**
+ * openapi-core sends through httpx, which starts a read timer per request (OUTBOUNDBOT_TIMEOUT_MS
+ * long) that only httpx's own body reader clears; openapi-core reads bodies with its own, so every
+ * timer ran its full length and held its request, its response and three copies of the URL (3.5 KB
+ * with 99 job ids): at the tail of a 100,000-lead sync, ~700 of them, and the heap's limit grew with
+ * them (issue 12, peak RSS). A timer that did fire, 15 s later, would also clear the timer of
+ * whatever request its keep-alive socket carried by then. So: each such request's timer is cleared
+ * once its answer has been read. Only openapi-core's requests (x-acs-action) are touched.
+ */
+subscribe('http.client.request.start', (message) => {
+  const { request } = message as { request: ClientRequest };
+  if (!request.getHeader('x-acs-action')) return;
+  request.once('response', (response) => {
+    const socket = request.socket as (NonNullable<ClientRequest['socket']> & Record<symbol, unknown>) | null;
+    const key = socket && Object.getOwnPropertySymbols(socket).find((s) => s.description === 'TIMER::READ_TIMER');
+    if (!socket || !key) return;
+    const timer = socket[key] as NodeJS.Timeout | null;
+    const clear = () => {
+      if (timer) clearTimeout(timer);
+      if (socket[key] === timer) socket[key] = null;
+    };
+    response.once('end', clear);
+    response.once('close', clear);
+  });
+});
 
 function endpointParts(endpoint: string): { host: string; protocol: 'http' | 'https' } {
   let url: URL;
