@@ -1,8 +1,8 @@
 // Writes that trail the requests (issue 12): the caller hands over what a request brought and goes
 // back to requesting; one writer at a time takes everything handed over so far and writes it in one
 // go. So a slow database never holds a request slot, and the slower the writes, the larger (and
-// fewer) they become. At most `maxPending` items wait; add() waits for room beyond that, so memory
-// stays bounded whatever the length of the stream.
+// fewer) they become, up to `maxPerWrite` items. At most `maxPending` items wait; add() waits for
+// room beyond that, so memory stays bounded whatever the length of the stream.
 //
 // A failed write stops everything: the next add() and close() reject with it, and nothing more is written.
 
@@ -13,8 +13,10 @@ export interface WriteBehind<T> {
   close(): Promise<void>;
 }
 
-export function createWriteBehind<T>(write: (items: T[]) => Promise<void>, maxPending: number): WriteBehind<T> {
-  if (!(Number.isInteger(maxPending) && maxPending >= 1)) throw new RangeError(`maxPending must be a whole number of at least 1, got ${maxPending}`);
+export function createWriteBehind<T>(write: (items: T[]) => Promise<void>, maxPending: number, maxPerWrite = maxPending): WriteBehind<T> {
+  for (const [name, n] of [['maxPending', maxPending], ['maxPerWrite', maxPerWrite]] as const) {
+    if (!(Number.isInteger(n) && n >= 1)) throw new RangeError(`${name} must be a whole number of at least 1, got ${n}`);
+  }
   let pending: T[] = [];
   let writing: Promise<void> | null = null;
   let failure: { error: unknown } | null = null;
@@ -30,8 +32,7 @@ export function createWriteBehind<T>(write: (items: T[]) => Promise<void>, maxPe
     if (writing) return;
     writing = (async () => {
       while (pending.length > 0 && !failure) {
-        const items = pending;
-        pending = [];
+        const items = pending.splice(0, maxPerWrite);
         wakeRoomWaiters();
         try {
           await write(items);

@@ -29,6 +29,21 @@ describe('write-behind', () => {
     expect(w.batches.flat()).toEqual([1, 2, 3]);
   });
 
+  it('takes at most maxPerWrite items in one write, in the order they were handed over', async () => {
+    const w = gatedWrites();
+    const writes = createWriteBehind(w.write, 10, 2);
+    for (const item of [1, 2, 3, 4, 5, 6]) await writes.add(item);
+    expect(w.batches).toEqual([[1]]);
+    const closed = writes.close();
+    for (let written = 1; written < 4; written++) {
+      w.open();
+      await expect.poll(() => w.batches.length).toBe(written + 1);
+    }
+    w.open();
+    await closed;
+    expect(w.batches).toEqual([[1], [2, 3], [4, 5], [6]]);
+  });
+
   it('makes add() wait while maxPending items are waiting, so memory stays bounded', async () => {
     const w = gatedWrites();
     const writes = createWriteBehind(w.write, 2);
