@@ -71,19 +71,21 @@ export type MissingLeads = { taskId: number; count: number; since: Date | null }
  */
 export async function readLeadsNotInGroup(db: Db): Promise<MissingLeads[]> {
   const found = and(eq(lead.taskId, leadStates.taskId), leadStatesJoin, neverTouched);
-  const first = await db
+  // One row per task with marks (a thousand at 1,000,000 leads, every finished task's never-called
+  // leads): read as the driver gives them, since drizzle's mapping of them cost /stuck 3 ms of CPU.
+  const [first] = (await db.execute(db
     .select({
-      taskId: leadStates.taskId,
-      marks: sql<number>`CAST(COUNT(*) AS SIGNED)`,
-      count: sql<number>`CAST(COUNT(${lead.id}) AS SIGNED)`,
-      since: sql<Date | null>`MIN(CASE WHEN ${lead.id} IS NOT NULL THEN ${leadStates.notInGroupSince} END)`.mapWith(leadStates.notInGroupSince),
+      taskId: sql`${leadStates.taskId}`.as('task_id'),
+      marks: sql`CAST(COUNT(*) AS SIGNED)`.as('marks'),
+      count: sql`CAST(COUNT(${lead.id}) AS SIGNED)`.as('count'),
+      since: sql`MIN(CASE WHEN ${lead.id} IS NOT NULL THEN ${leadStates.notInGroupSince} END)`.as('since'),
     })
     .from(leadStates)
     .leftJoin(lead, found, { forceIndex: TASK_PROGRESS_INDEX })
     .where(hasNotInGroupMark)
-    .groupBy(leadStates.taskId);
-  const byTask = new Map(first.map((r) => [r.taskId, { taskId: r.taskId, count: Number(r.count), since: r.since }]));
-  const rest = first.filter((r) => Number(r.marks) > Number(r.count)).map((r) => r.taskId);
+    .groupBy(leadStates.taskId))) as unknown as [mysql.RowDataPacket[]];
+  const byTask = new Map(first.map((r) => [Number(r.task_id), { taskId: Number(r.task_id), count: Number(r.count), since: utcDate(r.since) }]));
+  const rest = first.filter((r) => Number(r.marks) > Number(r.count)).map((r) => Number(r.task_id));
   if (rest.length > 0) {
     const others = await db
       .select({ taskId: leadStates.taskId, count: sql<number>`CAST(COUNT(*) AS SIGNED)`, since: min(leadStates.notInGroupSince) })

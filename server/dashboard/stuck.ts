@@ -17,7 +17,7 @@ import type { Db } from '../db/client.ts';
 import { callTasks as task } from '../db/schema/crm.ts';
 import { fromCrmDateTime, toCrmDateTime } from '../crm-time.ts';
 import type { LeadReason } from '../read-model/lead-reasons.ts';
-import { readLatestRunsByTask, readRunsSince, runMoved, type RunFacts, type RunRow } from '../pipeline/task-runs.ts';
+import { readLastMoves, readLatestRunsByTask, readTasksMovedSince, type RunFacts } from '../pipeline/task-runs.ts';
 import { STAGE } from '../pipeline/task-stages.ts';
 import {
   databaseNow, readAnalysisFailures, readApiErrors, readCancelledJobs, readHeldLeases, readLeadsNotInGroup, readPauses,
@@ -149,13 +149,13 @@ async function readActiveTaskFacts(db: Db, stuckBefore: Date, timeZone: string) 
     readPauses(db),
   ]);
   const activeIds = active.map((t) => t.id);
-  const [noConversation, apiErrors, runs, recentRuns] = await Promise.all([
+  const [noConversation, apiErrors, runs, movedRecently] = await Promise.all([
     readStuckWithoutConversation(db, activeIds, toCrmDateTime(stuckBefore.getTime(), timeZone)),
     readApiErrors(db, activeIds),
     readLatestRunsByTask(db, activeIds, FAILING_RUNS),
-    readRunsSince(db, activeIds, stuckBefore),
+    readTasksMovedSince(db, activeIds, stuckBefore),
   ]);
-  const idle = await readIdleTasks(db, active, { pauses, recentRuns, stuckBefore, timeZone });
+  const idle = await readIdleTasks(db, active, { pauses, movedRecently, stuckBefore, timeZone });
   return { active, pauses, noConversation, apiErrors, runs, idle };
 }
 
@@ -219,28 +219,26 @@ interface LastMove {
 async function readIdleTasks(
   db: Db,
   active: TaskHead[],
-  context: { pauses: Pauses; recentRuns: Map<number, RunRow[]>; stuckBefore: Date; timeZone: string },
+  context: { pauses: Pauses; movedRecently: Set<number>; stuckBefore: Date; timeZone: string },
 ): Promise<Map<number, LastMove>> {
-  const { pauses, recentRuns, stuckBefore, timeZone } = context;
+  const { pauses, movedRecently, stuckBefore, timeZone } = context;
   const rowChanged = new Map(active.map((t) => [t.id, latest([crmDate(t.updatedTime, timeZone), crmDate(t.createdTime, timeZone)])]));
   const candidates = active.filter((t) => {
     if (pauses.has(t.id)) return false;
     const changed = rowChanged.get(t.id);
     if (changed && changed.getTime() >= stuckBefore.getTime()) return false;
-    return !(recentRuns.get(t.id) ?? []).some(runMoved);
+    return !movedRecently.has(t.id);
   });
-  const earlier = await readLatestRunsByTask(db, candidates.map((t) => t.id), LOOKBACK_RUNS, { before: stuckBefore });
+  const earlier = await readLastMoves(db, candidates.map((t) => t.id), LOOKBACK_RUNS, stuckBefore);
   const idle = new Map<number, LastMove>();
   for (const t of candidates) {
-    const runs = earlier.get(t.id) ?? [];
-    const lastRun = runs.find(runMoved)?.startedAt ?? null;
+    const runs = earlier.get(t.id);
     const changed = rowChanged.get(t.id) ?? null;
-    if (lastRun || runs.length < LOOKBACK_RUNS) {
-      idle.set(t.id, { at: latest([lastRun, changed]), bound: false });
+    if (!runs || runs.movedAt || runs.runs < LOOKBACK_RUNS) {
+      idle.set(t.id, { at: latest([runs?.movedAt ?? null, changed]), bound: false });
     } else {
-      const oldest = runs[runs.length - 1]!.startedAt;
       // The row changed after the oldest run read: that is exact; otherwise it moved before that run.
-      idle.set(t.id, changed && changed.getTime() >= oldest.getTime() ? { at: changed, bound: false } : { at: oldest, bound: true });
+      idle.set(t.id, changed && changed.getTime() >= runs.oldestAt.getTime() ? { at: changed, bound: false } : { at: runs.oldestAt, bound: true });
     }
   }
   return idle;

@@ -81,34 +81,74 @@ export interface RunFacts extends RunRow {
 }
 
 const RUN_COLUMN_LIST = mysql.format('??', [Object.values(getTableColumns(taskRuns)).map((column) => column.name)]);
+/** What runMoved reads, and when the run started: the "has it moved" lookups need no more. */
+const MOVE_COLUMN_LIST = mysql.format('??', [[taskRuns.taskId, taskRuns.startedAt, taskRuns.outcome, taskRuns.stageBefore, taskRuns.stageAfter, taskRuns.steps].map((c) => c.name)]);
 
 /**
- * The latest `perTask` runs of each task (started before `before`, when given), newest first: one
- * statement of per-task index dives (UNION ALL of ORDER BY ... LIMIT on idx_af_runs_task), so a task
- * with years of history costs the same as a new one (a window function would read every run of every
- * task asked for). The rows come back raw from the union (runRowOf).
+ * The latest `perTask` runs of each task (started before `before`, when given), newest first in each
+ * task's rows: one statement of per-task index dives (UNION ALL of ORDER BY ... LIMIT on
+ * idx_af_runs_task), so a task with years of history costs the same as a new one (a window function
+ * would read every run of every task asked for). The rows come back raw from the union. One text bound
+ * in one go (db/batch-update.ts): /stuck asks about hundreds of tasks, and a query builder per task cost
+ * more CPU than the database spends on the dives.
  */
-export async function readLatestRunsByTask(db: Db, taskIds: number[], perTask: number, options: { before?: Date } = {}): Promise<Map<number, RunFacts[]>> {
-  const runs = new Map<number, RunFacts[]>();
-  if (taskIds.length === 0 || perTask <= 0) return runs;
-  // One text bound in one go (db/batch-update.ts): /stuck asks about hundreds of tasks, and a query
-  // builder per task cost more CPU than the database spends on the dives.
-  const dive = `(SELECT ${RUN_COLUMN_LIST} FROM ?? WHERE ?? = ?${options.before ? ' AND ?? < ?' : ''} ORDER BY ?? DESC, ?? DESC LIMIT ?)`;
+async function readLatestRows(db: Db, columnList: string, taskIds: number[], perTask: number, before?: Date): Promise<mysql.RowDataPacket[]> {
+  const dive = `(SELECT ${columnList} FROM ?? WHERE ?? = ?${before ? ' AND ?? < ?' : ''} ORDER BY ?? DESC, ?? DESC LIMIT ?)`;
   const values = taskIds.flatMap((taskId) => [
-    getTableName(taskRuns), taskRuns.taskId.name, taskId, ...(options.before ? [taskRuns.startedAt.name, options.before] : []),
+    getTableName(taskRuns), taskRuns.taskId.name, taskId, ...(before ? [taskRuns.startedAt.name, before] : []),
     taskRuns.startedAt.name, taskRuns.id.name, perTask,
   ]);
   const [found] = (await db.execute(bound(Array(taskIds.length).fill(dive).join(' UNION ALL '), values))) as unknown as [mysql.RowDataPacket[]];
-  for (const raw of found) {
+  // A UNION's order is not its parts' order.
+  return found.sort((a, b) => String(b.started_at).localeCompare(String(a.started_at)) || Number(b.id ?? 0) - Number(a.id ?? 0));
+}
+
+/** The latest `perTask` runs of each task (started before `before`, when given), newest first. */
+export async function readLatestRunsByTask(db: Db, taskIds: number[], perTask: number, options: { before?: Date } = {}): Promise<Map<number, RunFacts[]>> {
+  const runs = new Map<number, RunFacts[]>();
+  if (taskIds.length === 0 || perTask <= 0) return runs;
+  for (const raw of await readLatestRows(db, RUN_COLUMN_LIST, taskIds, perTask, options.before)) {
     const row = runRowOf(raw);
     const run: RunFacts = { ...row, durationMs: row.finishedAt ? row.finishedAt.getTime() - row.startedAt.getTime() : null };
     const list = runs.get(row.taskId);
     if (list) list.push(run);
     else runs.set(row.taskId, [run]);
   }
-  // A UNION's order is not its parts' order.
-  for (const list of runs.values()) list.sort((a, b) => b.startedAt.getTime() - a.startedAt.getTime() || b.id - a.id);
   return runs;
+}
+
+/** When a task last moved, as far back as its runs were read. */
+export interface LastMoveInRuns {
+  /** The newest run that moved it (runMoved), or null when none of those read did. */
+  movedAt: Date | null;
+  /** How many runs were read (at most the lookback). */
+  runs: number;
+  /** The oldest run read. */
+  oldestAt: Date;
+}
+
+/**
+ * Of each task's latest `lookback` runs started before `before`, the newest that moved it (/stuck's
+ * "no progress since"); a task without such runs is absent. Only the columns runMoved reads.
+ */
+export async function readLastMoves(db: Db, taskIds: number[], lookback: number, before: Date): Promise<Map<number, LastMoveInRuns>> {
+  const moves = new Map<number, LastMoveInRuns>();
+  if (taskIds.length === 0 || lookback <= 0) return moves;
+  for (const raw of await readLatestRows(db, MOVE_COLUMN_LIST, taskIds, lookback, before)) {
+    const taskId = Number(raw.task_id);
+    const startedAt = taskRuns.startedAt.mapFromDriverValue(raw.started_at) as Date;
+    const move = moves.get(taskId) ?? { movedAt: null, runs: 0, oldestAt: startedAt };
+    move.runs++;
+    move.oldestAt = startedAt; // newest first: the last one seen is the oldest
+    if (!move.movedAt && runMoved(moveFactsOf(raw))) move.movedAt = startedAt;
+    moves.set(taskId, move);
+  }
+  return moves;
+}
+
+/** runMoved's input from a raw row of MOVE_COLUMN_LIST (or the whole row). */
+function moveFactsOf(raw: mysql.RowDataPacket): Pick<RunRow, 'outcome' | 'stageBefore' | 'stageAfter' | 'steps'> {
+  return { outcome: raw.outcome, stageBefore: Number(raw.stage_before), stageAfter: raw.stage_after === null ? null : Number(raw.stage_after), steps: raw.steps ?? null };
 }
 
 /**
@@ -168,11 +208,21 @@ function stepsWrote(steps: string | null): boolean {
   return reports.some((r) => (RUN_WRITES[r?.step] ?? []).some((name) => Number(r.counts?.[name] ?? 0) > 0));
 }
 
-/** Every run of these tasks started since `since`: a range of idx_af_runs_task per task. */
-export async function readRunsSince(db: Db, taskIds: number[], since: Date): Promise<Map<number, RunRow[]>> {
-  const runs = new Map<number, RunRow[]>();
-  if (taskIds.length === 0) return runs;
-  const rows = await db.select().from(taskRuns).where(and(inArray(taskRuns.taskId, taskIds), gte(taskRuns.startedAt, since)));
-  for (const row of rows) runs.set(row.taskId, [...(runs.get(row.taskId) ?? []), row]);
-  return runs;
+/**
+ * Of these tasks, those that a run started since `since` moved (runMoved): a range of idx_af_runs_task
+ * per task. Only what runMoved reads, as the driver gives it: /stuck asks this of every stage-2/3 task,
+ * ~1,000 runs at 1,000,000 leads, and whole rows through drizzle's mapping cost it 6 ms of CPU.
+ */
+export async function readTasksMovedSince(db: Db, taskIds: number[], since: Date): Promise<Set<number>> {
+  const moved = new Set<number>();
+  if (taskIds.length === 0) return moved;
+  const r = taskRuns;
+  const [rows] = (await db.execute(sql`SELECT ${r.taskId} AS task_id, ${r.outcome} AS outcome, ${r.stageBefore} AS stage_before,
+    ${r.stageAfter} AS stage_after, ${r.steps} AS steps FROM ${r} WHERE ${and(inArray(r.taskId, taskIds), gte(r.startedAt, since))}`)) as unknown as [mysql.RowDataPacket[]];
+  for (const raw of rows) {
+    const taskId = Number(raw.task_id);
+    if (moved.has(taskId)) continue;
+    if (runMoved(moveFactsOf(raw))) moved.add(taskId);
+  }
+  return moved;
 }
