@@ -12,7 +12,9 @@
 // read whole (a few dozen per task); only for a task none of them moved is the time it last moved
 // looked up, in its last LOOKBACK_RUNS runs before that. When none of those moved either, the time
 // given is a bound ("for at least"): the oldest of them.
-import { inArray } from 'drizzle-orm';
+import { inArray, sql } from 'drizzle-orm';
+import type mysql from 'mysql2/promise';
+import { inIds } from '../db/batch-update.ts';
 import type { Db } from '../db/client.ts';
 import { callTasks as task } from '../db/schema/crm.ts';
 import { fromCrmDateTime, toCrmDateTime } from '../crm-time.ts';
@@ -254,18 +256,32 @@ function noProgressCause(last: LastMove, now: Date): StuckCause {
 
 async function assemble(db: Db, causes: Map<number, StuckCause[]>, known: TaskHead[], pauses: Pauses, limit: number): Promise<StuckPage> {
   const heads = new Map(known.map((t) => [t.id, t]));
-  const missing = [...causes.keys()].filter((id) => !heads.has(id));
-  if (missing.length > 0) for (const t of await db.select(headColumns).from(task).where(inArray(task.id, missing))) heads.set(t.id, t);
-  const rank = (list: StuckCause[]) => Math.min(...list.map((c) => CAUSE_ORDER.indexOf(c.kind)));
-  const all = [...causes.entries()]
-    .filter(([id]) => heads.has(id)) // a lease or lead state left behind by a deleted task
-    .map(([id, list]) => {
+  const byOrder = (a: StuckCause, b: StuckCause) => CAUSE_ORDER.indexOf(a.kind) - CAUSE_ORDER.indexOf(b.kind);
+  const ranked = [...causes.entries()]
+    .map(([id, list]) => ({ id, causes: [...list].sort(byOrder) }))
+    .sort((a, b) => CAUSE_ORDER.indexOf(a.causes[0]!.kind) - CAUSE_ORDER.indexOf(b.causes[0]!.kind) || b.id - a.id);
+  // The other tasks (a thousand finished ones with never-called leads at 1,000,000 leads): whether
+  // they still exist is read for all of them, for the total (a lease or lead state can outlive its
+  // task); their heads only for those listed.
+  const others = ranked.filter((r) => !heads.has(r.id)).map((r) => r.id);
+  const existing = await readExistingTaskIds(db, others);
+  const shown = ranked.filter((r) => heads.has(r.id) || existing.has(r.id));
+  const listed = shown.slice(0, Math.max(0, limit));
+  const unread = listed.filter((r) => !heads.has(r.id)).map((r) => r.id);
+  if (unread.length > 0) for (const t of await db.select(headColumns).from(task).where(inArray(task.id, unread))) heads.set(t.id, t);
+  const tasks = listed
+    .filter((r) => heads.has(r.id)) // deleted since it was counted
+    .map(({ id, causes: list }) => {
       const head = heads.get(id)!;
-      const sorted = [...list].sort((a, b) => CAUSE_ORDER.indexOf(a.kind) - CAUSE_ORDER.indexOf(b.kind));
-      return { id, name: head.name, stage: head.stage, paused: pauses.get(id) ?? null, causes: sorted };
-    })
-    .sort((a, b) => rank(a.causes) - rank(b.causes) || b.id - a.id);
-  return { tasks: all.slice(0, Math.max(0, limit)), total: all.length };
+      return { id, name: head.name, stage: head.stage, paused: pauses.get(id) ?? null, causes: list };
+    });
+  return { tasks, total: shown.length };
+}
+
+async function readExistingTaskIds(db: Db, ids: number[]): Promise<Set<number>> {
+  if (ids.length === 0) return new Set();
+  const [rows] = (await db.execute(sql`SELECT ${task.id} AS id FROM ${task} WHERE ${inIds(task.id, ids)}`)) as unknown as [mysql.RowDataPacket[]];
+  return new Set(rows.map((r) => Number(r.id)));
 }
 
 function latest(dates: Array<Date | null>): Date | null {

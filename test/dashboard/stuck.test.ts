@@ -196,6 +196,8 @@ describe('findStuck', () => {
       await arrangeLeads(database.db, id, [{ phone: `1360000010${i}`, state: { notInGroupSince: new Date(Date.now() - 3_600_000) } }]);
       missing.push(id);
     }
+    // A lease outlives a task deleted from the CRM: neither listed nor counted.
+    await givenLease(database.db, missing[3]! + 1000, { owner: 'dead:2', acquiredAgo: 900, expiresIn: -60 });
     const page = await findStuckPage(database.db, { ...OPTIONS, limit: 3 });
     expect(page.total).toBe(5);
     expect(page.tasks.map((t) => t.id)).toEqual([urgent, missing[3], missing[2]]);
