@@ -81,8 +81,8 @@ export interface RunFacts extends RunRow {
 }
 
 const RUN_COLUMN_LIST = mysql.format('??', [Object.values(getTableColumns(taskRuns)).map((column) => column.name)]);
-/** What runMoved reads, and when the run started: the "has it moved" lookups need no more. */
-const MOVE_COLUMN_LIST = mysql.format('??', [[taskRuns.taskId, taskRuns.startedAt, taskRuns.outcome, taskRuns.stageBefore, taskRuns.stageAfter, taskRuns.steps].map((c) => c.name)]);
+/** What runMoved reads, and which run it is and when it started (the order of runs): the "has it moved" lookups need no more. */
+const MOVE_COLUMN_LIST = mysql.format('??', [[taskRuns.id, taskRuns.taskId, taskRuns.startedAt, taskRuns.outcome, taskRuns.stageBefore, taskRuns.stageAfter, taskRuns.steps].map((c) => c.name)]);
 
 /**
  * The latest `perTask` runs of each task (started before `before`, when given), newest first in each
@@ -100,7 +100,7 @@ async function readLatestRows(db: Db, columnList: string, taskIds: number[], per
   ]);
   const [found] = (await db.execute(bound(Array(taskIds.length).fill(dive).join(' UNION ALL '), values))) as unknown as [mysql.RowDataPacket[]];
   // A UNION's order is not its parts' order.
-  return found.sort((a, b) => String(b.started_at).localeCompare(String(a.started_at)) || Number(b.id ?? 0) - Number(a.id ?? 0));
+  return found.sort((a, b) => String(b.started_at).localeCompare(String(a.started_at)) || Number(b.id) - Number(a.id));
 }
 
 /** The latest `perTask` runs of each task (started before `before`, when given), newest first. */
