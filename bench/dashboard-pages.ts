@@ -22,13 +22,8 @@ export interface PageFigure {
   bytes: number;
 }
 
-/**
- * Every page of the dashboard, `runs` times each, against the seeded database `name`; with `charts`,
- * also the charts' own reads. Prints as it goes when `print` is set.
- */
-export async function timeDashboardPages(name: string, options: { runs?: number; charts?: boolean; print?: boolean } = {}): Promise<{ tasks: number; leads: number; pages: PageFigure[] }> {
-  const runs = options.runs ?? 5;
-  const print = options.print ? (line: string) => console.log(line) : () => undefined;
+/** The dashboard over the seeded database `name` (migrated first), as `serve` builds it. */
+export async function buildPagesApp(name: string) {
   const base = loadConfigWith(process.env);
   const url = new URL(base.databaseUrl);
   url.pathname = `/${name}`;
@@ -43,6 +38,17 @@ export async function timeDashboardPages(name: string, options: { runs?: number;
   await migrateDatabase(config.databaseUrl, name);
   const database = openDatabase(config.databaseUrl);
   const app = await buildApp({ pipeline: buildPipelineDeps(config, log, { database }).deps, config, log });
+  return { app, database, config };
+}
+
+/**
+ * Every page of the dashboard, `runs` times each, against the seeded database `name`; with `charts`,
+ * also the charts' own reads. Prints as it goes when `print` is set.
+ */
+export async function timeDashboardPages(name: string, options: { runs?: number; charts?: boolean; print?: boolean } = {}): Promise<{ tasks: number; leads: number; pages: PageFigure[] }> {
+  const runs = options.runs ?? 5;
+  const print = options.print ? (line: string) => console.log(line) : () => undefined;
+  const { app, database, config } = await buildPagesApp(name);
   try {
     const [[counts]] = (await database.pool.query(
       `SELECT (SELECT COUNT(*) FROM leads_task_list) AS leads, (SELECT COUNT(*) FROM call_tasks) AS tasks`,
