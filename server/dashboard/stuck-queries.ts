@@ -11,7 +11,8 @@ import type mysql from 'mysql2/promise';
 import type { Db } from '../db/client.ts';
 import type { PIPELINE_INDEXES } from '../db/migrate.ts';
 import { leadStates, taskLeases, taskPauses } from '../db/schema/app.ts';
-import { leadsTaskList as lead } from '../db/schema/crm.ts';
+import { callTasks, leadsTaskList as lead } from '../db/schema/crm.ts';
+import { inIds } from '../db/batch-update.ts';
 import { CLOSE_CAUSE_CONDITIONS } from '../pipeline/lead-causes.ts';
 import { hasNotInGroupMark, isNotInJobGroup } from '../pipeline/lead-conditions.ts';
 import { LEAD_FILTER_CONDITIONS, leadStatesJoin } from '../read-model/lead-states.ts';
@@ -154,6 +155,14 @@ export async function readCancelledJobs(db: Db): Promise<Map<number, number>> {
     .where(and(eq(leadStates.lastJobStatus, 'Cancelled'), isNull(leadStates.apiErrorCode), CLOSE_CAUSE_CONDITIONS.cancelled))
     .groupBy(leadStates.taskId);
   return new Map(rows.map((r) => [r.taskId, Number(r.count)]));
+}
+
+
+/** Which of these task ids still have their call_tasks row (a lease or lead state can outlive its task): ids only. */
+export async function readExistingTaskIds(db: Db, ids: number[]): Promise<Set<number>> {
+  if (ids.length === 0) return new Set();
+  const [rows] = (await db.execute(sql`SELECT ${callTasks.id} AS id FROM ${callTasks} WHERE ${inIds(callTasks.id, ids)}`)) as unknown as [mysql.RowDataPacket[]];
+  return new Set(rows.map((r) => Number(r.id)));
 }
 
 

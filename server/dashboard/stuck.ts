@@ -12,9 +12,7 @@
 // read whole (a few dozen per task); only for a task none of them moved is the time it last moved
 // looked up, in its last LOOKBACK_RUNS runs before that. When none of those moved either, the time
 // given is a bound ("for at least"): the oldest of them.
-import { inArray, sql } from 'drizzle-orm';
-import type mysql from 'mysql2/promise';
-import { inIds } from '../db/batch-update.ts';
+import { inArray } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { callTasks as task } from '../db/schema/crm.ts';
 import { fromCrmDateTime, toCrmDateTime } from '../crm-time.ts';
@@ -22,7 +20,7 @@ import type { LeadReason } from '../read-model/lead-reasons.ts';
 import { readLastMoves, readLatestRunsByTask, readTasksMovedSince, type RunFacts } from '../pipeline/task-runs.ts';
 import { STAGE } from '../pipeline/task-stages.ts';
 import {
-  databaseNow, readAnalysisFailures, readApiErrors, readCancelledJobs, readHeldLeases, readLeadsNotInGroup, readPauses,
+  databaseNow, readAnalysisFailures, readApiErrors, readCancelledJobs, readExistingTaskIds, readHeldLeases, readLeadsNotInGroup, readPauses,
   readStuckWithoutConversation, type ApiErrorLeads, type HeldLease, type Pauses, type WaitingLeads,
 } from './stuck-queries.ts';
 
@@ -276,12 +274,6 @@ async function assemble(db: Db, causes: Map<number, StuckCause[]>, known: TaskHe
       return { id, name: head.name, stage: head.stage, paused: pauses.get(id) ?? null, causes: list };
     });
   return { tasks, total: shown.length };
-}
-
-async function readExistingTaskIds(db: Db, ids: number[]): Promise<Set<number>> {
-  if (ids.length === 0) return new Set();
-  const [rows] = (await db.execute(sql`SELECT ${task.id} AS id FROM ${task} WHERE ${inIds(task.id, ids)}`)) as unknown as [mysql.RowDataPacket[]];
-  return new Set(rows.map((r) => Number(r.id)));
 }
 
 function latest(dates: Array<Date | null>): Date | null {

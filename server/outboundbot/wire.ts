@@ -75,7 +75,7 @@ export function createWireCaller(options: WireOptions): WireCaller {
  * long) that only httpx's own body reader clears; openapi-core reads bodies with its own, so every
  * timer ran its full length and held its request, its response and three copies of the URL (3.5 KB
  * with 99 job ids): at the tail of a 100,000-lead sync, ~700 of them, and the heap's limit grew with
- * them (issue 12, peak RSS). A timer that did fire, 15 s later, would also clear the timer of
+ * them (issue 12, peak RSS). A timer that did fire, a timeout later, would also clear the timer of
  * whatever request its keep-alive socket carried by then. So: each such request's timer is cleared
  * once its answer has been read. Only openapi-core's requests (x-acs-action) are touched.
  */

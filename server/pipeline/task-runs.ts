@@ -1,6 +1,6 @@
 // Run history (af_task_runs): one row per processing of a task, written when the run starts so a
 // crash leaves a visible "running" row behind, and completed with the steps' reports at the end.
-import { and, desc, eq, getTableColumns, getTableName, gte, inArray, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, getTableName, lt, sql } from 'drizzle-orm';
 import { bound } from '../db/batch-update.ts';
 import mysql from 'mysql2';
 import type { Db } from '../db/client.ts';
@@ -216,9 +216,9 @@ function stepsWrote(steps: string | null): boolean {
 export async function readTasksMovedSince(db: Db, taskIds: number[], since: Date): Promise<Set<number>> {
   const moved = new Set<number>();
   if (taskIds.length === 0) return moved;
-  const r = taskRuns;
-  const [rows] = (await db.execute(sql`SELECT ${r.taskId} AS task_id, ${r.outcome} AS outcome, ${r.stageBefore} AS stage_before,
-    ${r.stageAfter} AS stage_after, ${r.steps} AS steps FROM ${r} WHERE ${and(inArray(r.taskId, taskIds), gte(r.startedAt, since))}`)) as unknown as [mysql.RowDataPacket[]];
+  const [rows] = (await db.execute(bound(`SELECT ${MOVE_COLUMN_LIST} FROM ?? WHERE ?? IN (?) AND ?? >= ?`, [
+    getTableName(taskRuns), taskRuns.taskId.name, taskIds, taskRuns.startedAt.name, since,
+  ]))) as unknown as [mysql.RowDataPacket[]];
   for (const raw of rows) {
     const taskId = Number(raw.task_id);
     if (moved.has(taskId)) continue;
